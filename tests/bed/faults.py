@@ -1,0 +1,1 @@
+"""Fixture plugin; see tests/conftest.py."""

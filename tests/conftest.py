@@ -1,0 +1,9 @@
+"""Fixtures live in tests/bed/, one plugin module per concern."""
+
+pytest_plugins = [
+    "bed.registry",  # real distribution registry processes: anonymous, Basic, token; redirect host
+    "bed.images",  # pushes images (OCI / Docker, indexes, history) through the registry API
+    "bed.faults",  # a loopback HTTP server that injects faults a real registry won't produce
+    "bed.layers",  # builds layer tars with tarfile/GNU tar, compresses with gzip/zstd
+    "bed.lazy",  # eStargz / zstd:chunked producers (containerd + ctr-remote, skopeo)
+]
