@@ -1,0 +1,30 @@
+"""The file model: layer trees, the merged view, change markers, wasted space,
+search, filters and export. Knows nothing of HTTP, bytes or screens."""
+
+from __future__ import annotations
+
+from .changes import Change, mark_all, mark_changes
+from .filter import Filter, FilteredView, PathMatcher
+from .merged import MergedTree, merge
+from .node import Node
+from .search import Hit, search
+from .tree import LayerTree
+from .wasted import Offender, WastedReport, wasted
+
+__all__ = [
+    "Change",
+    "Filter",
+    "FilteredView",
+    "Hit",
+    "LayerTree",
+    "MergedTree",
+    "Node",
+    "Offender",
+    "PathMatcher",
+    "WastedReport",
+    "mark_all",
+    "mark_changes",
+    "merge",
+    "search",
+    "wasted",
+]

@@ -1,0 +1,67 @@
+"""Change markers of one layer against the merged view of the layers below."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+
+from .merged import MergedTree
+from .node import Node
+from .tree import LayerTree
+
+
+class Change(str, enum.Enum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+    UNMODIFIED = "unmodified"
+
+
+def compare(node: Node, lower: Node | None) -> Change:
+    """Marker for a (non-removal) node given what the lower view has at its path."""
+    if lower is None:
+        return Change.ADDED
+    if node.kind != lower.kind:
+        return Change.MODIFIED
+    a, b = node.entry, lower.entry
+    if a is None or b is None:
+        # An implied directory declares no attributes, so it changes nothing.
+        return Change.UNMODIFIED
+    if (
+        a.size != b.size
+        or a.mode != b.mode
+        or a.uid != b.uid
+        or a.gid != b.gid
+        or a.mtime != b.mtime
+        or a.link != b.link
+    ):
+        return Change.MODIFIED
+    return Change.UNMODIFIED
+
+
+def mark_changes(tree: LayerTree, lower: MergedTree | None) -> Counter[Change]:
+    """Set `change` on every node and removal of `tree`; return the counts.
+
+    `lower` is the merged view of the layers below (None for the bottom layer).
+    Whiteouts and opaque markers are always "removed", even when nothing below
+    matched, because that is what the layer says.
+    """
+    counts: Counter[Change] = Counter()
+    lower_get = lower.get if lower is not None else (lambda _p: None)
+    for node in tree._nodes.values():
+        node.change = compare(node, lower_get(node.path))
+        counts[node.change] += 1
+    for node in tree.removals:
+        node.change = Change.REMOVED
+        counts[Change.REMOVED] += 1
+    return counts
+
+
+def mark_all(trees: list[LayerTree | None]) -> MergedTree:
+    """Mark every listed layer against its lower merged view; returns the full merge."""
+    merged = MergedTree()
+    for index, tree in enumerate(trees):
+        if tree is not None:
+            mark_changes(tree, merged if merged.layers_applied else None)
+        merged.apply(tree, index)
+    return merged

@@ -1,0 +1,200 @@
+"""Tree nodes and the reading API shared by layer trees and merged views.
+
+Nodes are plain slotted objects (no widgets, no Rich text) so 125k of them
+stay small; directory totals are kept current on every insert and removal by
+walking up the parent chain, which costs O(depth) per change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ..entry import EntryType, TarEntry
+from .paths import split
+
+if TYPE_CHECKING:
+    from .changes import Change
+
+DIR = EntryType.DIR.value
+FILE = EntryType.FILE.value
+WHITEOUT = "whiteout"
+OPAQUE = "opaque"
+
+
+class Node:
+    __slots__ = (
+        "name",
+        "path",
+        "kind",
+        "entry",
+        "parent",
+        "kids",
+        "total_files",
+        "total_bytes",
+        "change",
+        "layer_index",
+        "target",
+        "_sorted",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        kind: str,
+        entry: TarEntry | None,
+        layer_index: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.path = path
+        self.name = split(path)[1] if name is None else name
+        self.kind = kind
+        self.entry = entry
+        self.parent: Node | None = None
+        self.kids: dict[str, Node] | None = {} if kind == DIR else None
+        # A leaf counts itself so removing any node subtracts the same pair it added.
+        if kind == DIR or kind in (WHITEOUT, OPAQUE):
+            self.total_files = 0
+            self.total_bytes = 0
+        else:
+            self.total_files = 1
+            self.total_bytes = entry.size if (entry is not None and kind == FILE) else 0
+        self.change: Change | None = None
+        self.layer_index = layer_index
+        # For merged hardlinks: the entry the link target had when the link was applied.
+        self.target: TarEntry | None = None
+        self._sorted: list[Node] | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.kids is not None
+
+    @property
+    def implied(self) -> bool:
+        """A directory no entry declared, created because something lives under it."""
+        return self.entry is None and self.kind == DIR
+
+    @property
+    def is_removal(self) -> bool:
+        return self.kind in (WHITEOUT, OPAQUE)
+
+    def __repr__(self) -> str:
+        return f"Node({self.path!r}, {self.kind}, files={self.total_files}, bytes={self.total_bytes})"
+
+
+def _sort_key(node: Node) -> tuple[bool, str]:
+    return (node.kids is None, node.name)
+
+
+class TreeView:
+    """Reading API common to LayerTree and MergedTree."""
+
+    def __init__(self) -> None:
+        self.root = Node("", DIR, None, name="")
+        self._nodes: dict[str, Node] = {}
+
+    # -- reading -----------------------------------------------------------
+
+    def get(self, path: str) -> Node | None:
+        if path in ("", "/", "."):
+            return self.root
+        return self._nodes.get(path.strip("/"))
+
+    def children(self, path: str = "", *, removals: bool = False) -> list[Node]:
+        """Children of a directory, directories first then by name ([] for non-dirs)."""
+        node = self.get(path)
+        if node is None or node.kids is None:
+            return []
+        if node._sorted is None:
+            node._sorted = sorted(node.kids.values(), key=_sort_key)
+        extra = self._removals_under(node.path) if removals else None
+        if extra:
+            return node._sorted + sorted(extra, key=lambda n: n.name)
+        return list(node._sorted)
+
+    def walk(self, path: str = "", *, removals: bool = False) -> Iterator[Node]:
+        """Depth-first, parents before children, in children() order; excludes the start node."""
+        start = self.get(path)
+        if start is None:
+            return
+        stack = [iter(self.children(start.path, removals=removals))]
+        while stack:
+            node = next(stack[-1], None)
+            if node is None:
+                stack.pop()
+                continue
+            yield node
+            if node.kids is not None:
+                stack.append(iter(self.children(node.path, removals=removals)))
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self.get(path) is not None
+
+    @property
+    def total_files(self) -> int:
+        return self.root.total_files
+
+    @property
+    def total_bytes(self) -> int:
+        return self.root.total_bytes
+
+    def _removals_under(self, path: str) -> list[Node]:
+        return []
+
+    # -- building ----------------------------------------------------------
+
+    def _attach(self, parent: Node, node: Node) -> None:
+        node.parent = parent
+        parent.kids[node.name] = node  # type: ignore[index]
+        parent._sorted = None
+        self._nodes[node.path] = node
+        files, size = node.total_files, node.total_bytes
+        if files or size:
+            p: Node | None = parent
+            while p is not None:
+                p.total_files += files
+                p.total_bytes += size
+                p = p.parent
+
+    def _detach(self, node: Node) -> None:
+        """Remove node and its subtree."""
+        parent = node.parent
+        if parent is None:
+            return
+        del parent.kids[node.name]  # type: ignore[union-attr]
+        parent._sorted = None
+        nodes = self._nodes
+        nodes.pop(node.path, None)
+        if node.kids:
+            stack = list(node.kids.values())
+            while stack:
+                n = stack.pop()
+                nodes.pop(n.path, None)
+                if n.kids:
+                    stack.extend(n.kids.values())
+        files, size = node.total_files, node.total_bytes
+        p: Node | None = parent
+        while p is not None:
+            p.total_files -= files
+            p.total_bytes -= size
+            p = p.parent
+        node.parent = None
+
+    def _ensure_dir(self, path: str, layer_index: int | None) -> Node:
+        """The directory at path, implying it (and its parents) when missing."""
+        if not path:
+            return self.root
+        node = self._nodes.get(path)
+        if node is not None and node.kids is not None:
+            return node
+        parent = self._ensure_dir(split(path)[0], layer_index)
+        if node is not None:
+            # Something that is not a directory sits where a directory is needed:
+            # extraction would replace it, so do the same.
+            self._detach(node)
+        node = Node(path, DIR, None, layer_index)
+        self._attach(parent, node)
+        return node

@@ -1,0 +1,118 @@
+"""One layer's file tree, built incrementally from entry batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..entry import TarEntry
+from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
+from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, normalize, split
+
+
+class LayerTree(TreeView):
+    """The files of one layer as the tar lists them.
+
+    Whiteout markers never become ordinary nodes: `.wh.name` is recorded as a
+    removal of `name` and `.wh..wh..opq` as the removal of the directory's
+    lower contents (see `removals`). The caller says whether the listing is
+    complete; a partial tree can tell which directories may still grow.
+    """
+
+    def __init__(self, index: int | None = None, *, complete: bool = False) -> None:
+        super().__init__()
+        self.index = index
+        self.complete = complete
+        self.last_path: str | None = None
+        self.skipped = 0  # names refused as unsafe (".." or empty)
+        self.entries = 0  # entries accepted, whiteouts included
+        self._whiteouts: dict[str, Node] = {}  # deleted path -> marker node
+        self._opaque: dict[str, Node] = {}  # directory path -> marker node
+        self._removals_by_dir: dict[str, list[Node]] = {}
+
+    # -- building ----------------------------------------------------------
+
+    def add(self, entries: Iterable[TarEntry]) -> None:
+        nodes = self._nodes
+        index = self.index
+        for entry in entries:
+            path = normalize(entry.path)
+            if path is None:
+                self.skipped += 1
+                continue
+            self.entries += 1
+            self.last_path = path
+            parent_path, name = split(path)
+            if name.startswith(WHITEOUT_PREFIX):
+                self._add_removal(entry, path, parent_path, name)
+                continue
+            kind = entry.type.value
+            old = nodes.get(path)
+            if old is not None:
+                if kind == DIR and old.kids is not None:
+                    # A directory listed twice (or after its children): keep the
+                    # children, take the declared attributes.
+                    old.entry = entry
+                    continue
+                self._detach(old)
+            parent = nodes.get(parent_path) if parent_path else self.root
+            if parent is None or parent.kids is None:
+                parent = self._ensure_dir(parent_path, index)
+            self._attach(parent, Node(path, kind, entry, index, name))
+
+    def _add_removal(self, entry: TarEntry, path: str, parent_path: str, name: str) -> None:
+        if name == OPAQUE_MARKER:
+            target, kind, holder = parent_path, OPAQUE, parent_path
+            registry = self._opaque
+        elif name.startswith(META_PREFIX):
+            return
+        else:
+            target = f"{parent_path}/{name[len(WHITEOUT_PREFIX):]}" if parent_path else name[len(WHITEOUT_PREFIX):]
+            kind, holder = WHITEOUT, parent_path
+            registry = self._whiteouts
+        # The marker lives in its directory, so that directory exists in this layer.
+        holder_node = self._ensure_dir(parent_path, self.index)
+        node = Node(target, kind, entry, self.index, name=OPAQUE_MARKER if kind == OPAQUE else None)
+        # Linked upwards only (never in `kids`): filters can find its directory.
+        node.parent = holder_node
+        old = registry.get(target)
+        bucket = self._removals_by_dir.setdefault(holder, [])
+        if old is not None:
+            bucket.remove(old)
+        registry[target] = node
+        bucket.append(node)
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def removals(self) -> list[Node]:
+        """Whiteouts (kind "whiteout", path = what they delete) and opaque markers
+        (kind "opaque", path = the directory whose lower contents they hide)."""
+        return list(self._whiteouts.values()) + list(self._opaque.values())
+
+    @property
+    def whiteouts(self) -> dict[str, Node]:
+        return self._whiteouts
+
+    @property
+    def opaque_dirs(self) -> dict[str, Node]:
+        return self._opaque
+
+    def _removals_under(self, path: str) -> list[Node]:
+        return self._removals_by_dir.get(path, [])
+
+    def may_be_incomplete(self, path: str = "") -> bool:
+        """Whether more entries may still arrive under this directory.
+
+        A tar stream lists a directory's contents together, so in a partial
+        listing only the directories on the path of the last entry seen can
+        still grow; every other directory is finished.
+        """
+        if self.complete:
+            return False
+        path = path.strip("/")
+        if not path:
+            return True
+        last = self.last_path
+        if last is None:
+            return True
+        return last == path or last.startswith(path + "/")
