@@ -1,0 +1,377 @@
+"""Streaming exports of a layer tree or the merged view: txt, json, csv, tar.txt.
+
+Every writer walks the view once and writes as it goes, so memory stays flat
+whatever the tree size. The JSON layout is a stable interface documented in
+docs/EXPORT-FORMATS.md; change it only additively.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import ExportError
+from .filter import Filter, FilteredView
+from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
+from .paths import normalize
+from .tree import LayerTree
+
+FORMAT_VERSION = 1
+FORMATS = ("txt", "json", "csv", "tar.txt")
+_ALIASES = {"ls": "tar.txt", "tar": "tar.txt", "tartxt": "tar.txt", "text": "txt", "tree": "txt"}
+FIELDS = (
+    "path", "type", "size", "mode", "uid", "gid", "uname", "gname",
+    "mtime", "link", "layer", "layer_digest", "change",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class ExportLayer:
+    index: int
+    digest: str
+    media_type: str = ""
+    size: int = 0
+    step: str | None = None  # the pretty build step, when history is aligned
+    complete: bool = False  # the listing reached the end of the layer
+    verified: bool = False  # the layer's digest was checked over the whole blob
+
+    @classmethod
+    def from_layer(cls, layer: Any, *, complete: bool = False, verified: bool = False) -> ExportLayer:
+        """From a registry.models.LayerInfo (or anything with the same attributes)."""
+        step = getattr(layer, "step", None)
+        return cls(
+            index=layer.index,
+            digest=layer.digest,
+            media_type=layer.media_type,
+            size=layer.size,
+            step=getattr(step, "step", step),
+            complete=complete,
+            verified=verified,
+        )
+
+
+@dataclass(slots=True)
+class ExportMeta:
+    image: str  # the normalised reference
+    platform: str | None = None  # "os/arch[/variant]"
+    manifest_digest: str | None = None
+    view: str = "layer"  # "layer" (one layer's own entries) or "merged"
+    layers: list[ExportLayer] = field(default_factory=list)  # the layers the view is made of
+
+    def header(self, flt: Filter | None) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "image": self.image,
+            "platform": self.platform,
+            "manifest_digest": self.manifest_digest,
+            "view": self.view,
+            "layers": [
+                {
+                    "index": layer.index,
+                    "digest": layer.digest,
+                    "media_type": layer.media_type,
+                    "size": layer.size,
+                    "step": layer.step,
+                    "complete": layer.complete,
+                    "verified": layer.verified,
+                }
+                for layer in self.layers
+            ],
+            "partial_layers": [layer.index for layer in self.layers if not layer.complete],
+            "filter": None
+            if flt is None or not flt.active
+            else {
+                "pattern": flt.pattern,
+                "markers": None if flt.markers is None else sorted(m.value for m in flt.markers),
+            },
+        }
+
+
+def format_for(dest: str | os.PathLike[str], fmt: str | None = None) -> str:
+    """The export format: the explicit one, else from the file name."""
+    if fmt:
+        name = fmt.lower().lstrip(".")
+        name = _ALIASES.get(name, name)
+        if name not in FORMATS:
+            raise ExportError(f"Unknown export format {fmt!r}; use one of txt, json, csv, tar.txt (ls).")
+        return name
+    lower = os.fspath(dest).lower()
+    if lower.endswith(".tar.txt") or lower.endswith(".ls"):
+        return "tar.txt"
+    for name in ("txt", "json", "csv"):
+        if lower.endswith("." + name):
+            return name
+    raise ExportError(
+        f"Cannot tell the export format from {os.fspath(dest)!r}; end the name in .txt, .json, .csv or .tar.txt."
+    )
+
+
+def write(
+    view: TreeView,
+    dest: str | os.PathLike[str],
+    *,
+    fmt: str | None = None,
+    meta: ExportMeta,
+    filter: Filter | None = None,
+    overwrite: bool = False,
+) -> int:
+    """Write the view to dest safely (temp file + rename); returns the rows written.
+
+    Refuses to replace an existing file unless overwrite=True, and never
+    creates directories: the parent must exist.
+    """
+    dest = Path(dest)
+    fmt = format_for(dest, fmt)
+    if dest.is_dir():
+        raise ExportError(f"{dest} is a directory; give a file name to export to.")
+    if dest.exists() and not overwrite:
+        raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
+    parent = dest.parent
+    if not parent.is_dir():
+        raise ExportError(f"Cannot export to {dest}: the folder {parent} does not exist.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{dest.name}.", suffix=".part")
+    except OSError as err:
+        raise ExportError(f"Cannot write in {parent}: {err.strerror or err}.") from None
+    try:
+        with open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
+            rows = write_to(view, out, fmt=fmt, meta=meta, filter=filter)
+        os.chmod(tmp, 0o644)
+        _publish(tmp, dest, overwrite)
+    except OSError as err:
+        _unlink(tmp)
+        raise ExportError(f"Could not write {dest}: {err.strerror or err}.") from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return rows
+
+
+def _publish(tmp: str, dest: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, dest)
+        return
+    # link() fails if dest appeared meanwhile, so a racing file is never clobbered.
+    try:
+        os.link(tmp, dest)
+    except FileExistsError:
+        raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
+    except OSError:
+        if dest.exists():
+            raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
+        os.replace(tmp, dest)
+        return
+    _unlink(tmp)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_to(
+    view: TreeView, out: TextIO, *, fmt: str, meta: ExportMeta, filter: Filter | None = None
+) -> int:
+    """Stream the view to an open text file (stdout for `--json`); returns rows written."""
+    fmt = format_for("", fmt)
+    if meta.view not in ("layer", "merged"):
+        raise ExportError(f"Unknown export view {meta.view!r}; use layer or merged.")
+    with_removals = isinstance(view, LayerTree)
+    shown: TreeView | FilteredView = (
+        FilteredView(view, filter, removals=with_removals) if filter is not None and filter.active else view
+    )
+    writer = {"txt": _write_txt, "json": _write_json, "csv": _write_csv, "tar.txt": _write_ls}[fmt]
+    return writer(shown, out, meta, filter, with_removals)
+
+
+# -- rows ------------------------------------------------------------------
+
+
+def _entries(shown: Any, with_removals: bool) -> Iterator[Node]:
+    """Nodes that stand for an entry (implied directories have none)."""
+    for node in shown.walk(removals=with_removals):
+        if node.entry is not None:
+            yield node
+
+
+def _digests(meta: ExportMeta) -> tuple[dict[int, str], str | None]:
+    by_index = {layer.index: layer.digest for layer in meta.layers}
+    only = meta.layers[0].digest if len(meta.layers) == 1 else None
+    return by_index, only
+
+
+def _mtime(value: float) -> int | float:
+    if not math.isfinite(value):
+        return 0
+    return int(value) if value == int(value) else value
+
+
+def _row(node: Node, by_index: dict[int, str], only: str | None) -> tuple:
+    e = node.entry
+    assert e is not None
+    index = node.layer_index
+    digest = by_index.get(index, only) if index is not None else only
+    change = node.change.value if node.change is not None else None
+    link = e.link if node.kind not in (WHITEOUT, OPAQUE) else None
+    size = e.size if node.kind not in (WHITEOUT, OPAQUE, DIR) else 0
+    return (node.path, node.kind, size, e.mode, e.uid, e.gid, e.uname, e.gname,
+            _mtime(e.mtime), link, index, digest, change)  # fmt: skip
+
+
+def _write_json(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+    header = json.dumps(meta.header(flt), ensure_ascii=True)
+    out.write(header[:-1] + ', "entries": [')
+    enc = json.encoder.encode_basestring_ascii  # the C escaper json.dumps uses; one call per string
+    by_index, only = _digests(meta)
+    sep = "\n"
+    rows = 0
+    for node in _entries(shown, with_removals):
+        path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change = _row(node, by_index, only)
+        out.write(
+            f'{sep}{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
+            f'"uid": {uid}, "gid": {gid}, "uname": {enc(uname)}, "gname": {enc(gname)}, '
+            f'"mtime": {mtime!r}, "link": {"null" if link is None else enc(link)}, '
+            f'"layer": {"null" if index is None else index}, '
+            f'"layer_digest": {"null" if digest is None else enc(digest)}, '
+            f'"change": {"null" if change is None else enc(change)}}}'
+        )
+        sep = ",\n"
+        rows += 1
+    out.write("\n]}\n")
+    return rows
+
+
+def _write_csv(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    by_index, only = _digests(meta)
+    rows = 0
+    for node in _entries(shown, with_removals):
+        writer.writerow(_row(node, by_index, only))
+        rows += 1
+    return rows
+
+
+# -- text formats ----------------------------------------------------------
+
+# GNU tar's "escape" quoting: backslash and control characters made visible,
+# so one entry is always one line whatever bytes the name holds.
+_ESCAPES = {i: f"\\{i:03o}" for i in list(range(32)) + [127]}
+_ESCAPES.update({ord("\\"): "\\\\", ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"})
+_ESCAPES.update({ord("\a"): "\\a", ord("\b"): "\\b", ord("\f"): "\\f", ord("\v"): "\\v"})
+
+
+def quote(text: str) -> str:
+    return text.translate(_ESCAPES)
+
+
+def human(size: int) -> str:
+    """tree -h style: bytes below 1 KiB, else one decimal and a K/M/G/T/P unit."""
+    if size < 1024:
+        return str(size)
+    value = float(size)
+    for unit in "KMGTPE":
+        value /= 1024
+        if value < 1024 or unit == "E":
+            return f"{value:.1f}{unit}"
+    return str(size)  # pragma: no cover
+
+
+def _write_txt(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+    out.write(".\n")
+    dirs = files = rows = 0
+    # Iterative depth-first walk keeping, per level, whether more siblings follow.
+    stack: list[tuple[list[Node], int, str]] = [(shown.children("", removals=with_removals), 0, "")]
+    while stack:
+        siblings, pos, indent = stack.pop()
+        if pos >= len(siblings):
+            continue
+        node = siblings[pos]
+        last = pos == len(siblings) - 1
+        stack.append((siblings, pos + 1, indent))
+        out.write(f"{indent}{'└── ' if last else '├── '}{_txt_label(node)}\n")
+        rows += 1
+        if node.kind == DIR:
+            dirs += 1
+            stack.append((shown.children(node.path, removals=with_removals), 0, indent + ("    " if last else "│   ")))
+        elif not node.is_removal:
+            files += 1
+    out.write(f"\n{dirs} directories, {files} files\n")
+    return rows
+
+
+def _txt_label(node: Node) -> str:
+    if node.kind == WHITEOUT:
+        return f"[     -]  {quote(node.name)}  (removed by whiteout)"
+    if node.kind == OPAQUE:
+        return "[     -]  (opaque: lower contents hidden)"
+    size = node.total_bytes if node.kind == DIR else (node.entry.size if node.entry is not None else 0)
+    label = f"[{human(size):>6}]  {quote(node.name)}"
+    link = node.entry.link if node.entry is not None else None
+    if link is not None and node.kind == "symlink":
+        label += f" -> {quote(link)}"
+    elif link is not None and node.kind == "hardlink":
+        label += f" => {quote(link)}"
+    return label
+
+
+_TYPE_CHAR = {"file": "-", "dir": "d", "symlink": "l", "hardlink": "h", "char": "c", "block": "b", "fifo": "p"}
+
+
+def mode_string(kind: str, mode: int) -> str:
+    """The 10-character mode column of `tar -tv` / `ls -l`."""
+    chars = [_TYPE_CHAR.get(kind, "-")]
+    for shift, special, on, off in ((6, 0o4000, "s", "S"), (3, 0o2000, "s", "S"), (0, 0o1000, "t", "T")):
+        bits = (mode >> shift) & 7
+        chars.append("r" if bits & 4 else "-")
+        chars.append("w" if bits & 2 else "-")
+        if mode & special:
+            chars.append(on if bits & 1 else off)
+        else:
+            chars.append("x" if bits & 1 else "-")
+    return "".join(chars)
+
+
+def _write_ls(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+    # GNU tar widens the owner/size column as it meets longer values (list.c).
+    ugswidth = 19
+    rows = 0
+    gmtime = time.gmtime
+    for node in _entries(shown, with_removals):
+        e = node.entry
+        assert e is not None
+        if node.is_removal:
+            # A layer's tar holds the marker itself: list it as tar would.
+            kind, name, link = e.type.value, normalize(e.path) or e.path, e.link
+        else:
+            kind, name, link = node.kind, node.path, e.link
+        user = e.uname or str(e.uid)
+        group = e.gname or str(e.gid)
+        size = f"{e.devmajor},{e.devminor}" if kind in ("char", "block") else str(e.size if kind == "file" else 0)
+        pad = len(user) + 1 + len(group) + len(size)
+        if pad > ugswidth:
+            ugswidth = pad
+        stamp = time.strftime("%Y-%m-%d %H:%M", gmtime(_mtime(e.mtime)))
+        line = f"{mode_string(kind, e.mode)} {user}/{group} {size:>{ugswidth - pad + len(size)}} {stamp} {quote(name)}"
+        if kind == DIR:
+            line += "/"
+        elif kind == "symlink" and link is not None:
+            line += f" -> {quote(link)}"
+        elif kind == "hardlink" and link is not None:
+            line += f" link to {quote(link)}"
+        out.write(line + "\n")
+        rows += 1
+    return rows
+
+
+__all__ = ["ExportLayer", "ExportMeta", "FIELDS", "FORMATS", "format_for", "human", "mode_string", "write", "write_to"]
