@@ -8,12 +8,21 @@ from worker threads (one listing per thread at a time).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from layerslayer_tui.entry import EntryBatch, ListingProgress
+from layerslayer_tui.cache import Cache, CachedListing
+from layerslayer_tui.entry import EntryBatch, ListingProgress, TarEntry
+from layerslayer_tui.errors import ExportError, LayerslayerError, NetworkError, OfflineError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
+
+DEFAULT_BUDGET = 256 * 1024
+_INF = float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,33 +34,204 @@ class SearchHit:
     size: int
 
 
+class _TrackedSource:
+    """Wraps a blob source so that `LayerListing.close()` can close whatever
+    HTTP stream is open, from any thread, without the reader's cooperation."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.size = getattr(inner, "size", None)
+        self._streams: list[Any] = []
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def open(self, start: int = 0, end: int | None = None) -> Any:
+        if self.closed:
+            raise NetworkError("The listing was cancelled.")
+        stream = self._inner.open(start, end)
+        with self._lock:
+            self._streams.append(stream)
+        return stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def close(self) -> None:
+        self.closed = True
+        with self._lock:
+            streams, self._streams = self._streams, []
+        for stream in streams:
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing a dead socket may fail any way it likes
+                pass
+
+
 class LayerListing:
-    """One layer's listing: iterate it for EntryBatch values.
+    """One layer's listing: iterate it (once) for EntryBatch values.
 
     Cached listings arrive as one batch at once (`cached` is True). A streamed
     listing yields batches as the peek reads them. `progress` is the last
     progress seen. After a partial listing is exhausted, `continue_full()`
     yields the rest of the layer (no entry twice) and upgrades the cache.
     `close()` cancels: it closes the HTTP stream; safe to call from another
-    thread and more than once.
+    thread and more than once. Results are stored in the cache as they
+    complete (and a cancelled listing is kept as a partial one).
     """
 
-    layer: LayerInfo
-    cached: bool
-    progress: ListingProgress
-
-    def __iter__(self) -> Iterator[EntryBatch]:
-        raise NotImplementedError
+    def __init__(
+        self,
+        session: Session,
+        image: ImageInfo,
+        layer: LayerInfo,
+        *,
+        cached: CachedListing | None,
+        full: bool,
+        budget: int,
+    ) -> None:
+        self.image = image
+        self.layer = layer
+        self.cached = cached is not None
+        self.progress = cached.progress if cached is not None else ListingProgress(layer_size=layer.size)
+        self._session = session
+        self._cached = cached
+        self._full = full
+        self._budget = budget
+        self._entries: list[TarEntry] = list(cached.entries) if cached is not None else []
+        self._peek: Any = None
+        self._sources: list[_TrackedSource] = []
+        self._closed = False
+        self._started = False
+        self._stored = cached.complete if cached is not None else False
 
     @property
     def complete(self) -> bool:
-        raise NotImplementedError
+        return self.progress.complete
+
+    @property
+    def entries(self) -> list[TarEntry]:
+        """Every entry yielded so far, in stream order."""
+        return self._entries
+
+    # -- iteration --
+
+    def __iter__(self) -> Iterator[EntryBatch]:
+        if self._started:
+            raise RuntimeError("a LayerListing can be iterated only once")
+        self._started = True
+        if self._cached is not None:
+            yield EntryBatch(self._cached.entries, self._cached.progress)
+            if self._full and not self._cached.complete and not self._closed:
+                yield from self.continue_full()
+            return
+        yield from self._guard(self._stream())
+
+    def _stream(self) -> Iterator[EntryBatch]:
+        from layerslayer_tui import peek
+
+        desc = self.layer.descriptor
+        source = self._source()
+        if self._full:
+            # A complete listing from an index costs a few KiB; try it before the body.
+            from layerslayer_tui.peek.index import read_index
+
+            idx = read_index(source, size=desc.size, annotations=desc.annotations, media_type=desc.media_type,
+                             digest=desc.digest)
+            if idx is not None and idx.ok:
+                yield self._take(idx.batch())
+                self._store()
+                return
+            batches = peek.complete(source, size=desc.size, digest=desc.digest, annotations=desc.annotations)
+        else:
+            self._peek = peek.partial(source, budget=self._budget, size=desc.size, digest=desc.digest,
+                                      annotations=desc.annotations)
+            batches = iter(self._peek)
+        for batch in batches:
+            yield self._take(batch)
+            if self._closed:
+                return
+        if self._peek is not None and getattr(self._peek, "progress", None) is not None:
+            self.progress = self._peek.progress
+        self._store()
 
     def continue_full(self) -> Iterator[EntryBatch]:
-        raise NotImplementedError
+        """The rest of the layer after a partial listing: only new entries."""
+        if self.complete or self._closed:
+            return iter(())
+        return self._guard(self._continue())
+
+    def _continue(self) -> Iterator[EntryBatch]:
+        self._session._require_online(f"the rest of layer {self.layer.index + 1}")
+        if self._peek is not None:
+            batches: Iterator[EntryBatch] = self._peek.continue_full()
+            skip = 0
+        else:
+            # From a cached partial: the decompressor state is gone, so read from
+            # byte 0 again and drop the entries already shown (same stream order).
+            from layerslayer_tui import peek
+
+            desc = self.layer.descriptor
+            batches = peek.complete(self._source(), size=desc.size, digest=desc.digest, annotations=desc.annotations)
+            skip = len(self._entries)
+        for batch in batches:
+            if skip:
+                drop = min(skip, len(batch.entries))
+                skip -= drop
+                batch = EntryBatch(batch.entries[drop:], batch.progress)
+            yield self._take(batch)
+            if self._closed:
+                return
+        self._store()
+
+    def _guard(self, it: Iterator[EntryBatch]) -> Iterator[EntryBatch]:
+        """A cancelled listing ends quietly (its closed stream makes the reader
+        fail); a failing one keeps what it got as a partial listing."""
+        try:
+            yield from it
+        except (LayerslayerError, OSError, ValueError):
+            if self._closed:
+                return
+            self._store()
+            raise
+        finally:
+            if self._closed:
+                self._store()
+
+    def _source(self) -> _TrackedSource:
+        client = self._session.client(self.image.registry)
+        src = _TrackedSource(client.blob_source(self.image.repository, self.layer.descriptor))
+        self._sources.append(src)
+        if self._closed:
+            src.close()
+        return src
+
+    def _take(self, batch: EntryBatch) -> EntryBatch:
+        self._entries.extend(batch.entries)
+        self.progress = batch.progress
+        return batch
+
+    def _store(self) -> None:
+        if self._stored or not self._entries and not self.progress.complete:
+            return
+        cache = self._session.cache
+        if cache is None:
+            return
+        progress = dataclasses.replace(self.progress, entries=len(self._entries))
+        if self._closed and not progress.complete:
+            progress.note = progress.note or "listing stopped early"
+        cache.put_listing(self.layer.digest, self._entries, progress)
+        self._stored = progress.complete
 
     def close(self) -> None:
-        raise NotImplementedError
+        self._closed = True
+        for src in list(self._sources):
+            src.close()
+        peek_obj = self._peek
+        if peek_obj is not None and hasattr(peek_obj, "close"):
+            try:
+                peek_obj.close()
+            except Exception:  # noqa: BLE001 - best effort from another thread
+                pass
 
 
 class Session:
@@ -61,11 +241,10 @@ class Session:
     `locations.cache_db()`. `insecure` lists registry hosts that may use plain
     HTTP. `username`/`password` apply to every registry this session talks to;
     without them credentials come from docker/podman config.
-    `warnings` collects one-sentence notes the UI should show once (e.g. the
-    cache could not be opened and the app runs without it).
+    `warnings` holds one-sentence notes the UI should show (e.g. the cache
+    could not be opened and the app runs without it); `pop_warnings()`
+    returns each only once.
     """
-
-    warnings: list[str]
 
     def __init__(
         self,
@@ -79,39 +258,162 @@ class Session:
         timeout: float = 30.0,
         tag_ttl: float = 300.0,
     ) -> None:
-        raise NotImplementedError
+        self.offline = offline
+        self.insecure = frozenset(insecure)
+        self.timeout = timeout
+        self._username = username
+        self._password = password
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._told: set[str] = set()
+        self.cache: Cache | None = Cache(cache_path, tag_ttl=tag_ttl) if cache else None
+
+    # -- plumbing --
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        if self.cache is not None and self.cache.warning:
+            out.append(self.cache.warning)
+        return out
+
+    def pop_warnings(self) -> list[str]:
+        fresh = [w for w in self.warnings if w not in self._told]
+        self._told.update(fresh)
+        return fresh
+
+    def _require_online(self, what: str) -> None:
+        if self.offline:
+            raise OfflineError(f"Offline mode cannot fetch {what}: it is not in the cache.")
+
+    def client(self, registry: str) -> Any:
+        """The RegistryClient for a host (one per host, reused)."""
+        with self._lock:
+            client = self._clients.get(registry)
+            if client is None:
+                from layerslayer_tui.registry.client import RegistryClient
+
+                credentials = None
+                if self._username is not None:
+                    from layerslayer_tui.registry.credentials import Credentials
+
+                    credentials = Credentials(self._username, self._password or "")
+                client = RegistryClient(registry, credentials=credentials, insecure=registry in self.insecure,
+                                        timeout=self.timeout)
+                self._clients[registry] = client
+            return client
+
+    @staticmethod
+    def _layer(image: ImageInfo, layer: LayerInfo | int) -> LayerInfo:
+        if isinstance(layer, LayerInfo):
+            return layer
+        if not 0 <= layer < len(image.layers):
+            raise LayerslayerError(f"Layer {layer} does not exist: the image has {len(image.layers)} layers.")
+        return image.layers[layer]
+
+    def _top_digest(self, ref: Any) -> str | None:
+        if ref.digest:
+            return ref.digest
+        if self.cache is None:
+            return None
+        return self.cache.get_tag(ref.registry, ref.repository, ref.tag or "latest",
+                                  max_age=_INF if self.offline else None)
+
+    # -- images --
 
     def platforms(self, ref_text: str) -> list[Platform]:
         """Platforms of an index (empty for a single-manifest reference)."""
-        raise NotImplementedError
+        from layerslayer_tui.cache import _platform_from, _platform_to
+        from layerslayer_tui.reference import parse
+
+        ref = parse(ref_text)
+        top = self._top_digest(ref)
+        key = f"platforms:{ref.registry}/{ref.repository}@{top}" if top else None
+        if key and self.cache is not None:
+            doc = self.cache.get_doc(key)
+            if doc is not None:
+                return [p for p in map(_platform_from, json.loads(doc)) if p is not None]
+        self._require_online(f"the platforms of {ref_text}")
+        found = self.client(ref.registry).list_platforms(ref)
+        if key and self.cache is not None:
+            self.cache.put_doc(key, json.dumps([_platform_to(p) for p in found]).encode())
+        return found
 
     def open_image(self, ref_text: str, platform: str | Platform | None = None) -> ImageInfo:
-        """Resolve and load an image. Tags go through the cache's short TTL,
-        manifests/configs come from the cache by digest when present.
-        Raises InvalidReferenceError, NotFoundError, AuthError, OfflineError..."""
-        raise NotImplementedError
+        """Resolve and load an image. Tags go through the cache's short TTL
+        (any age offline); the loaded manifest/config come from the cache by
+        digest when present. Raises InvalidReferenceError, NotFoundError,
+        AuthError, OfflineError..."""
+        from layerslayer_tui.reference import parse
 
-    def listing(
-        self, image: ImageInfo, layer: LayerInfo | int, *, full: bool = False, budget: int = 262144
-    ) -> LayerListing:
-        """The layer's entries: from the cache at once when held (a cached
-        partial is returned as is unless `full`), else an index fast path,
-        else a partial (or, with `full`, a complete) peek over the blob."""
-        raise NotImplementedError
-
-    def continue_full(self, listing: LayerListing) -> Iterator[EntryBatch]:
-        """Same as `listing.continue_full()`."""
-        raise NotImplementedError
+        ref = parse(ref_text)
+        plat = str(platform) if platform else ""
+        top = self._top_digest(ref)
+        cache = self.cache
+        if top and cache is not None:
+            info = cache.get_image(f"{ref.registry}/{ref.repository}@{top}#{plat}")
+            if info is not None:
+                info = dataclasses.replace(info, reference=str(ref), tag=ref.tag if not ref.digest else info.tag)
+                cache.record_image(info)
+                return info
+        self._require_online(f"{ref_text}")
+        info = self.client(ref.registry).load_image(ref, platform)
+        if cache is not None:
+            top = ref.digest or info.index_digest or info.manifest_digest
+            if not ref.digest:
+                cache.put_tag(ref.registry, ref.repository, ref.tag or "latest", top)
+            cache.put_image(f"{ref.registry}/{ref.repository}@{top}#{plat}", info)
+            if info.platform is not None and str(info.platform) != plat:
+                cache.put_image(f"{ref.registry}/{ref.repository}@{top}#{info.platform}", info)
+            cache.record_image(info)
+        return info
 
     def tags(self, image: ImageInfo | str) -> list[str]:
         """Tags of the image's repository (needs the network)."""
-        raise NotImplementedError
+        if isinstance(image, str):
+            from layerslayer_tui.reference import parse
+
+            ref = parse(image)
+            registry, repository = ref.registry, ref.repository
+        else:
+            registry, repository = image.registry, image.repository
+        self._require_online(f"the tags of {repository}")
+        return self.client(registry).list_tags(repository)
+
+    # -- layers --
+
+    def listing(
+        self, image: ImageInfo, layer: LayerInfo | int, *, full: bool = False, budget: int = DEFAULT_BUDGET
+    ) -> LayerListing:
+        """The layer's entries: from the cache at once when held (a cached
+        partial is returned as is unless `full`), else an index fast path,
+        else a partial (or, with `full`, a complete) peek over the blob.
+        Raises OfflineError at once when offline and not cached."""
+        info = self._layer(image, layer)
+        cached = self.cache.get_listing(info.digest) if self.cache is not None else None
+        if cached is None:
+            self._require_online(f"the listing of layer {info.index + 1} ({info.digest[:19]})")
+        return LayerListing(self, image, info, cached=cached, full=full, budget=budget)
+
+    def continue_full(self, listing: LayerListing) -> Iterator[EntryBatch]:
+        """Same as `listing.continue_full()`."""
+        return listing.continue_full()
 
     def carve(
-        self, image: ImageInfo, layer: LayerInfo | int, path: str, cap: int = 16 * 1024 * 1024, dest: str | Path | None = None
-    ):  # -> peek.Carved
+        self,
+        image: ImageInfo,
+        layer: LayerInfo | int,
+        path: str,
+        cap: int = 16 * 1024 * 1024,
+        dest: str | Path | None = None,
+    ) -> Any:  # -> peek.Carved
         """One file's content (or a written file when `dest` is given)."""
-        raise NotImplementedError
+        from layerslayer_tui import peek
+
+        info = self._layer(image, layer)
+        self._require_online(f"the content of {path}")
+        source = self.client(image.registry).blob_source(image.repository, info.descriptor)
+        return peek.carve(source, path, cap=cap, dest=dest)
 
     def download_layer(
         self,
@@ -122,16 +424,61 @@ class Session:
         overwrite: bool = False,
     ) -> Path:
         """Save the compressed layer blob, digest-verified. ExportError when
-        dest exists and not `overwrite`."""
-        raise NotImplementedError
+        dest exists and not `overwrite`, or its directory does not exist."""
+        info = self._layer(image, layer)
+        target = Path(dest)
+        if target.exists() and not overwrite:
+            raise ExportError(f"{target} already exists; choose another name or allow overwriting.")
+        if not target.parent.is_dir():
+            raise ExportError(f"The directory {target.parent} does not exist.")
+        self._require_online(f"layer {info.index + 1}")
+        return self.client(image.registry).download_blob(image.repository, info.descriptor, target, progress)
 
-    def search(self, pattern: str) -> list[SearchHit]:
-        """Paths matching `pattern` (glob when it has * ? [, else substring)
-        in every cached listing of every image seen."""
-        raise NotImplementedError
+    # -- everything seen --
+
+    def search(self, pattern: str, *, limit: int | None = None) -> list[SearchHit]:
+        """Paths matching `pattern` (glob when it has * ? [, else substring;
+        see fs.PathMatcher) in every cached listing of every image seen.
+        Whiteout markers are not files and are skipped."""
+        from layerslayer_tui.fs import PathMatcher
+
+        if self.cache is None:
+            return []
+        match = PathMatcher(pattern)
+        hits: list[SearchHit] = []
+        per_layer: dict[str, list[tuple[str, int]]] = {}
+        seen_refs: set[tuple[str, str]] = set()
+        for seen in self.cache.images():
+            if (seen.reference, seen.manifest_digest) in seen_refs:
+                continue
+            seen_refs.add((seen.reference, seen.manifest_digest))
+            for index, digest in enumerate(seen.layer_digests):
+                found = per_layer.get(digest)
+                if found is None:
+                    listing = self.cache.get_listing(digest)
+                    found = []
+                    if listing is not None:
+                        for e in listing.entries:
+                            name = e.path.rpartition("/")[2]
+                            if not name.startswith(".wh.") and match(e.path, name):
+                                found.append((e.path, e.size))
+                    per_layer[digest] = found
+                for path, size in found:
+                    hits.append(SearchHit(seen.reference, digest, index, path, size))
+                    if limit is not None and len(hits) >= limit:
+                        return hits
+        return hits
 
     def close(self) -> None:
-        raise NotImplementedError
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing pooled sockets must not mask the real outcome
+                pass
+        if self.cache is not None:
+            self.cache.close()
 
     def __enter__(self) -> Session:
         return self

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from layerslayer_tui.entry import EntryBatch, ListingProgress
+from layerslayer_tui.errors import ExportError
+from layerslayer_tui.fs import Filter, LayerTree, MergedTree, WastedReport, mark_changes, merge, search, wasted
+from layerslayer_tui.fs import Hit
 from layerslayer_tui.registry.models import ImageInfo
 
 if TYPE_CHECKING:
-    from layerslayer_tui.fs import LayerTree, MergedTree
+    from layerslayer_tui.fs.export import ExportMeta
     from layerslayer_tui.session import Session
 
 
@@ -27,69 +30,154 @@ class Workspace:
     the thread that reads it, or post batches to the UI thread first)."""
 
     def __init__(self, image: ImageInfo) -> None:
-        raise NotImplementedError
+        self.image = image
+        n = len(image.layers)
+        self._trees: list[LayerTree] = [LayerTree(i) for i in range(n)]
+        self._progress: list[ListingProgress | None] = [None] * n
+        self._marked: list[bool] = [False] * n
+
+    def _check(self, layer_index: int) -> int:
+        if not 0 <= layer_index < len(self._trees):
+            raise ExportError(f"Layer {layer_index} does not exist: the image has {len(self._trees)} layers.")
+        return layer_index
 
     # --- feeding ---------------------------------------------------------------
 
     def feed(self, layer_index: int, batch: EntryBatch) -> None:
         """Add a batch's entries to the layer's tree and record its progress."""
-        raise NotImplementedError
+        tree = self._trees[self._check(layer_index)]
+        tree.add(batch.entries)
+        tree.complete = batch.progress.complete
+        self._progress[layer_index] = batch.progress
+        # markers of this layer and of every layer above it depend on it
+        for i in range(layer_index, len(self._marked)):
+            self._marked[i] = False
 
     def reset_layer(self, layer_index: int) -> None:
         """Forget a layer's entries (e.g. before re-listing it from scratch)."""
-        raise NotImplementedError
+        self._trees[self._check(layer_index)] = LayerTree(layer_index)
+        self._progress[layer_index] = None
+        for i in range(layer_index, len(self._marked)):
+            self._marked[i] = False
 
     # --- state -----------------------------------------------------------------
 
     def tree(self, layer_index: int) -> LayerTree:
         """The layer's own tree (whiteouts as removals); empty until fed."""
-        raise NotImplementedError
+        return self._trees[self._check(layer_index)]
 
     def progress(self, layer_index: int) -> ListingProgress | None:
         """The last progress seen for the layer; None when never listed."""
-        raise NotImplementedError
+        return self._progress[self._check(layer_index)]
 
     def is_listed(self, layer_index: int) -> bool:
-        raise NotImplementedError
+        return self.progress(layer_index) is not None
 
     def is_complete(self, layer_index: int) -> bool:
-        raise NotImplementedError
+        p = self.progress(layer_index)
+        return p is not None and p.complete
 
     def partial_layers(self, upto: int | None = None) -> list[int]:
         """Indexes (<= upto) whose listing is missing or partial."""
-        raise NotImplementedError
+        last = len(self._trees) - 1 if upto is None else min(upto, len(self._trees) - 1)
+        return [i for i in range(last + 1) if not self.is_complete(i)]
+
+    def _listed(self) -> list[LayerTree | None]:
+        return [t if p is not None else None for t, p in zip(self._trees, self._progress)]
 
     # --- derived views -----------------------------------------------------------
 
     def merged(self, upto: int | None = None) -> MergedTree:
-        """Layers 0..upto (default: all) applied bottom up."""
-        raise NotImplementedError
+        """Layers 0..upto (default: all) applied bottom up; layers not listed
+        yet count as partial (`MergedTree.partial_layers`)."""
+        if upto is not None:
+            self._check(upto)
+        return merge(self._listed(), upto)
 
     def changes(self, layer_index: int) -> LayerTree:
         """The layer's tree with `Node.change` set against the merged view below it."""
-        raise NotImplementedError
+        tree = self.tree(layer_index)
+        if not self._marked[layer_index]:
+            lower = merge(self._listed(), layer_index - 1) if layer_index > 0 else None
+            mark_changes(tree, lower)
+            self._marked[layer_index] = True
+        return tree
 
-    def wasted(self):  # -> fs.WastedReport
-        raise NotImplementedError
+    def wasted(self) -> WastedReport:
+        return wasted(self._listed())
 
-    def search(self, pattern: str) -> list:  # -> list[fs.Hit]
-        raise NotImplementedError
+    def search(self, pattern: str, *, limit: int | None = None) -> list[Hit]:
+        return search(self._listed(), pattern, limit=limit)
 
     # --- output ------------------------------------------------------------------
+
+    def export_meta(self, view: str = "layer", layer_index: int | None = None) -> ExportMeta:
+        """The header of an export: which image, platform and layers the view is made of."""
+        from layerslayer_tui.fs.export import ExportLayer, ExportMeta
+
+        if view == "layer":
+            if layer_index is None:
+                raise ExportError("Say which layer to export (a layer number), or export the merged view.")
+            indexes = [self._check(layer_index)]
+        elif view == "merged":
+            last = len(self._trees) - 1 if layer_index is None else self._check(layer_index)
+            indexes = list(range(last + 1))
+        else:
+            raise ExportError(f"Unknown export view {view!r}; use layer or merged.")
+        layers = []
+        for i in indexes:
+            p = self._progress[i]
+            layers.append(ExportLayer.from_layer(self.image.layers[i], complete=bool(p and p.complete),
+                                                 verified=bool(p and p.verified)))
+        plat = self.image.platform
+        return ExportMeta(self.image.reference, str(plat) if plat else None, self.image.manifest_digest, view, layers)
+
+    def _view_for(self, view: str, layer_index: int | None) -> LayerTree | MergedTree:
+        if view == "layer":
+            if layer_index is None:
+                raise ExportError("Say which layer to export (a layer number), or export the merged view.")
+            return self.changes(layer_index)
+        return self.merged(layer_index)
+
+    @staticmethod
+    def _filter(filter: str | Filter | None) -> Filter | None:
+        if filter is None or isinstance(filter, Filter):
+            return filter
+        return Filter.of(filter)
 
     def export(
         self,
         dest: str | Path,
         view: str = "layer",
         layer_index: int | None = None,
-        filter: str | None = None,
+        filter: str | Filter | None = None,
         fmt: str | None = None,
         overwrite: bool = False,
     ) -> Path:
         """Write the layer (`view="layer"`, `layer_index` required) or the merged
         view (`view="merged"`, up to `layer_index`, default all) with fs.export.
         Raises ExportError with one sentence (file exists, no parent dir...)."""
-        raise NotImplementedError
+        from layerslayer_tui.fs import export as fs_export
+
+        meta = self.export_meta(view, layer_index)
+        fs_export.write(self._view_for(view, layer_index), dest, fmt=fmt, meta=meta, filter=self._filter(filter),
+                        overwrite=overwrite)
+        return Path(dest)
+
+    def export_to(
+        self,
+        out: TextIO,
+        view: str = "layer",
+        layer_index: int | None = None,
+        filter: str | Filter | None = None,
+        fmt: str = "json",
+    ) -> int:
+        """Stream an export to an open text file (stdout for `--json`); returns rows."""
+        from layerslayer_tui.fs import export as fs_export
+
+        meta = self.export_meta(view, layer_index)
+        return fs_export.write_to(self._view_for(view, layer_index), out, fmt=fmt, meta=meta,
+                                  filter=self._filter(filter))
 
     # --- headless convenience ----------------------------------------------------
 
@@ -105,4 +193,14 @@ class Workspace:
         """List the given layers (default all) through the session, feeding each
         batch; `on_batch` sees every batch (progress lines). Used by the CLI; the
         TUI drives `session.listing` itself from its workers."""
-        raise NotImplementedError
+        for index in range(len(self._trees)) if layers is None else layers:
+            self._check(index)
+            self.reset_layer(index)
+            listing = session.listing(self.image, index, full=full, budget=budget)
+            try:
+                for batch in listing:
+                    self.feed(index, batch)
+                    if on_batch is not None:
+                        on_batch(index, batch)
+            finally:
+                listing.close()
