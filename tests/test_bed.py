@@ -144,3 +144,219 @@ def test_access_log_records_blob_bytes_written(registry, sample_image):
     recs = registry.access_log(mark, until=lambda rs: len([x for x in rs if x.is_blob_get]) >= 2)
     blob_gets = [x for x in recs if x.is_blob_get]
     assert [(x.status, x.written) for x in blob_gets] == [(206, 100), (200, layer.size)]
+
+
+# -- Basic and token flavours ---------------------------------------------------
+
+
+def test_basic_registry_challenges_and_accepts_the_test_user(registry_basic):
+    r = requests.get(f"{registry_basic.url}/v2/", timeout=10)
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic ")
+    assert requests.get(f"{registry_basic.url}/v2/", auth=("tester", "wrong"), timeout=10).status_code == 401
+    ok = requests.get(f"{registry_basic.url}/v2/", auth=(registry_basic.username, registry_basic.password), timeout=10)
+    assert ok.status_code == 200
+    img = push_image(registry_basic, "basic/app", "1", [make_layer({"f": b"x"})])
+    got = requests.get(
+        f"{registry_basic.url}/v2/basic/app/manifests/1",
+        auth=(registry_basic.username, registry_basic.password),
+        headers={"Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert sha256_digest(got.content) == img.manifest_digest
+    log = registry_basic.access_log(until=lambda rs: any(x.status == 401 for x in rs))
+    assert any(x.status == 401 and x.path == "/v2/" for x in log)
+
+
+def _challenge(reg) -> dict[str, str]:
+    from bed.images import _parse_challenge
+
+    r = requests.get(f"{reg.url}/v2/", timeout=10)
+    assert r.status_code == 401
+    scheme, params = _parse_challenge(r.headers["WWW-Authenticate"])
+    assert scheme == "bearer"
+    return params
+
+
+def _token(reg, scope: str, auth=None) -> str:
+    params = _challenge(reg)
+    r = requests.get(params["realm"], params={"service": params["service"], "scope": scope}, auth=auth, timeout=10)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token"] == body["access_token"] and body["expires_in"] > 0 and body["issued_at"]
+    return body["token"]
+
+
+@pytest.fixture(scope="module")
+def token_images(registry_token):
+    pub = push_image(registry_token, "pub/app", "1", [make_layer({"pub": b"1"})])
+    priv = push_image(registry_token, "private/app", "1", [make_layer({"priv": b"1"})])
+    return pub, priv
+
+
+def test_token_registry_challenges_with_bearer_realm_and_service(registry_token):
+    params = _challenge(registry_token)
+    assert params["realm"] == registry_token.token_server.realm
+    assert params["service"] == "layerslayer-test-registry"
+
+
+def test_anonymous_token_pulls_public_repo_but_not_private(registry_token, token_images):
+    pub, priv = token_images
+    ts = registry_token.token_server
+    mark = ts.mark()
+    tok = _token(registry_token, "repository:pub/app:pull")
+    r = requests.get(
+        f"{registry_token.url}/v2/pub/app/manifests/1",
+        headers={"Authorization": f"Bearer {tok}", "Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert r.status_code == 200 and sha256_digest(r.content) == pub.manifest_digest
+    assert requests.get(f"{registry_token.url}/v2/private/app/manifests/1", timeout=10).status_code == 401
+    anon_priv = _token(registry_token, "repository:private/app:pull")
+    denied = requests.get(
+        f"{registry_token.url}/v2/private/app/manifests/1",
+        headers={"Authorization": f"Bearer {anon_priv}", "Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert denied.status_code == 401
+    assert 'error="insufficient_scope"' in denied.headers["WWW-Authenticate"]
+    seen = ts.since(mark)
+    assert [(q.method, q.scopes, q.authorization, q.account) for q in seen] == [
+        ("GET", ["repository:pub/app:pull"], None, None),
+        ("GET", ["repository:private/app:pull"], None, None),
+    ]
+    assert seen[0].granted == [{"type": "repository", "name": "pub/app", "actions": ["pull"]}]
+    assert seen[1].granted == [{"type": "repository", "name": "private/app", "actions": []}]
+
+
+def test_token_with_credentials_pulls_private_and_wrong_password_is_refused(registry_token, token_images):
+    _pub, priv = token_images
+    creds = (registry_token.username, registry_token.password)
+    tok = _token(registry_token, "repository:private/app:pull", auth=creds)
+    r = requests.get(
+        f"{registry_token.url}/v2/private/app/manifests/1",
+        headers={"Authorization": f"Bearer {tok}", "Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert r.status_code == 200 and sha256_digest(r.content) == priv.manifest_digest
+    params = _challenge(registry_token)
+    bad = requests.get(params["realm"], params={"scope": "repository:private/app:pull"}, auth=("tester", "nope"), timeout=10)
+    assert bad.status_code == 401
+    assert registry_token.token_server.requests[-1].authorization == "Basic"
+
+
+def test_token_server_takes_several_scopes_in_one_request(registry_token):
+    ts = registry_token.token_server
+    mark = ts.mark()
+    r = requests.get(
+        ts.realm,
+        params=[("service", ts.service), ("scope", "repository:a/b:pull"), ("scope", "repository:private/c:pull,push")],
+        auth=(registry_token.username, registry_token.password),
+        timeout=10,
+    )
+    assert r.status_code == 200
+    (q,) = ts.since(mark)
+    assert q.scopes == ["repository:a/b:pull", "repository:private/c:pull,push"]
+    assert q.granted == [
+        {"type": "repository", "name": "a/b", "actions": ["pull"]},
+        {"type": "repository", "name": "private/c", "actions": ["pull", "push"]},
+    ]
+
+
+def test_identity_token_grants_work_and_expired_jwt_is_refused(registry_token, token_images):
+    ts = registry_token.token_server
+    scope = "repository:private/app:pull"
+    pw = requests.post(
+        ts.realm,
+        data={"grant_type": "password", "username": registry_token.username, "password": registry_token.password,
+              "service": ts.service, "scope": scope, "client_id": "bed", "access_type": "offline"},
+        timeout=10,
+    )
+    assert pw.status_code == 200
+    refresh = pw.json()["refresh_token"]
+    rt = requests.post(
+        ts.realm,
+        data={"grant_type": "refresh_token", "refresh_token": refresh, "service": ts.service, "scope": scope, "client_id": "bed"},
+        timeout=10,
+    )
+    assert rt.status_code == 200 and ts.requests[-1].grant_type == "refresh_token"
+    assert ts.requests[-1].account == registry_token.username and ts.requests[-1].authorization is None
+    ok = requests.get(
+        f"{registry_token.url}/v2/private/app/manifests/1",
+        headers={"Authorization": f"Bearer {rt.json()['token']}", "Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert ok.status_code == 200
+    bogus = requests.post(ts.realm, data={"grant_type": "refresh_token", "refresh_token": "nope", "service": ts.service}, timeout=10)
+    assert bogus.status_code == 401
+    # A JWT already past the registry's 60 s leeway is refused: how a test makes tokens expire.
+    ts.jwt_lifetime = -120
+    try:
+        stale = _token(registry_token, "repository:pub/app:pull")
+    finally:
+        ts.jwt_lifetime = None
+    r = requests.get(
+        f"{registry_token.url}/v2/pub/app/manifests/1",
+        headers={"Authorization": f"Bearer {stale}", "Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert r.status_code == 401
+
+
+# -- the redirecting setup ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redirect_image(registry_redirect):
+    blob = make_layer({f"f{i}": bytes([i]) * 3000 for i in range(50)}, "gzip")
+    return push_image(registry_redirect, "pub/redirected", "1", [blob])
+
+
+def test_redirect_front_answers_blob_get_with_307_to_second_host(registry_redirect, redirect_image):
+    layer = redirect_image.layers[0]
+    tok = _token(registry_redirect, "repository:pub/redirected:pull")
+    path = f"/v2/pub/redirected/blobs/{layer.digest}"
+    # without a token the front passes the registry's challenge through
+    assert requests.get(registry_redirect.url + path, timeout=10).status_code == 401
+    r = requests.get(
+        registry_redirect.url + path, headers={"Authorization": f"Bearer {tok}"}, allow_redirects=False, timeout=10
+    )
+    assert r.status_code == 307
+    loc = r.headers["Location"]
+    assert loc.startswith(f"http://127.0.0.2:") and registry_redirect.blob_host.host in loc
+    assert registry_redirect.blob_host.host != registry_redirect.host
+    # manifests are forwarded untouched
+    m = requests.get(
+        f"{registry_redirect.url}/v2/pub/redirected/manifests/1",
+        headers={"Authorization": f"Bearer {tok}", "Accept": MANIFEST_ACCEPT},
+        timeout=10,
+    )
+    assert m.status_code == 200 and sha256_digest(m.content) == redirect_image.manifest_digest
+
+
+def test_blob_host_serves_ranges_and_sees_no_authorization(registry_redirect, redirect_image):
+    layer = redirect_image.layers[0]
+    tok = _token(registry_redirect, "repository:pub/redirected:pull")
+    mark = registry_redirect.blob_host.mark()
+    # requests drops Authorization when a redirect changes host, and keeps Range
+    r = requests.get(
+        f"{registry_redirect.url}/v2/pub/redirected/blobs/{layer.digest}",
+        headers={"Authorization": f"Bearer {tok}", "Range": "bytes=10-109", "Accept-Encoding": "identity"},
+        timeout=10,
+    )
+    assert r.status_code == 206
+    assert r.headers["Content-Range"] == f"bytes 10-109/{layer.size}"
+    assert r.content == layer.data[10:110]
+    loc = r.history[0].headers["Location"]
+    tail = requests.get(loc, headers={"Range": f"bytes={layer.size - 7}-"}, timeout=10)
+    assert tail.status_code == 206 and tail.content == layer.data[-7:]
+    suffix = requests.get(loc, headers={"Range": "bytes=-5"}, timeout=10)
+    assert suffix.content == layer.data[-5:]
+    assert requests.get(loc, headers={"Range": f"bytes={layer.size}-"}, timeout=10).status_code == 416
+    whole = requests.get(loc, timeout=10)
+    assert whole.status_code == 200 and whole.content == layer.data
+    seen = registry_redirect.blob_host.since(mark)
+    assert [q.range for q in seen] == ["bytes=10-109", f"bytes={layer.size - 7}-", "bytes=-5", f"bytes={layer.size}-", None]
+    assert [q.status for q in seen] == [206, 206, 206, 416, 200]
+    assert not any(q.authorization for q in seen)
+    assert seen[0].sent == 100

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -51,13 +53,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @dataclass(frozen=True)
 class AccessRecord:
-    """One request as the registry logged it ("response completed" line)."""
+    """One request as the registry logged it."""
 
     method: str
     path: str  # request URI, query included
     status: int
     written: int  # http.response.written: body bytes the registry sent
-    fields: dict
+    fields: dict  # the JSON "response completed" fields ({} for auth refusals)
 
     @property
     def is_blob_get(self) -> bool:
@@ -206,7 +208,7 @@ class RegistryServer:
             if self._proc.poll() is not None:
                 return False, f"exited with {self._proc.returncode}: {self._log_tail()}"
             try:
-                r = requests.get(f"{self.url}/v2/", timeout=2)
+                r = requests.get(f"{self.url}/v2/", timeout=2, headers={"User-Agent": _PROBE_AGENT})
                 if r.status_code in (200, 401):
                     return True, ""
             except requests.RequestException:
@@ -283,28 +285,46 @@ class RegistryServer:
         return found[0]
 
     def _parse_log(self) -> list[AccessRecord]:
+        """One record per Apache-style access line (every request, 401s included),
+        enriched with the JSON "response completed" line of the same request
+        when there is one (auth refusals only get the access line)."""
         if self._log_file is None or not self._log_file.exists():
             return []
+        pending: dict[tuple[str, str], deque[dict]] = defaultdict(deque)
         out: list[AccessRecord] = []
         for line in self._log_file.read_text(errors="replace").splitlines():
-            if not line.startswith("{"):
-                continue  # the Apache-style access log lines carry no byte count we trust more
-            try:
-                rec = json.loads(line)
-            except ValueError:
+            if line.startswith("{"):
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if "http.response.status" in rec and "http.request.method" in rec:
+                    pending[(rec["http.request.method"], rec.get("http.request.uri", ""))].append(rec)
                 continue
-            if "http.response.status" not in rec or "http.request.method" not in rec:
+            m = _ACCESS_LINE.match(line)
+            if not m or m["ua"] == _PROBE_AGENT:
                 continue
+            method, uri = m["method"], m["uri"]
+            queue = pending.get((method, uri))
+            fields = queue.popleft() if queue else {}
+            written = fields.get("http.response.written")
             out.append(
                 AccessRecord(
-                    method=rec["http.request.method"],
-                    path=rec.get("http.request.uri", ""),
-                    status=int(rec["http.response.status"]),
-                    written=int(rec.get("http.response.written", 0)),
-                    fields=rec,
+                    method=method,
+                    path=uri,
+                    status=int(m["status"]),
+                    written=int(written if written is not None else m["size"]),
+                    fields=fields,
                 )
             )
         return out
+
+
+_PROBE_AGENT = "layerslayer-bed-probe"
+_ACCESS_LINE = re.compile(
+    r'^\S+ \S+ \S+ \[[^\]]*\] "(?P<method>[A-Z]+) (?P<uri>\S+) [^"]*" (?P<status>\d{3}) (?P<size>\d+)'
+    r' "[^"]*" "(?P<ua>[^"]*)"'
+)
 
 
 # -- pytest fixtures ----------------------------------------------------------
