@@ -1,0 +1,232 @@
+"""Carving one file out of a layer: stream until its header, take its content
+(up to a cap, or into a file), and stop reading the moment it is complete.
+
+Tar hardlinks always point back to an earlier member, so a hardlink is
+resolved by a second pass that stops at that member. GNU sparse files
+(old 'S' headers) are expanded from their map with the holes as zeros.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..entry import EntryType, TarEntry
+from ..errors import ExportError, LayerFormatError, NotFoundError
+from .decompress import check_media_type
+from .reader import FULL_CHUNK, Pipeline
+from .scanner import ContentSink, normalise
+from .source import ByteSource
+
+DEFAULT_CAP = 16 * 1024 * 1024
+MAX_LINK_HOPS = 8
+_ZEROS = bytes(1 << 16)
+
+
+@dataclass(slots=True)
+class Carved:
+    entry: TarEntry  # the entry that was asked for
+    content: bytes | None = None  # file content (at most `cap` bytes) when no dest was given
+    dest: Path | None = None  # where the content was written, when a dest was given
+    target: str | None = None  # a symlink's target
+    resolved: TarEntry | None = None  # the file a hardlink points to
+    truncated: bool = False  # the content was cut at the cap
+    written: int = 0  # content bytes delivered
+    compressed_read: int = 0  # blob bytes read, all passes together
+
+
+class _Done(Exception):
+    """Raised from the sink to stop the stream the moment the file is complete."""
+
+
+class _Collector:
+    """Content sink: bytes in memory up to a cap, or everything into a file."""
+
+    def __init__(self, entry: TarEntry, cap: int, out: BinaryIO | None) -> None:
+        self.entry = entry
+        self.cap = cap
+        self.out = out
+        self.buf = io.BytesIO() if out is None else None
+        self.written = 0
+        self.truncated = False
+
+    def write(self, data: memoryview | bytes) -> None:
+        if self.out is not None:
+            self.out.write(data)
+            self.written += len(data)
+            return
+        assert self.buf is not None
+        room = self.cap - self.written
+        if len(data) > room:
+            self.buf.write(data[:room])
+            self.written += room
+            self.truncated = True
+            raise _Done
+        self.buf.write(data)
+        self.written += len(data)
+
+    def end(self) -> None:
+        raise _Done
+
+
+class _SparseExpander:
+    """Turns the stored segments of an old GNU sparse file into the real
+    content: each (offset, numbytes) pair is preceded by zeros up to offset."""
+
+    def __init__(self, inner: _Collector, pairs: list[tuple[int, int]], realsize: int) -> None:
+        self.inner = inner
+        self.pairs = list(pairs)
+        self.realsize = realsize
+        self.pos = 0  # position in the real file
+        self.seg_left = 0
+        self._next_segment()
+
+    def _zeros_to(self, target: int) -> None:
+        while self.pos < target:
+            n = min(len(_ZEROS), target - self.pos)
+            self.pos += n
+            self.inner.write(_ZEROS[:n])
+
+    def _next_segment(self) -> None:
+        while self.pairs and not self.seg_left:
+            offset, numbytes = self.pairs.pop(0)
+            if offset < self.pos:
+                raise LayerFormatError("The layer's sparse file map is out of order.")
+            self._zeros_to(offset)
+            self.seg_left = numbytes
+
+    def write(self, data: memoryview) -> None:
+        while len(data):
+            if not self.seg_left:
+                self._next_segment()
+                if not self.seg_left:
+                    return  # stored bytes beyond the map: padding
+            take = data[: self.seg_left]
+            self.inner.write(take)
+            self.pos += len(take)
+            self.seg_left -= len(take)
+            data = data[len(take) :]
+
+    def end(self) -> None:
+        self.seg_left = 0
+        while self.pairs:
+            self._next_segment()
+        self._zeros_to(self.realsize)
+        self.inner.end()
+
+
+def _scan_for(
+    source: ByteSource, want: str, cap: int, out: BinaryIO | None
+) -> tuple[TarEntry | None, _Collector | None, int]:
+    found: list[TarEntry] = []
+    collector: list[_Collector] = []
+
+    def capture(entry: TarEntry) -> ContentSink | None:
+        if entry.path != want:
+            return None
+        found.append(entry)
+        if entry.type is not EntryType.FILE:
+            raise _Done
+        if entry.extra and "sparse_pax" in entry.extra:
+            raise LayerFormatError("Carving GNU tar's PAX sparse files is not supported; list the layer instead.")
+        sink = _Collector(entry, cap, out)
+        collector.append(sink)
+        if entry.extra and "sparse" in entry.extra:
+            pairs = entry.extra["sparse"]
+            assert isinstance(pairs, list)
+            expander = _SparseExpander(sink, pairs, entry.size)
+            return expander
+        return sink
+
+    pipe = Pipeline(capture=capture)
+    stream = source.open(0, None)
+    try:
+        for chunk in stream.iter_chunks(FULL_CHUNK):
+            pipe.feed(chunk)
+            if pipe.scanner.finished:
+                break
+        else:
+            pipe.end()
+    except _Done:
+        pass
+    finally:
+        stream.close()
+    return (found[0] if found else None), (collector[0] if collector else None), pipe.raw
+
+
+def carve(
+    source: ByteSource,
+    path: str,
+    *,
+    cap: int = DEFAULT_CAP,
+    dest: str | os.PathLike[str] | None = None,
+    media_type: str | None = None,
+) -> Carved:
+    """One file of the layer. Without `dest` its content comes back in
+    memory, cut at `cap` bytes; with `dest` all of it is written there."""
+    check_media_type(media_type)
+    want = normalise(path)
+    asked: TarEntry | None = None
+    total_read = 0
+    for _hop in range(MAX_LINK_HOPS):
+        if dest is not None:
+            carved = _carve_to_file(source, want, cap, Path(dest))
+        else:
+            entry, sink, read = _scan_for(source, want, cap, None)
+            carved = _result(entry, sink, read, want, None)
+        total_read += carved.compressed_read
+        carved.compressed_read = total_read
+        if asked is None:
+            asked = carved.entry
+        if carved.entry.type is EntryType.HARDLINK and carved.entry.link:
+            want = carved.entry.link
+            continue
+        if carved.entry is not asked:
+            carved.resolved, carved.entry = carved.entry, asked
+        return carved
+    raise LayerFormatError(f"The hardlink {path} points through more than {MAX_LINK_HOPS} links.")
+
+
+def _carve_to_file(source: ByteSource, want: str, cap: int, dest: Path) -> Carved:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".carve-", dir=dest.parent)
+    except OSError as err:
+        raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
+    ok = False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            entry, sink, read = _scan_for(source, want, cap, out)
+        carved = _result(entry, sink, read, want, dest)
+        if sink is not None:
+            os.replace(tmp, dest)
+            ok = True
+        return carved
+    except OSError as err:
+        raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
+    finally:
+        if not ok and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _result(entry: TarEntry | None, sink: _Collector | None, read: int, want: str, dest: Path | None) -> Carved:
+    if entry is None:
+        raise NotFoundError(f"There is no file named {want!r} in this layer.")
+    carved = Carved(entry=entry, compressed_read=read)
+    if entry.type is EntryType.SYMLINK:
+        carved.target = entry.link
+    if sink is not None:
+        carved.written = sink.written
+        carved.truncated = sink.truncated
+        if dest is not None:
+            carved.dest = dest
+        else:
+            assert sink.buf is not None
+            carved.content = sink.buf.getvalue()
+        if sink.written < entry.size and not sink.truncated:
+            raise LayerFormatError(f"The layer ends in the middle of {want!r}.")
+    return carved

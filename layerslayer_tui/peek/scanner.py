@@ -1,0 +1,441 @@
+"""The incremental tar header scanner: feed it decompressed bytes in chunks of
+any size and it returns the entries whose headers are complete.
+
+It reads headers only. File contents are skipped by counting (never copied),
+so memory stays flat whatever the file sizes; only PAX and GNU long-name
+records are buffered, and those are bounded by MAX_RECORD. Every entry keeps
+the uncompressed offset of its first header (the PAX / long-name header when
+there is one, like tarfile's TarInfo.offset) so a file can be carved later.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Protocol
+
+from ..entry import EntryType, TarEntry
+from ..errors import LayerFormatError
+from . import tarformat as tf
+
+_HEADER_UNPACK = tf.HEADER.unpack_from
+_ADLER = zlib.adler32
+_SPACES = b" " * tf.CHKSUM_LEN
+_NULSP = b"\x00 "
+_FILE = EntryType.FILE
+_DIR = EntryType.DIR
+_HARDLINK = EntryType.HARDLINK
+_DEVICES = (EntryType.CHAR, EntryType.BLOCK)
+# Header-only types never carry data, whatever their size field says (Go's
+# archive/tar and CPython's tarfile agree on this).
+_HEADER_ONLY = frozenset(
+    (tf.LNKTYPE, tf.SYMTYPE, tf.CHRTYPE, tf.BLKTYPE, tf.DIRTYPE, tf.FIFOTYPE)
+)
+_RECORD_TYPES = frozenset(
+    (tf.GNUTYPE_LONGNAME, tf.GNUTYPE_LONGLINK, tf.XHDTYPE, tf.XGLTYPE, tf.SOLARIS_XHDTYPE)
+)
+
+
+class ContentSink(Protocol):
+    """Receives the stored content bytes of one captured entry."""
+
+    def write(self, data: memoryview) -> None: ...
+
+    def end(self) -> None: ...
+
+
+Capture = Callable[[TarEntry], "ContentSink | None"]
+
+
+def _fail(offset: int, what: str) -> LayerFormatError:
+    return LayerFormatError(f"The layer is not a readable tar archive: {what} at offset {offset}.")
+
+
+def _text(raw: bytes) -> str:
+    """A NUL-terminated header string, decoded like tarfile (utf-8, surrogateescape)."""
+    return raw.partition(b"\x00")[0].decode("utf-8", "surrogateescape")
+
+
+def _num(raw: bytes, offset: int) -> int:
+    """A header number: octal ASCII padded with NULs/spaces, or GNU base-256."""
+    first = raw[0]
+    if first & 0x80:
+        if first == 0xFF:
+            return int.from_bytes(raw, "big", signed=True)
+        return int.from_bytes(bytes((first & 0x7F,)) + raw[1:], "big")
+    try:
+        return int(raw.rstrip(_NULSP) or b"0", 8)
+    except ValueError:
+        pass
+    text = raw.partition(b"\x00")[0].strip()
+    try:
+        return int(text or b"0", 8)
+    except ValueError:
+        raise _fail(offset, "a malformed number in a header") from None
+
+
+def normalise(path: str) -> str:
+    """Strip leading "./" and "/" and trailing "/" (so "./" becomes "")."""
+    if path.startswith(("./", "/")) or path == ".":
+        while True:
+            if path.startswith("./"):
+                path = path[2:]
+            elif path.startswith("/"):
+                path = path[1:]
+            elif path == ".":
+                path = ""
+            else:
+                break
+    if path.endswith("/"):
+        path = path.rstrip("/")
+    return path
+
+
+def parse_pax(record: bytes, offset: int) -> dict[str, bytes]:
+    """PAX records, "%d key=value\\n" where the length counts itself."""
+    out: dict[str, bytes] = {}
+    pos = 0
+    end = len(record)
+    while pos < end and record[pos] != 0:
+        space = record.find(b" ", pos, pos + 24)
+        if space < 0:
+            raise _fail(offset, "a malformed PAX record")
+        try:
+            length = int(record[pos:space])
+        except ValueError:
+            raise _fail(offset, "a malformed PAX record length") from None
+        stop = pos + length
+        if length <= space - pos + 1 or stop > end or record[stop - 1] != 0x0A:
+            raise _fail(offset, "a malformed PAX record")
+        eq = record.find(b"=", space + 1, stop)
+        if eq <= space + 1:
+            raise _fail(offset, "a PAX record without a key")
+        out[record[space + 1 : eq].decode("utf-8", "surrogateescape")] = record[eq + 1 : stop - 1]
+        pos = stop
+    return out
+
+
+def _sparse_pairs(buf: memoryview, start: int, count: int, offset: int) -> list[tuple[int, int]]:
+    pairs = []
+    for k in range(count):
+        at = start + k * 24
+        off_raw = bytes(buf[at : at + 12])
+        if not off_raw.strip(_NULSP):
+            break
+        pairs.append((_num(off_raw, offset), _num(bytes(buf[at + 12 : at + 24]), offset)))
+    return pairs
+
+
+class TarScanner:
+    """Incremental tar header reader. `feed` returns the entries completed by
+    the chunk; `finished` becomes True at the end-of-archive marker (or, after
+    `end_of_stream()`, when the data stopped exactly between members)."""
+
+    def __init__(self, capture: Capture | None = None) -> None:
+        self.capture = capture
+        self.finished = False
+        self.offset = 0  # uncompressed bytes fed so far
+        self._skip = 0  # content + padding still to pass over
+        self._sink: ContentSink | None = None
+        self._sink_left = 0
+        self._hbuf = bytearray()
+        self._rec: bytearray | None = None
+        self._rec_left = 0
+        self._rec_pad = 0
+        self._rec_type = b""
+        self._rec_offset = 0
+        self._longname: str | None = None
+        self._longlink: str | None = None
+        self._pax: dict[str, bytes] = {}
+        self._gpax: dict[str, bytes] = {}
+        self._first_offset = -1
+        self._sparse: tuple[TarEntry, int, list[tuple[int, int]]] | None = None
+
+    # -- feeding -----------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[TarEntry]:
+        out: list[TarEntry] = []
+        mv = data if isinstance(data, memoryview) else memoryview(data)
+        n = len(mv)
+        base = self.offset
+        i = 0
+        try:
+            while i < n:
+                skip = self._skip
+                if skip:
+                    k = skip if skip < n - i else n - i
+                    if self._sink_left:
+                        self._to_sink(mv[i : i + min(k, self._sink_left)])
+                    i += k
+                    self._skip = skip - k
+                    continue
+                if self.finished:
+                    break
+                if self._rec is not None:
+                    k = min(self._rec_left, n - i)
+                    self._rec += mv[i : i + k]
+                    i += k
+                    self._rec_left -= k
+                    if not self._rec_left:
+                        self._record_done()
+                    continue
+                hbuf = self._hbuf
+                if hbuf:
+                    k = min(tf.BLOCKSIZE - len(hbuf), n - i)
+                    hbuf += mv[i : i + k]
+                    i += k
+                    if len(hbuf) < tf.BLOCKSIZE:
+                        break
+                    block = memoryview(bytes(hbuf))
+                    hbuf.clear()
+                    self._block(block, 0, base + i - tf.BLOCKSIZE, out)
+                elif n - i >= tf.BLOCKSIZE:
+                    self._block(mv, i, base + i, out)
+                    i += tf.BLOCKSIZE
+                else:
+                    hbuf += mv[i:]
+                    i = n
+        finally:
+            self.offset = base + n
+        return out
+
+    def end_of_stream(self) -> bool:
+        """The decompressed stream has ended: an archive that stops exactly
+        between members (no zero blocks) is finished too. Returns `finished`."""
+        if not self.finished and self.at_boundary:
+            self.finished = True
+        return self.finished
+
+    @property
+    def at_boundary(self) -> bool:
+        return (
+            not self._skip
+            and not self._hbuf
+            and self._rec is None
+            and self._sparse is None
+            and self._first_offset < 0
+        )
+
+    # -- internals ---------------------------------------------------------
+
+    def _to_sink(self, piece: memoryview) -> None:
+        assert self._sink is not None
+        self._sink_left -= len(piece)
+        sink = self._sink
+        if not self._sink_left:
+            self._sink = None
+        sink.write(piece)
+        if not self._sink_left:
+            sink.end()
+
+    def _record_done(self) -> None:
+        rec = bytes(self._rec or b"")
+        self._rec = None
+        self._skip = self._rec_pad
+        kind = self._rec_type
+        if kind == tf.GNUTYPE_LONGNAME:
+            self._longname = _text(rec)
+        elif kind == tf.GNUTYPE_LONGLINK:
+            self._longlink = _text(rec)
+        elif kind == tf.XGLTYPE:
+            self._gpax.update(parse_pax(rec, self._rec_offset))
+        else:
+            self._pax.update(parse_pax(rec, self._rec_offset))
+
+    def _checksum_ok(self, buf: memoryview, off: int, stored: int) -> bool:
+        # adler32's low half is (1 + byte sum) mod 65521: a C-speed byte sum.
+        # It can only be fooled by sums differing by a multiple of 65521.
+        a = _ADLER(buf[off + 156 : off + 512], _ADLER(_SPACES, _ADLER(buf[off : off + 148])))
+        if a & 0xFFFF == (stored + 1) % 65521:
+            return True
+        block = bytes(buf[off : off + 512])
+        unsigned = sum(block) - sum(block[148:156]) + 8 * 32
+        signed = unsigned - 256 * sum(1 for b in block if b >= 128)
+        return stored in (unsigned, signed)
+
+    def _block(self, buf: memoryview, off: int, boff: int, out: list[TarEntry]) -> None:
+        if self._sparse is not None:
+            self._sparse_extension(buf, off, boff, out)
+            return
+        (
+            name,
+            mode,
+            uid,
+            gid,
+            size,
+            mtime,
+            chksum,
+            typeflag,
+            linkname,
+            magic,
+            _version,
+            uname,
+            gname,
+            devmajor,
+            devminor,
+            prefix,
+        ) = _HEADER_UNPACK(buf, off)
+        if not chksum.strip(_NULSP):
+            if buf[off : off + 512] == tf.ZERO_BLOCK:
+                # tarfile and GNU tar both stop at the first zero block.
+                self.finished = True
+                return
+            raise _fail(boff, "a header without a checksum")
+        if not self._checksum_ok(buf, off, _num(chksum, boff)):
+            raise _fail(boff, "a bad header checksum")
+        pax = self._pax
+        gpax = self._gpax
+        psize = pax.get("size") or gpax.get("size") if (pax or gpax) else None
+        stored = _num(size, boff) if psize is None else self._pax_int(psize, boff)
+        if stored < 0 or stored > tf.MAX_SIZE:
+            raise _fail(boff, "an impossible entry size")
+
+        if typeflag in _RECORD_TYPES:
+            if stored > tf.MAX_RECORD:
+                raise _fail(boff, "a PAX or long-name record over 1 MiB")
+            if typeflag != tf.XGLTYPE and self._first_offset < 0:
+                self._first_offset = boff
+            self._rec = bytearray()
+            self._rec_left = stored
+            self._rec_pad = -stored % 512
+            self._rec_type = typeflag
+            self._rec_offset = boff
+            if not stored:
+                self._record_done()
+            return
+
+        etype = tf.ENTRY_TYPES.get(typeflag)
+        extra: dict[str, object] | None = None
+        if etype is None:
+            etype = _FILE
+            extra = {"typeflag": typeflag.decode("latin-1")}
+
+        if self._longname is not None:
+            path = self._longname
+        else:
+            path = _text(name)
+            if magic == tf.POSIX_MAGIC and prefix[0]:
+                path = _text(prefix) + "/" + path
+        if typeflag == tf.AREGTYPE and path.endswith("/"):
+            etype = _DIR
+        link: str | None = None
+        if self._longlink is not None:
+            link = self._longlink
+        elif linkname[0]:
+            link = _text(linkname)
+
+        entry = TarEntry(
+            path,
+            etype,
+            stored,
+            _num(mode, boff) & 0o7777,
+            _num(uid, boff),
+            _num(gid, boff),
+            _text(uname) if uname[0] else "",
+            _text(gname) if gname[0] else "",
+            _num(mtime, boff),
+            link,
+            self._first_offset if self._first_offset >= 0 else boff,
+            0,
+            0,
+            None,
+            extra,
+        )
+        if etype in _DEVICES:
+            entry.devmajor = _num(devmajor, boff)
+            entry.devminor = _num(devminor, boff)
+        if pax or gpax:
+            self._apply_pax({**gpax, **pax} if gpax else pax, entry, boff)
+        self._longname = None
+        self._longlink = None
+        self._pax = {}
+        self._first_offset = -1
+
+        if typeflag in _HEADER_ONLY:
+            stored = 0
+        if typeflag == tf.GNUTYPE_SPARSE:
+            pairs = _sparse_pairs(buf, off + tf.GNU_SPARSE_OFFSET, tf.GNU_SPARSE_PAIRS, boff)
+            entry.size = _num(bytes(buf[off + 483 : off + 495]), boff)
+            if buf[off + tf.GNU_ISEXTENDED]:
+                self._sparse = (entry, stored, pairs)
+                return
+            entry.extra = {"sparse": pairs}
+        self._emit(entry, stored, out)
+
+    def _sparse_extension(self, buf: memoryview, off: int, boff: int, out: list[TarEntry]) -> None:
+        assert self._sparse is not None
+        entry, stored, pairs = self._sparse
+        pairs.extend(_sparse_pairs(buf, off, tf.GNU_EXT_PAIRS, boff))
+        if buf[off + tf.GNU_EXT_ISEXTENDED]:
+            return
+        self._sparse = None
+        entry.extra = {"sparse": pairs}
+        self._emit(entry, stored, out)
+
+    def _emit(self, entry: TarEntry, stored: int, out: list[TarEntry]) -> None:
+        self._skip = (stored + 511) & ~511
+        path = normalise(entry.path)
+        entry.path = path
+        if entry.type is _HARDLINK and entry.link is not None:
+            entry.link = normalise(entry.link)
+        if path:
+            out.append(entry)
+        if self.capture is not None and path:
+            sink = self.capture(entry)
+            if sink is not None:
+                if stored:
+                    self._sink = sink
+                    self._sink_left = stored
+                else:
+                    sink.end()
+
+    @staticmethod
+    def _pax_int(raw: bytes, offset: int) -> int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise _fail(offset, "a malformed PAX number") from None
+
+    def _apply_pax(self, pax: dict[str, bytes], entry: TarEntry, offset: int) -> None:
+        def text(raw: bytes) -> str:
+            # UTF-8, and raw bytes kept reversibly (hdrcharset=BINARY too), as tarfile does.
+            return raw.decode("utf-8", "surrogateescape")
+
+        for key, raw in pax.items():
+            if not raw and key != "linkpath":
+                continue
+            if key == "path":
+                entry.path = text(raw)
+            elif key == "linkpath":
+                entry.link = text(raw) or None
+            elif key == "size":
+                entry.size = self._pax_int(raw, offset)
+            elif key == "uid":
+                entry.uid = self._pax_int(raw, offset)
+            elif key == "gid":
+                entry.gid = self._pax_int(raw, offset)
+            elif key == "uname":
+                entry.uname = text(raw)
+            elif key == "gname":
+                entry.gname = text(raw)
+            elif key == "mtime":
+                try:
+                    entry.mtime = float(raw)
+                except ValueError:
+                    raise _fail(offset, "a malformed PAX mtime") from None
+            elif key.startswith(tf.PAX_XATTR_PREFIX):
+                if entry.xattrs is None:
+                    entry.xattrs = {}
+                entry.xattrs[key[len(tf.PAX_XATTR_PREFIX) :]] = text(raw)
+        # GNU tar's PAX sparse files: 1.0 names and sizes the real file in
+        # GNU.sparse.name/realsize, 0.x in path and GNU.sparse.size.
+        if "GNU.sparse.name" in pax:
+            entry.path = text(pax["GNU.sparse.name"])
+        real = pax.get("GNU.sparse.realsize") or pax.get("GNU.sparse.size")
+        if real:
+            entry.size = self._pax_int(real, offset)
+            version = (
+                f"{pax.get('GNU.sparse.major', b'0').decode('ascii', 'replace')}."
+                f"{pax.get('GNU.sparse.minor', b'0').decode('ascii', 'replace')}"
+            )
+            entry.extra = {**(entry.extra or {}), "sparse_pax": version}

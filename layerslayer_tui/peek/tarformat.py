@@ -1,0 +1,68 @@
+"""Tar format constants, named once (as in CPython's tarfile and Go's archive/tar)."""
+
+from __future__ import annotations
+
+import struct
+
+from ..entry import EntryType
+
+BLOCKSIZE = 512
+ZERO_BLOCK = bytes(BLOCKSIZE)
+
+# Header layout: name mode uid gid size mtime chksum typeflag linkname magic
+# version uname gname devmajor devminor prefix.
+HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s")
+CHKSUM_OFFSET = 148
+CHKSUM_LEN = 8
+MAGIC_OFFSET = 257
+
+POSIX_MAGIC = b"ustar\x00"  # followed by version "00"; offset 345 is a name prefix
+GNU_MAGIC = b"ustar "  # followed by " \0"; offset 345 holds atime/ctime, never a prefix
+
+# Old GNU sparse header ('S'): 4 (offset, numbytes) pairs of 12 bytes at 386,
+# isextended at 482, realsize at 483; extension blocks hold 21 pairs and an
+# isextended flag at 504.
+GNU_SPARSE_OFFSET = 386
+GNU_SPARSE_PAIRS = 4
+GNU_ISEXTENDED = 482
+GNU_REALSIZE = slice(483, 495)
+GNU_EXT_PAIRS = 21
+GNU_EXT_ISEXTENDED = 504
+
+REGTYPE = b"0"
+AREGTYPE = b"\x00"
+LNKTYPE = b"1"
+SYMTYPE = b"2"
+CHRTYPE = b"3"
+BLKTYPE = b"4"
+DIRTYPE = b"5"
+FIFOTYPE = b"6"
+CONTTYPE = b"7"
+GNUTYPE_LONGNAME = b"L"
+GNUTYPE_LONGLINK = b"K"
+GNUTYPE_SPARSE = b"S"
+XHDTYPE = b"x"  # PAX extended header for the next entry
+XGLTYPE = b"g"  # PAX global header
+SOLARIS_XHDTYPE = b"X"  # old Solaris spelling of "x"
+
+# Unknown type flags read as regular files, as POSIX asks and tarfile does.
+ENTRY_TYPES: dict[bytes, EntryType] = {
+    REGTYPE: EntryType.FILE,
+    AREGTYPE: EntryType.FILE,
+    CONTTYPE: EntryType.FILE,
+    GNUTYPE_SPARSE: EntryType.FILE,
+    LNKTYPE: EntryType.HARDLINK,
+    SYMTYPE: EntryType.SYMLINK,
+    CHRTYPE: EntryType.CHAR,
+    BLKTYPE: EntryType.BLOCK,
+    DIRTYPE: EntryType.DIR,
+    FIFOTYPE: EntryType.FIFO,
+}
+
+# Only regular files carry content; links, devices, fifos and dirs skip their
+# size field's bytes all the same, since some writers put data there.
+MAX_RECORD = 1 << 20  # PAX / long-name records larger than this are refused (tar bombs)
+MAX_SIZE = 1 << 62  # any declared size above this is nonsense
+
+PAX_NUMBER_FIELDS = ("uid", "gid", "size")
+PAX_XATTR_PREFIX = "SCHILY.xattr."
