@@ -360,3 +360,38 @@ def test_blob_host_serves_ranges_and_sees_no_authorization(registry_redirect, re
     assert [q.status for q in seen] == [206, 206, 206, 416, 200]
     assert not any(q.authorization for q in seen)
     assert seen[0].sent == 100
+
+
+def test_redirected_blob_bytes_do_not_come_from_the_registry(registry_redirect, redirect_image):
+    layer = redirect_image.layers[0]
+    tok = _token(registry_redirect, "repository:pub/redirected:pull")
+    mark = registry_redirect.log_mark()
+    front_mark = len(registry_redirect.front_requests)
+    r = requests.get(
+        f"{registry_redirect.url}/v2/pub/redirected/blobs/{layer.digest}",
+        headers={"Authorization": f"Bearer {tok}"},
+        timeout=10,
+    )
+    assert r.content == layer.data
+    head = registry_redirect.registry.wait_for_request("HEAD", layer.digest, since=mark)
+    assert head.status == 200 and head.written == 0
+    assert not [x for x in registry_redirect.access_log(mark) if x.is_blob_get]
+    front = registry_redirect.front_requests[front_mark:]
+    assert [(q.method, q.status, q.authorization) for q in front] == [("GET", 307, True)]
+
+
+# -- a missing registry binary --------------------------------------------------
+
+
+def test_missing_binary_names_the_debian_package_or_skips_when_asked(monkeypatch, tmp_path):
+    from bed import registry as bed_registry
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(bed_registry.RegistryUnavailable, match="docker-registry"):
+        bed_registry.registry_binary()
+    monkeypatch.delenv(bed_registry.SKIP_ENV, raising=False)
+    with pytest.raises(pytest.fail.Exception, match="docker-registry"):
+        bed_registry._start(lambda: bed_registry.RegistryServer("anon"))
+    monkeypatch.setenv(bed_registry.SKIP_ENV, "1")
+    with pytest.raises(pytest.skip.Exception, match="docker-registry"):
+        bed_registry._start(lambda: bed_registry.RegistryServer("anon"))

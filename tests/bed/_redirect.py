@@ -196,6 +196,13 @@ class RedirectSetup:
     def token_server(self) -> Any:
         return self.registry.token_server
 
+    def access_log(self, *args: Any, **kw: Any) -> Any:
+        """The registry's access log (see RegistryServer.access_log)."""
+        return self.registry.access_log(*args, **kw)
+
+    def log_mark(self) -> int:
+        return self.registry.log_mark()
+
     @property
     def host(self) -> str:
         assert self._httpd is not None
