@@ -356,3 +356,22 @@ def test_zstd_manifest_bomb_is_capped() -> None:
     bomb = zstandard.ZstdCompressor().compress(b"\x00" * (2 * 1024 * 1024))
     with pytest.raises(Exception, match="1 MiB limit"):
         zstdchunked.manifest_json(bomb, expected=0, cap=1024 * 1024)
+
+
+def test_index_listing_equals_the_streaming_reader(image: LazyImage) -> None:
+    """The app's own streaming reader over the whole blob agrees with the index, field by field."""
+    from layerslayer_tui import peek
+
+    data = image.blob.read_bytes()
+    batches = list(
+        peek.complete(BytesSource(data), size=len(data), digest=image.layer["digest"], media_type=image.layer["mediaType"])
+    )
+    assert batches[-1].progress.complete and batches[-1].progress.verified
+    listing, _ = _read(image)
+    assert listing is not None and listing.ok
+    names = image.kind not in NAMELESS_FORMATS
+    streamed = [entry_fields(e, names=names) for b in batches for e in b.entries if e.path not in listing.hidden_paths]
+    indexed = [entry_fields(e, names=names) for e in listing.entries]
+    assert len(indexed) == len(streamed) > 300
+    for mine, theirs in zip(indexed, streamed):
+        assert mine == theirs, mine["path"]

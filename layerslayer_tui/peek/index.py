@@ -264,9 +264,10 @@ def _zstd(
 
 
 def normalise(name: str) -> str:
-    while name.startswith("./"):
-        name = name[2:]
-    name = name.strip("/")
+    """The same path rule as the tar scanner: no leading "./" or "/", no trailing "/"."""
+    while name.startswith(("./", "/")):
+        name = name[2:] if name.startswith("./") else name[1:]
+    name = name.rstrip("/")
     return "" if name == "." else name
 
 
