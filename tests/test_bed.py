@@ -395,3 +395,23 @@ def test_missing_binary_names_the_debian_package_or_skips_when_asked(monkeypatch
     monkeypatch.setenv(bed_registry.SKIP_ENV, "1")
     with pytest.raises(pytest.skip.Exception, match="docker-registry"):
         bed_registry._start(lambda: bed_registry.RegistryServer("anon"))
+
+
+def test_foreign_layer_and_artifact_pushes_are_accepted(registry):
+    from bed.images import LayerSpec, push_artifact
+
+    layer = make_layer({"a": b"1"})
+    foreign = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+    img = push_image(
+        registry, "bed/foreign", "1",
+        [LayerSpec(layer, media_type=foreign, urls=["https://example.invalid/layer.tgz"])],
+        media="docker",
+    )
+    assert img.manifest["layers"][0]["urls"] == ["https://example.invalid/layer.tgz"]
+    art = push_artifact(registry, "bed/artifact", "1", [(b'{"sbom":1}', "application/spdx+json")])
+    got = requests.get(
+        f"{registry.url}/v2/bed/artifact/manifests/1", headers={"Accept": MANIFEST_ACCEPT}, timeout=10
+    ).json()
+    assert got["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+    assert got["artifactType"] == "application/vnd.example.sbom.v1+json"
+    assert sha256_digest(json.dumps(got, indent=2).encode()) == art.manifest_digest

@@ -444,6 +444,40 @@ def push_image(
     )
 
 
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+
+
+def push_artifact(
+    reg: Any,
+    repo: str,
+    tag: str | None,
+    blobs: Sequence[tuple[bytes, str]],
+    *,
+    artifact_type: str = "application/vnd.example.sbom.v1+json",
+) -> PushedImage:
+    """An OCI artifact (empty config `{}`, artifactType): not an image, clients must say so."""
+    target = _target(reg)
+    empty = b"{}"
+    push_blob(target, repo, empty)
+    layers = [
+        PushedLayer(push_blob(target, repo, data), len(data), mt, sha256_digest(data), data)
+        for data, mt in blobs
+    ]
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": artifact_type,
+        "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(empty), "size": 2},
+        "layers": [layer.descriptor() for layer in layers],
+    }
+    body = json.dumps(manifest, indent=2).encode()
+    digest = push_manifest_raw(target, repo, tag or sha256_digest(body), body, OCI_MANIFEST)
+    return PushedImage(
+        getattr(reg, "host", target.host), repo, tag, OCI_MANIFEST, manifest, body, digest,
+        {}, empty, sha256_digest(empty), layers, None,
+    )
+
+
 def _platform_dict(platform: tuple[str, str, str | None] | dict | None) -> dict | None:
     if platform is None or isinstance(platform, dict):
         return platform

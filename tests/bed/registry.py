@@ -166,6 +166,8 @@ class RegistryServer:
                 "headers": {"X-Content-Type-Options": ["nosniff"]},
             },
             "health": {"storagedriver": {"enabled": False}},
+            # Foreign layers (descriptor `urls`) are refused unless some URL is allowed.
+            "validation": {"manifests": {"urls": {"allow": ["^https?://"]}}},
         }
         if auth:
             cfg["auth"] = auth
