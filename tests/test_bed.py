@@ -415,3 +415,15 @@ def test_foreign_layer_and_artifact_pushes_are_accepted(registry):
     assert got["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
     assert got["artifactType"] == "application/vnd.example.sbom.v1+json"
     assert sha256_digest(json.dumps(got, indent=2).encode()) == art.manifest_digest
+
+
+def test_anonymous_redirect_front_serves_sample_layer_ranges(registry_redirect_anon, sample_image):
+    layer = sample_image.app.layers[1]
+    mark = registry_redirect_anon.blob_host.mark()
+    r = requests.get(
+        f"{registry_redirect_anon.url}/v2/sample/app/blobs/{layer.digest}",
+        headers={"Range": "bytes=0-9"},
+        timeout=10,
+    )
+    assert r.status_code == 206 and r.content == layer.data[:10]
+    assert [(q.range, q.status, q.sent) for q in registry_redirect_anon.blob_host.since(mark)] == [("bytes=0-9", 206, 10)]

@@ -381,3 +381,15 @@ def registry_redirect(registry_token: RegistryServer):
         yield setup
     finally:
         setup.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_redirect_anon(registry: RegistryServer):
+    """The same redirecting front, in front of the anonymous registry."""
+    from bed._redirect import RedirectSetup
+
+    setup = RedirectSetup(registry).start()
+    try:
+        yield setup
+    finally:
+        setup.stop()
