@@ -1,8 +1,14 @@
 """Real CNCF distribution registry processes for tests and benchmarks.
 
-`RegistryServer` is a plain context manager (benchmarks use it without pytest);
-the session-scoped fixtures at the bottom start one process per flavour, lazily,
-the first time a test asks for it."""
+`RegistryServer(flavour="anon"|"basic"|"token", storage_dir=None)` is a plain
+context manager (benchmarks use it without pytest): `.host`, `.url`,
+`.username`/`.password`, `.token_server` (bed._tokens.TokenServer, token
+flavour), `.blob_path(digest)`, `.access_log(since, until=pred)`, `.log_mark()`,
+`.wait_for_request(method, text, since)`.
+
+Session fixtures, started lazily: `registry`, `registry_basic`,
+`registry_token`, `registry_redirect` (bed._redirect.RedirectSetup in front of
+the token registry) and `registry_redirect_anon` (in front of `registry`)."""
 
 from __future__ import annotations
 
