@@ -1,7 +1,344 @@
-"""Command line entry point (filled in by the CLI work)."""
+"""Command line: open the TUI, or export / search / manage the cache headless.
+
+The headless paths never import Textual (tests/test_layering.py checks it):
+the TUI module is imported only when the full-screen app is about to run.
+All logic the TUI also needs lives in session.py and workspace.py.
+
+Exit codes: 0 success, 2 a usage error or any LayerslayerError (one sentence
+on stderr), 130 interrupted (Ctrl-C).
+
+`search` and `cache` as the first word are commands. An image literally
+named `search` or `cache` is reached with a tag or a registry, e.g.
+`layerslayer-tui search:latest` or `docker.io/library/search`.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-def main(argv: list[str] | None = None) -> int:
-    return 0
+from layerslayer_tui import __version__
+from layerslayer_tui.errors import LayerslayerError
+
+if TYPE_CHECKING:
+    from layerslayer_tui.entry import EntryBatch
+    from layerslayer_tui.session import Session
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+COMMANDS = ("search", "cache")
+CACHE_ACTIONS = ("info", "clear", "prune")
+
+
+class _UsageError(LayerslayerError):
+    """Arguments that do not make sense together."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse would print the whole usage block; one sentence is the rule here.
+        raise _UsageError(f"{message[0].upper()}{message[1:].rstrip('.')} (see --help).")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="layerslayer-tui",
+        description="Browse the files of any container image layer straight from the registry.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "commands:\n"
+            "  search PATTERN            paths matching a glob or substring in every cached listing\n"
+            "  cache info|clear|prune    show, empty or shrink the cache (prune needs --max-size SIZE)\n"
+            "\n"
+            "An image literally named 'search' or 'cache' needs a tag or a registry (search:latest).\n"
+            "Exit codes: 0 ok, 2 error (one sentence on stderr), 130 interrupted."
+        ),
+    )
+    p.add_argument("words", nargs="*", metavar="IMAGE", help="image reference (or: search PATTERN, cache ACTION)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    p.add_argument("--export", metavar="FILE", help="write the listing to FILE (.txt .json .csv .tar.txt) and exit")
+    p.add_argument("--json", action="store_true", help="write the JSON export (or search hits) to stdout and exit")
+    p.add_argument("--layer", default="merged",
+                   help="N (0 = bottom, -1 = top), 'all' (one export per layer) or 'merged' (default)")
+    p.add_argument("--full", action="store_true", help="list whole layers instead of the first --budget bytes")
+    p.add_argument("--budget", default="256K", help="bytes read per layer for a partial listing (default 256K)")
+    p.add_argument("--filter", metavar="PATTERN", help="export only paths matching a glob or substring")
+    p.add_argument("--format", dest="fmt", help="export format when FILE's name does not say (txt json csv tar.txt)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing export file")
+    p.add_argument("--offline", action="store_true", help="use only what the cache holds")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
+                   help="allow plain HTTP for HOST (repeatable; loopback hosts always may)")
+    p.add_argument("--username", help="registry user name (with --password-stdin)")
+    p.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
+    p.add_argument("--max-size", help="for 'cache prune': the size to shrink the cache to (e.g. 500M)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except LayerslayerError as exc:
+        _clear_progress()
+        print(f"layerslayer-tui: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader of our stdout went away (| head): stop quietly, and point
+        # stdout at /dev/null so the interpreter's final flush does not complain.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    words: list[str] = args.words
+    if words and words[0] in COMMANDS:
+        if words[0] == "search":
+            if len(words) != 2:
+                raise _UsageError("Give one pattern to search for, e.g. search '*/id_rsa' (see --help).")
+            return _search(args, words[1])
+        if len(words) != 2 or words[1] not in CACHE_ACTIONS:
+            raise _UsageError("Use cache info, cache clear or cache prune --max-size SIZE (see --help).")
+        return _cache(args, words[1])
+    if len(words) > 1:
+        raise _UsageError(f"Give one image reference, not {len(words)} (see --help).")
+    image = words[0] if words else None
+    if args.export or args.json:
+        if image is None:
+            raise _UsageError("Name the image to export (see --help).")
+        if args.export and args.json:
+            raise _UsageError("Use either --export FILE or --json, not both.")
+        return _export(args, image)
+    return _tui(args, image)
+
+
+# --- shared -----------------------------------------------------------------
+
+
+def _session(args: argparse.Namespace) -> Session:
+    from layerslayer_tui.session import Session
+
+    password = None
+    if args.password_stdin:
+        if args.username is None:
+            raise _UsageError("--password-stdin needs --username.")
+        password = sys.stdin.readline().rstrip("\r\n")
+    session = Session(
+        offline=args.offline,
+        cache=not args.no_cache,
+        insecure=tuple(args.insecure_registry),
+        username=args.username,
+        password=password,
+    )
+    for note in session.pop_warnings():
+        print(f"layerslayer-tui: {note}", file=sys.stderr)
+    return session
+
+
+def _budget(text: str) -> int:
+    from layerslayer_tui.cache import parse_size
+
+    try:
+        value = parse_size(text)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    if value < 1024:
+        raise _UsageError("--budget must be at least 1K.")
+    return value
+
+
+_progress_shown = False
+
+
+def _progress(text: str) -> None:
+    global _progress_shown
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[2K" + text)
+        sys.stderr.flush()
+        _progress_shown = True
+
+
+def _clear_progress() -> None:
+    global _progress_shown
+    if _progress_shown:
+        sys.stderr.write("\r\x1b[2K")
+        sys.stderr.flush()
+        _progress_shown = False
+
+
+# --- export -------------------------------------------------------------------
+
+
+def _layer_choice(text: str, count: int) -> tuple[str, list[int]]:
+    """('merged' | 'all' | 'layer', layer indexes the export is made of)."""
+    t = text.strip().lower()
+    if t == "merged":
+        return "merged", list(range(count))
+    if t == "all":
+        return "all", list(range(count))
+    try:
+        n = int(t)
+    except ValueError:
+        raise _UsageError(f"--layer takes a number, 'all' or 'merged', not {text!r}.") from None
+    if not -count <= n < count:
+        raise _UsageError(f"Layer {n} does not exist: the image has {count} layers (0 to {count - 1}).")
+    return "layer", [n % count]
+
+
+def _export(args: argparse.Namespace, ref_text: str) -> int:
+    from layerslayer_tui.fs.export import human
+    from layerslayer_tui.workspace import Workspace
+
+    budget = _budget(args.budget)
+    with _session(args) as session:
+        image = session.open_image(ref_text, args.platform)
+        if not image.layers:
+            raise LayerslayerError(f"{image.reference} has no layers to list.")
+        mode, chosen = _layer_choice(args.layer, len(image.layers))
+        ws = Workspace(image)
+        # A single layer's change markers need the layers below it listed too.
+        needed = list(range(max(chosen) + 1))
+        total = len(needed)
+
+        def shown(index: int, batch: EntryBatch) -> None:
+            p = batch.progress
+            _progress(f"layer {index + 1}/{total}: {p.entries} entries, {human(p.compressed_read)} read")
+
+        ws.load(session, needed, full=args.full, budget=budget, on_batch=shown)
+        _clear_progress()
+        for note in session.pop_warnings():
+            print(f"layerslayer-tui: {note}", file=sys.stderr)
+        if args.json:
+            return _export_stdout(ws, mode, chosen, args.filter)
+        dest = args.export
+        if mode == "all":
+            from pathlib import Path
+
+            target = Path(dest)
+            suffix = ".tar.txt" if target.name.lower().endswith(".tar.txt") else target.suffix
+            stem = target.name[: len(target.name) - len(suffix)] if suffix else target.name
+            for i in chosen:
+                out = target.with_name(f"{stem}.{i}{suffix}")
+                ws.export(out, "layer", i, args.filter, args.fmt, args.force)
+                print(out, file=sys.stderr)
+        elif mode == "merged":
+            ws.export(dest, "merged", None, args.filter, args.fmt, args.force)
+        else:
+            ws.export(dest, "layer", chosen[0], args.filter, args.fmt, args.force)
+        partial = ws.partial_layers()
+        if partial:
+            print(
+                f"layerslayer-tui: layers {', '.join(map(str, partial))} were listed partially; use --full for everything.",
+                file=sys.stderr,
+            )
+    return EXIT_OK
+
+
+def _export_stdout(ws: Any, mode: str, chosen: list[int], pattern: str | None) -> int:
+    out = sys.stdout
+    if mode == "all":
+        # One JSON document: an array of per-layer exports.
+        import io
+
+        docs = []
+        for i in chosen:
+            buf = io.StringIO()
+            ws.export_to(buf, "layer", i, pattern, "json")
+            docs.append(json.loads(buf.getvalue()))
+        json.dump(docs, out)
+        out.write("\n")
+    else:
+        ws.export_to(out, "merged" if mode == "merged" else "layer", None if mode == "merged" else chosen[0],
+                     pattern, "json")
+    out.flush()
+    return EXIT_OK
+
+
+# --- search and cache -------------------------------------------------------------
+
+
+def _search(args: argparse.Namespace, pattern: str) -> int:
+    with _session(args) as session:
+        hits = session.search(pattern)
+    if args.json:
+        json.dump([{"image": h.image, "layer_index": h.layer_index, "layer_digest": h.layer_digest,
+                    "path": h.path, "size": h.size} for h in hits], sys.stdout)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    for h in hits:
+        print(f"{h.image}\t{h.layer_index}\t{h.layer_digest[:19]}\t{h.size}\t{h.path}")
+    if not hits:
+        print(f"layerslayer-tui: no cached listing has a path matching {pattern!r}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cache(args: argparse.Namespace, action: str) -> int:
+    from layerslayer_tui.cache import Cache, parse_size
+    from layerslayer_tui.fs.export import human
+
+    if action == "prune" and not args.max_size:
+        raise _UsageError("cache prune needs --max-size SIZE (e.g. 500M).")
+    limit = 0
+    if action == "prune":
+        try:
+            limit = parse_size(args.max_size)
+        except ValueError as exc:
+            raise _UsageError(str(exc)) from None
+    cache = Cache()
+    try:
+        if action == "info":
+            info = cache.info()
+            if args.json:
+                json.dump(info, sys.stdout)
+                sys.stdout.write("\n")
+                return EXIT_OK
+            print(f"path: {info['path']}")
+            print(f"size: {human(info['size'])}")
+            if cache.warning:
+                print(f"layerslayer-tui: {cache.warning}", file=sys.stderr)
+            else:
+                print(f"listings: {info['listings']} ({info['complete_listings']} complete, {info['entries']} entries)")
+                print(f"images: {info['images']}")
+        elif action == "clear":
+            before = cache.size()
+            cache.clear()
+            if cache.warning:
+                raise LayerslayerError(cache.warning)
+            print(f"Cache cleared ({human(max(0, before - cache.size()))} freed).")
+        else:
+            if cache.warning:
+                raise LayerslayerError(cache.warning)
+            freed = cache.prune(limit)
+            print(f"Cache pruned to {human(cache.size())} ({human(freed)} freed).")
+    finally:
+        cache.close()
+    return EXIT_OK
+
+
+# --- the full-screen app ----------------------------------------------------------
+
+
+def _tui(args: argparse.Namespace, ref_text: str | None) -> int:
+    session = _session(args)
+    try:
+        try:
+            from layerslayer_tui.tui.app import run_app
+        except ImportError:
+            raise LayerslayerError(
+                "The full-screen interface is not available in this build; use --export FILE or --json."
+            ) from None
+        result = run_app(ref_text, platform=args.platform, session=session)
+    finally:
+        session.close()
+    return result if isinstance(result, int) else EXIT_OK

@@ -141,11 +141,12 @@ class LayerListing:
                 yield self._take(idx.batch())
                 self._store()
                 return
-            batches = peek.complete(source, size=desc.size, digest=desc.digest, annotations=desc.annotations)
+            self._peek = peek.complete(source, size=desc.size, digest=desc.digest, annotations=desc.annotations,
+                                       media_type=desc.media_type)
         else:
             self._peek = peek.partial(source, budget=self._budget, size=desc.size, digest=desc.digest,
-                                      annotations=desc.annotations)
-            batches = iter(self._peek)
+                                      annotations=desc.annotations, media_type=desc.media_type)
+        batches = iter(self._peek)
         for batch in batches:
             yield self._take(batch)
             if self._closed:
@@ -171,7 +172,9 @@ class LayerListing:
             from layerslayer_tui import peek
 
             desc = self.layer.descriptor
-            batches = peek.complete(self._source(), size=desc.size, digest=desc.digest, annotations=desc.annotations)
+            self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest,
+                                       annotations=desc.annotations, media_type=desc.media_type)
+            batches = iter(self._peek)
             skip = len(self._entries)
         for batch in batches:
             if skip:
