@@ -375,3 +375,10 @@ def test_index_listing_equals_the_streaming_reader(image: LazyImage) -> None:
     assert len(indexed) == len(streamed) > 300
     for mine, theirs in zip(indexed, streamed):
         assert mine == theirs, mine["path"]
+
+
+@pytest.mark.parametrize("modtime", [["2024"], {"a": 1}, 17])
+def test_modtime_of_the_wrong_type_falls_back(modtime: object) -> None:
+    toc = {"version": 1, "entries": [{"name": "a", "type": "reg", "modtime": modtime}]}
+    blob = _handmade_estargz(json.dumps(toc).encode())
+    _fell_back(read_index(BytesSource(blob), size=len(blob), annotations={}), "invalid modtime")

@@ -265,6 +265,8 @@ def _zstd(
 
 def normalise(name: str) -> str:
     """The same path rule as the tar scanner: no leading "./" or "/", no trailing "/"."""
+    if not name.startswith(("./", "/", ".")) and not name.endswith("/"):
+        return name  # the common case, kept cheap for 100k-entry indexes
     while name.startswith(("./", "/")):
         name = name[2:] if name.startswith("./") else name[1:]
     name = name.rstrip("/")
@@ -283,6 +285,7 @@ def _entries(document: bytes, hidden_names: frozenset[str]) -> tuple[list[TarEnt
     entries: list[TarEntry] = []
     hidden: list[str] = []
     last: TarEntry | None = None
+    times: dict[str, float] = {}  # layers share a handful of modtime strings
     for number, raw in enumerate(toc["entries"]):
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(raw.get("type"), str):
             raise _Unusable(f"index entry {number} has no name or type")
@@ -302,18 +305,24 @@ def _entries(document: bytes, hidden_names: frozenset[str]) -> tuple[list[TarEnt
         if not path:
             last = None
             continue  # the archive root ("./") is not a file of the layer
-        last = _entry(raw, path, kind, number)
+        last = _entry(raw, path, kind, number, times)
         entries.append(last)
     return entries, hidden
 
 
-def _entry(raw: dict, path: str, kind: EntryType, number: int) -> TarEntry:
+def _entry(raw: dict, path: str, kind: EntryType, number: int, times: dict[str, float]) -> TarEntry:
     link = raw.get("linkName") or None
     if link is not None and not isinstance(link, str):
         raise _Unusable(f"index entry {number} has a link target that is not text")
     if kind is EntryType.HARDLINK and link is not None:
         link = normalise(link)
     xattrs = raw.get("xattrs")
+    modtime = raw.get("modtime")
+    mtime = times.get(modtime) if isinstance(modtime, str) else None
+    if mtime is None:
+        mtime = _mtime(modtime, number)
+        if isinstance(modtime, str):
+            times[modtime] = mtime
     extra: dict[str, object] = {}
     if isinstance(raw.get("digest"), str):
         extra["digest"] = raw["digest"]
@@ -328,7 +337,7 @@ def _entry(raw: dict, path: str, kind: EntryType, number: int) -> TarEntry:
         gid=_number(raw, "gid", number),
         uname=_text(raw, "userName", number),
         gname=_text(raw, "groupName", number),
-        mtime=_mtime(raw.get("modtime"), number),
+        mtime=mtime,
         link=link,
         devmajor=_number(raw, "devMajor", number),
         devminor=_number(raw, "devMinor", number),
@@ -339,6 +348,8 @@ def _entry(raw: dict, path: str, kind: EntryType, number: int) -> TarEntry:
 
 def _number(raw: dict, key: str, number: int) -> int:
     value = raw.get(key, 0)
+    if type(value) is int and 0 <= value < 1 << 63:
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value >= 1 << 63:
