@@ -122,6 +122,7 @@ class Peek:
         self._closed = False
         self._finished = False  # the whole blob was consumed (or an index gave everything)
         self._range_note = ""
+        self._index_note = ""
         self._last = time.monotonic()
         self._gen = self._run_partial() if budget is not None else self._run_full()
 
@@ -199,7 +200,7 @@ class Peek:
                 yield listing.batch()
                 return
             if listing is not None:
-                self.progress.note = listing.note
+                self._index_note = listing.note
         assert self.budget is not None
         budget = self.budget if self._size is None else min(self.budget, max(self._size, 1))
         pipe = self._pipe
@@ -229,7 +230,14 @@ class Peek:
             self._finish()
         else:
             self.progress.note = " ".join(
-                filter(None, (f"Partial listing from the first {human(pipe.raw)} of {human(self._size)}.", self._range_note))
+                filter(
+                    None,
+                    (
+                        f"Partial listing from the first {human(pipe.raw)} of {human(self._size)}.",
+                        self._range_note,
+                        self._index_note,
+                    ),
+                )
             )
         yield self._final()
 
@@ -302,7 +310,7 @@ class Peek:
             note = "Complete listing; size and digest verified."
         else:
             note = "Complete listing (no digest to verify)."
-        p.note = " ".join(filter(None, (note, self._range_note)))
+        p.note = " ".join(filter(None, (note, self._range_note, self._index_note)))
 
     def _final(self) -> EntryBatch:
         batch = self._batch(force=True)

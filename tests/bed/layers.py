@@ -340,3 +340,73 @@ def layer_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def format_tars() -> dict[str, bytes]:
     """The rich spec as raw tar in each of ustar, gnu and pax."""
     return {name: format_tar(name) for name in FORMATS}
+
+
+# -- byte sources with a memory of what they were asked ---------------------
+
+
+class _RecordingStream:
+    def __init__(self, owner: RecordingSource, start: int, end: int | None) -> None:
+        self.owner = owner
+        self.range_ignored = owner.ignore_range and (start != 0 or end is not None)
+        self.start = 0 if owner.ignore_range else start
+        self._end = len(owner.data) if (end is None or owner.ignore_range) else min(end + 1, len(owner.data))
+        self.total = len(owner.data)
+        self.closed = False
+
+    def iter_chunks(self, chunk_size: int = 65536):
+        pos = self.start
+        owner = self.owner
+        while pos < self._end and not self.closed:
+            nxt = min(pos + chunk_size, self._end)
+            if owner.drop_at is not None and pos < owner.drop_at <= nxt:
+                nxt = owner.drop_at
+                owner.drop_at = None  # the connection drops once, quietly, like a cut TCP stream
+                owner.sent += nxt - pos
+                yield owner.data[pos:nxt]
+                return
+            owner.sent += nxt - pos
+            yield owner.data[pos:nxt]
+            pos = nxt
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.owner.closes += 1
+
+
+class RecordingSource:
+    """A ByteSource over bytes that logs every open (start, end), counts bytes
+    sent and closes, and can ignore Range or drop a stream at one offset."""
+
+    def __init__(self, data: bytes, *, ignore_range: bool = False, drop_at: int | None = None) -> None:
+        self.data = data
+        self.size: int | None = len(data)
+        self.ignore_range = ignore_range
+        self.drop_at = drop_at
+        self.opens: list[tuple[int, int | None]] = []
+        self.sent = 0
+        self.closes = 0
+
+    def open(self, start: int = 0, end: int | None = None) -> _RecordingStream:
+        self.opens.append((start, end))
+        return _RecordingStream(self, start, end)
+
+
+def many_files_spec(count: int, size: int = 3000, seed: int = 7) -> list[Item]:
+    """A layer of `count` files with poorly compressible content (so a budget
+    prefix covers only some of them) across nested directories."""
+    import random
+
+    rng = random.Random(seed)
+    items: list[Item] = [Item("data/", "dir")]
+    for n in range(count):
+        if n % 50 == 0:
+            items.append(Item(f"data/d{n // 50}/", "dir"))
+        items.append(Item(f"data/d{n // 50}/f{n}.bin", data=rng.randbytes(rng.randint(0, size))))
+    return items
+
+
+@pytest.fixture(scope="session")
+def many_files_tar() -> bytes:
+    return build_tar(many_files_spec(600), tarfile.PAX_FORMAT)
