@@ -347,6 +347,7 @@ def _write_ls(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, wit
     ugswidth = 19
     rows = 0
     gmtime = time.gmtime
+    stamps: dict[float, str] = {}  # layers share a handful of mtimes
     for node in _entries(shown, with_removals):
         e = node.entry
         assert e is not None
@@ -361,7 +362,9 @@ def _write_ls(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, wit
         pad = len(user) + 1 + len(group) + len(size)
         if pad > ugswidth:
             ugswidth = pad
-        stamp = time.strftime("%Y-%m-%d %H:%M", gmtime(_mtime(e.mtime)))
+        stamp = stamps.get(e.mtime)
+        if stamp is None:
+            stamp = stamps[e.mtime] = time.strftime("%Y-%m-%d %H:%M", gmtime(_mtime(e.mtime)))
         line = f"{mode_string(kind, e.mode)} {user}/{group} {size:>{ugswidth - pad + len(size)}} {stamp} {quote(name)}"
         if kind == DIR:
             line += "/"

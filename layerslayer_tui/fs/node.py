@@ -51,19 +51,23 @@ class Node:
         self.kind = kind
         self.entry = entry
         self.parent: Node | None = None
-        self.kids: dict[str, Node] | None = {} if kind == DIR else None
-        # A leaf counts itself so removing any node subtracts the same pair it added.
-        if kind == DIR or kind in (WHITEOUT, OPAQUE):
-            self.total_files = 0
-            self.total_bytes = 0
-        else:
-            self.total_files = 1
-            self.total_bytes = entry.size if (entry is not None and kind == FILE) else 0
         self.change: Change | None = None
         self.layer_index = layer_index
         # For merged hardlinks: the entry the link target had when the link was applied.
         self.target: TarEntry | None = None
         self._sorted: list[Node] | None = None
+        # A leaf counts itself so removing any node subtracts the same pair it added.
+        if kind == FILE:
+            self.kids: dict[str, Node] | None = None
+            self.total_files = 1
+            self.total_bytes = entry.size if entry is not None else 0
+        elif kind == DIR:
+            self.kids = {}
+            self.total_files = self.total_bytes = 0
+        else:
+            self.kids = None
+            self.total_files = 0 if kind in (WHITEOUT, OPAQUE) else 1
+            self.total_bytes = 0
 
     @property
     def is_dir(self) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ..entry import TarEntry
 from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
-from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, normalize, split
+from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, normalize
 
 
 class LayerTree(TreeView):
@@ -35,17 +35,20 @@ class LayerTree(TreeView):
         nodes = self._nodes
         index = self.index
         for entry in entries:
-            path = normalize(entry.path)
-            if path is None:
-                self.skipped += 1
-                continue
+            path = entry.path
+            # Most names are already clean; only suspicious ones pay for normalize().
+            if not path or path[0] == "/" or path[-1] == "/" or "//" in path or "/." in path or path[0] == ".":
+                path = normalize(path)
+                if path is None:
+                    self.skipped += 1
+                    continue
             self.entries += 1
             self.last_path = path
-            parent_path, name = split(path)
-            if name.startswith(WHITEOUT_PREFIX):
+            parent_path, _, name = path.rpartition("/")
+            if name[:4] == WHITEOUT_PREFIX:
                 self._add_removal(entry, path, parent_path, name)
                 continue
-            kind = entry.type.value
+            kind = entry.type._value_
             old = nodes.get(path)
             if old is not None:
                 if kind == DIR and old.kids is not None:
