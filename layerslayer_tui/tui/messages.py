@@ -1,0 +1,56 @@
+"""Messages the thread workers post to the UI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.errors import LayerslayerError
+from layerslayer_tui.registry.models import ImageInfo, Platform
+
+
+@dataclass
+class PlatformsFound(Message):
+    reference: str
+    platforms: list[Platform]
+
+
+@dataclass
+class ImageLoaded(Message):
+    image: ImageInfo
+
+
+@dataclass
+class LayerBatch(Message):
+    """Entries for one layer (several session batches coalesced)."""
+
+    image: ImageInfo
+    layer: int
+    batch: EntryBatch
+
+
+@dataclass
+class LayerDone(Message):
+    """A layer's listing stream ended (exhausted, not cancelled)."""
+
+    image: ImageInfo
+    layer: int
+
+
+@dataclass
+class Failed(Message):
+    """A worker met an error; `what` says what it was doing."""
+
+    what: str
+    error: LayerslayerError
+    image: ImageInfo | None = None
+    layer: int | None = None
+
+
+@dataclass
+class Progress(Message):
+    """A line for the status bar from a long job (downloads)."""
+
+    text: str

@@ -1,0 +1,1 @@
+"""Modal screens: pickers, dialogs, the file viewer and reports."""

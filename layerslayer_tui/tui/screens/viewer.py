@@ -1,0 +1,93 @@
+"""The file viewer: text with syntax colours when the type is known, hex for
+binary. The content is untrusted: it is never read as markup and control
+characters are shown as escapes."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from ..text import plain, visible_lines
+
+HEX_LIMIT = 64 * 1024  # bytes shown in the hex view; more would only slow the screen
+
+
+def is_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\0" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut at the sample's end is still text.
+        return err.start < len(head) - 4
+    return False
+
+
+def hex_dump(data: bytes, limit: int = HEX_LIMIT) -> Text:
+    out = Text(no_wrap=True, end="")
+    for off in range(0, min(len(data), limit), 16):
+        chunk = data[off : off + 16]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        ascii_ = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        out.append(f"{off:08x}  ", style="dim")
+        out.append(f"{hexes:<47}  ")
+        out.append(ascii_ + "\n", style="cyan")
+    if len(data) > limit:
+        out.append(f"… {len(data) - limit:,} more bytes not shown\n", style="dim italic")
+    return out
+
+
+def lexer_for(name: str) -> str | None:
+    """Pygments lexer name from the file name only (content is untrusted and
+    guessing from it is slow)."""
+    try:
+        from pygments.lexers import get_lexer_for_filename
+        from pygments.util import ClassNotFound
+    except ImportError:  # pragma: no cover - pygments comes with rich
+        return None
+    try:
+        return get_lexer_for_filename(name).aliases[0]
+    except (ClassNotFound, IndexError):
+        return None
+
+
+def render(name: str, data: bytes) -> Text | Syntax:
+    if is_binary(data):
+        return hex_dump(data)
+    text = visible_lines(data.decode("utf-8", errors="replace"))
+    lexer = lexer_for(name)
+    if lexer is None:
+        return Text(text, end="")
+    return Syntax(text, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark")
+
+
+class ViewerScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,v", "close", "Close")]
+
+    def __init__(self, path: str, data: bytes, note: str = "") -> None:
+        super().__init__(classes="viewer-screen")
+        self.path = path
+        self.data = data
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="viewer"):
+            header = plain(self.path, "bold")
+            header.append(f"  {len(self.data):,} bytes", style="dim")
+            if self.note:
+                header.append("  " + self.note, style="yellow")
+            yield Label(header, id="viewer-title")
+            with VerticalScroll(id="viewer-body"):
+                yield Static(render(self.path.rsplit("/", 1)[-1], self.data), id="viewer-content")
+
+    def on_mount(self) -> None:
+        self.query_one("#viewer-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

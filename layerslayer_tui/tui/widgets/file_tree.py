@@ -1,0 +1,262 @@
+"""The file tree pane: a Textual Tree over an fs view, built lazily.
+
+Only the children of expanded directories exist as widgets' nodes, so a
+125k-entry layer costs what is on screen. While a listing streams in,
+`extend(paths)` adds just the new entries under directories already shown,
+at their sorted place, and refreshes the labels of the directories above
+them (their sizes grew).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from layerslayer_tui.fs import Change, Node
+
+from ..text import join, plain, size
+
+CHANGE_STYLE = {
+    Change.ADDED: "green",
+    Change.MODIFIED: "yellow",
+    Change.REMOVED: "red",
+    Change.UNMODIFIED: "",
+}
+_MORE = " …"  # after a directory name: more entries may still arrive under it
+
+
+def node_label(node: Node, *, may_grow: bool = False) -> Text:
+    """One line for a node: name, type marker, size, link target, change colour."""
+    entry = node.entry
+    if node.kind == "whiteout":
+        return join((node.name, "red strike"), ("  removed", "red dim"))
+    if node.kind == "opaque":
+        return join((node.path.rsplit("/", 1)[-1] or "/", "red"), ("  lower contents hidden", "red dim"))
+    style = CHANGE_STYLE.get(node.change, "") if node.change is not None else ""
+    if node.is_dir:
+        parts: list[tuple[str, str] | str] = [(node.name + "/", style or "bold")]
+        parts.append((f"  {size(node.total_bytes)} in {node.total_files:,} files", "dim"))
+        if may_grow:
+            parts.append((_MORE, "italic dim"))
+        return join(*parts)
+    parts = [(node.name, style)]
+    kind = node.kind
+    if kind == "symlink":
+        parts.append((" -> " + (entry.link or "" if entry else ""), "cyan"))
+    elif kind == "hardlink":
+        parts.append((" => " + (entry.link or "" if entry else ""), "cyan"))
+    elif kind in ("char", "block") and entry is not None:
+        parts.append((f"  [{kind[0]} {entry.devmajor},{entry.devminor}]", "dim"))
+    elif kind == "fifo":
+        parts.append(("|", "dim"))
+    else:
+        if entry is not None and entry.mode & 0o111:
+            parts.append(("*", "dim"))
+        parts.append((f"  {size(node.total_bytes)}", "dim"))
+    return join(*parts)
+
+
+class FileTree(Tree[Any]):
+    """Tree data is the fs `Node` (or None for the trailing note line)."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("l", "expand", "Expand", show=False),
+        Binding("h", "collapse", "Collapse", show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(Text("/"), **kwargs)
+        self.show_root = False
+        self.guide_depth = 2
+        self.view: Any = None
+        self.removals = False
+        self._shown: dict[str, TreeNode[Any]] = {}  # path -> widget node
+        self._loaded: set[str] = set()  # directories whose children exist as widget nodes
+        self._note: TreeNode[Any] | None = None
+        self._growing: set[str] = set()  # directories labelled as possibly incomplete
+
+    # -- public -------------------------------------------------------------
+
+    def show(self, view: Any, *, removals: bool = False, note: Text | None = None, keep: bool = True) -> None:
+        """Display a new view (LayerTree, MergedTree or FilteredView); keeps
+        the expanded directories and the cursor path when they still exist."""
+        expanded = sorted(p for p, n in self._shown.items() if n.is_expanded and p in self._loaded) if keep else []
+        cursor = self.cursor_node.data.path if keep and self.cursor_node is not None and isinstance(self.cursor_node.data, Node) else None
+        self.view = view
+        self.removals = removals
+        self.clear()
+        self._shown.clear()
+        self._loaded.clear()
+        self._growing.clear()
+        self._note = None
+        self.root.expand()
+        if view is not None:
+            self._load(self.root, "")
+            for path in expanded:
+                widget = self._shown.get(path)
+                if widget is not None:
+                    self._load(widget, path)
+                    widget.expand()
+        self.set_note(note)
+        if cursor is not None and cursor in self._shown:
+            self.move_cursor(self._shown[cursor])
+
+    def set_note(self, note: Text | None) -> None:
+        """The trailing line (e.g. how much of a partial layer was read)."""
+        if note is None:
+            if self._note is not None:
+                self._note.remove()
+                self._note = None
+            return
+        if self._note is None:
+            self._note = self.root.add_leaf(note, None)
+        else:
+            self._note.set_label(note)
+
+    def extend(self, paths: Iterable[str]) -> None:
+        """New entries arrived in the view: show those under loaded
+        directories and refresh the labels of their shown ancestors."""
+        view = self.view
+        if view is None:
+            return
+        grow: dict[str, None] = {}  # loaded directories that gained children (ordered set)
+        touched: set[str] = set()
+        loaded, shown = self._loaded, self._shown
+        for path in paths:
+            parent = ""
+            for i, ch in enumerate(path):
+                if ch != "/":
+                    continue
+                prefix = path[:i]
+                if parent not in loaded:
+                    break
+                if prefix not in shown:
+                    grow[parent] = None
+                    break
+                touched.add(prefix)
+                parent = prefix
+            else:
+                if parent in loaded and path not in shown:
+                    grow[parent] = None
+        for parent in grow:
+            self._add_missing(parent)
+        for path in touched | self._growing:
+            widget = shown.get(path)
+            if widget is not None and isinstance(widget.data, Node):
+                widget.set_label(self._label(widget.data))
+
+    def refresh_labels(self) -> None:
+        """Relabel every shown node (sizes, change markers, 'may grow' marks)."""
+        for widget in self._shown.values():
+            if isinstance(widget.data, Node):
+                widget.set_label(self._label(widget.data))
+
+    @property
+    def selected_node(self) -> Node | None:
+        node = self.cursor_node
+        return node.data if node is not None and isinstance(node.data, Node) else None
+
+    def expand_path(self, path: str) -> TreeNode[Any] | None:
+        """Expand the directory at path (loading its ancestors); returns its widget node."""
+        widget = self.root
+        current = ""
+        for part in path.strip("/").split("/"):
+            if not part:
+                continue
+            current = f"{current}/{part}" if current else part
+            self._load(widget, widget.data.path if isinstance(widget.data, Node) else "")
+            nxt = self._shown.get(current)
+            if nxt is None:
+                return None
+            widget = nxt
+            self._load(widget, current)
+            widget.expand()
+        return widget
+
+    # -- events -------------------------------------------------------------
+
+    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
+        data = event.node.data
+        if isinstance(data, Node) and data.is_dir:
+            self._load(event.node, data.path)
+
+    def action_expand(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.allow_expand and not node.is_expanded:
+            node.expand()
+
+    def action_collapse(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+    # -- internals ----------------------------------------------------------
+
+    def _label(self, node: Node) -> Text:
+        grow = False
+        if node.is_dir and self.view is not None:
+            may = getattr(self.view, "may_be_incomplete", None)
+            grow = bool(may(node.path)) if may is not None else False
+            if grow:
+                self._growing.add(node.path)
+            else:
+                self._growing.discard(node.path)
+        return node_label(node, may_grow=grow)
+
+    def _children(self, path: str) -> list[Node]:
+        try:
+            return self.view.children(path, removals=self.removals)
+        except TypeError:  # views without removals (merged)
+            return self.view.children(path)
+
+    def _make(self, parent: TreeNode[Any], node: Node, before: int | None) -> None:
+        if node.is_removal:
+            key = "\0" + node.kind + ":" + node.path
+            widget = parent.add_leaf(self._label(node), node, before=before)
+        else:
+            key = node.path
+            if node.is_dir:
+                widget = parent.add(self._label(node), node, before=before)
+            else:
+                widget = parent.add_leaf(self._label(node), node, before=before)
+        self._shown[key] = widget
+
+    def _load(self, widget: TreeNode[Any], path: str) -> None:
+        if path in self._loaded:
+            return
+        self._loaded.add(path)
+        before = self._note_index(widget)
+        for node in self._children(path):
+            self._make(widget, node, before)
+            if before is not None:
+                before += 1
+
+    def _note_index(self, widget: TreeNode[Any]) -> int | None:
+        if widget is self.root and self._note is not None:
+            return len(widget.children) - 1
+        return None
+
+    def _add_missing(self, path: str) -> None:
+        widget = self.root if path == "" else self._shown.get(path)
+        if widget is None:
+            return
+        shown = self._shown
+        position = 0
+        for node in self._children(path):
+            key = ("\0" + node.kind + ":" + node.path) if node.is_removal else node.path
+            if key not in shown:
+                self._make(widget, node, position if position < len(widget.children) else None)
+            position += 1
+        if widget is not self.root and isinstance(widget.data, Node):
+            widget.set_label(self._label(widget.data))
