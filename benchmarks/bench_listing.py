@@ -1,0 +1,189 @@
+"""Complete and partial listing of a large gzip layer from a real local registry.
+
+Builds (once, cached under benchmarks/.work/) a gzip layer from this machine's
+own files (/usr/lib + /usr/share: over 1 GB compressed, 100k+ entries; with
+--size-small only /usr/share), starts the real distribution registry, pushes
+the blob, then in one run measures:
+
+  (a) curl -s BLOB_URL | tar -tzf - > /dev/null      (the baseline)
+  (b) our complete listing through the registry client's BlobSource, in a
+      subprocess so its peak RSS (ru_maxrss) is ours alone
+  (c) a default partial peek: bytes the registry wrote (access log), entries,
+      wall time
+
+and prints the ratio b/a (target <= 0.35) and peak RSS (target <= 150 MB).
+
+    .venv/bin/python benchmarks/bench_listing.py [--size-small] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / ".work"
+sys.path.insert(0, str(ROOT / "tests"))
+REPO = "bench/listing"
+
+
+def build_layer(small: bool, rebuild: bool) -> tuple[Path, str, int]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    name = "layer-small.tar.gz" if small else "layer-large.tar.gz"
+    layer = WORK / name
+    meta = WORK / (name + ".json")
+    if layer.exists() and meta.exists() and not rebuild:
+        info = json.loads(meta.read_text())
+        return layer, info["digest"], info["size"]
+    dirs = ["usr/share"] if small else ["usr/lib", "usr/share"]
+    print(f"building {layer} from /{' + /'.join(dirs)} (gzip -6, once) ...", flush=True)
+    tmp = layer.with_suffix(".part")
+    with open(tmp, "wb") as out:
+        tar = subprocess.Popen(
+            ["tar", "--ignore-failed-read", "--warning=none", "-cf", "-", "-C", "/", *dirs],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        gz = subprocess.Popen(["gzip", "-6", "-n"], stdin=tar.stdout, stdout=out)
+        assert tar.stdout is not None
+        tar.stdout.close()
+        gz.wait()
+        tar.wait()
+    h = hashlib.sha256()
+    with open(tmp, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    tmp.rename(layer)
+    info = {"digest": "sha256:" + h.hexdigest(), "size": layer.stat().st_size}
+    meta.write_text(json.dumps(info))
+    return layer, info["digest"], info["size"]
+
+
+def push(reg, layer: Path, digest: str) -> None:
+    import requests
+
+    base = reg.url
+    if requests.head(f"{base}/v2/{REPO}/blobs/{digest}", timeout=30).status_code == 200:
+        return
+    start = requests.post(f"{base}/v2/{REPO}/blobs/uploads/", timeout=30)
+    start.raise_for_status()
+    loc = start.headers["Location"]
+    loc = loc if loc.startswith("http") else base + loc
+    with open(layer, "rb") as fh:
+        put = requests.put(
+            f"{loc}{'&' if '?' in loc else '?'}digest={digest}",
+            data=fh,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=600,
+        )
+    put.raise_for_status()
+
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+sys.path.insert(0, {tests!r})
+from layerslayer_tui.peek import complete
+url, repo, digest, size = {url!r}, {repo!r}, {digest!r}, {size!r}
+try:
+    from layerslayer_tui.registry.client import RegistryClient
+    from layerslayer_tui.registry.models import Descriptor
+    client = RegistryClient(url.split("//", 1)[1], insecure=True)
+    source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
+    via = "RegistryClient.blob_source"
+except ImportError:
+    from bench_source import HttpSource
+    source = HttpSource(url + "/v2/" + repo + "/blobs/" + digest, size)
+    via = "benchmarks/bench_source.HttpSource (registry client not available)"
+entries = []
+for batch in complete(source, size=size, digest=digest):
+    entries.extend(batch.entries)
+    progress = batch.progress
+wall = time.perf_counter() - t0
+print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complete, verified=progress.verified,
+    uncompressed=progress.uncompressed_read, maxrss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, via=via)))
+"""
+
+
+def run_complete(reg, digest: str, size: int) -> dict:
+    code = CHILD.format(tests=str(ROOT / "benchmarks"), url=reg.url, repo=REPO, digest=digest, size=size)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    outer = time.perf_counter() - t0
+    if out.returncode:
+        raise SystemExit(f"listing subprocess failed:\n{out.stderr}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["outer_wall"] = outer
+    return result
+
+
+def run_partial(reg, digest: str, size: int) -> dict:
+    from bench_source import HttpSource  # noqa: F401 - fallback only
+
+    from layerslayer_tui.peek import partial
+
+    try:
+        from layerslayer_tui.registry.client import RegistryClient
+        from layerslayer_tui.registry.models import Descriptor
+
+        client = RegistryClient(reg.host, insecure=True)
+        source = client.blob_source(REPO, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
+    except ImportError:
+        source = HttpSource(f"{reg.url}/v2/{REPO}/blobs/{digest}", size)
+    mark = reg.log_mark()
+    t0 = time.perf_counter()
+    entries = 0
+    for batch in partial(source, size=size, digest=digest):
+        entries += len(batch.entries)
+        progress = batch.progress
+    wall = time.perf_counter() - t0
+    recs = reg.access_log(mark, until=lambda rs: any(r.is_blob_get for r in rs))
+    written = sum(r.written for r in recs if r.is_blob_get)
+    return dict(wall=wall, entries=entries, written=written, requests=sum(r.is_blob_get for r in recs),
+                uncompressed=progress.uncompressed_read)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-small", action="store_true", help="only /usr/share: a quick run")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached layer")
+    args = ap.parse_args()
+    if not shutil.which("curl") or not shutil.which("tar"):
+        raise SystemExit("curl and GNU tar are needed")
+    layer, digest, size = build_layer(args.size_small, args.rebuild)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bed.registry import RegistryServer
+
+    storage = WORK / ("registry-small" if args.size_small else "registry-large")
+    with RegistryServer(storage_dir=storage) as reg:
+        push(reg, layer, digest)
+        url = f"{reg.url}/v2/{REPO}/blobs/{digest}"
+        print(f"layer: {size / 1e9:.2f} GB compressed, {digest[:19]}…, registry {reg.host}", flush=True)
+        t0 = time.perf_counter()
+        subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
+        a = time.perf_counter() - t0
+        print(f"(a) curl | tar -tzf:          {a:7.2f} s", flush=True)
+        b = run_complete(reg, digest, size)
+        print(
+            f"(b) layerslayer complete:      {b['outer_wall']:7.2f} s  ({b['entries']} entries, "
+            f"{b['uncompressed'] / 1e9:.2f} GB tar, complete={b['complete']} verified={b['verified']}, via {b['via']})"
+        )
+        print(f"    ratio b/a:                 {b['outer_wall'] / a:7.3f}   (target <= 0.35)")
+        print(f"    peak RSS:                  {b['maxrss_kb'] / 1024:7.1f} MB (target <= 150 MB)")
+        c = run_partial(reg, digest, size)
+        print(
+            f"(c) partial peek (256 KiB):    {c['wall'] * 1000:7.1f} ms, {c['entries']} entries, "
+            f"{c['written']} bytes sent by the registry in {c['requests']} request(s), "
+            f"{c['uncompressed'] / 1024:.0f} KiB of tar decoded"
+        )
+
+
+if __name__ == "__main__":
+    main()
