@@ -1,0 +1,173 @@
+"""Registry auth: ping, Basic, and Bearer tokens (anonymous, with a password,
+or with an identity token), cached per (realm, service, scope) until they
+expire, with one fresh token and retry after a 401."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from typing import TYPE_CHECKING, Callable
+from urllib.parse import urlsplit
+
+from ..errors import AuthError, ProtocolError
+from .challenge import Challenge, challenges_of, preferred
+
+if TYPE_CHECKING:
+    from .credentials import Credentials
+    from .transport import Transport
+
+TOKEN_BODY_CAP = 1024 * 1024
+MIN_TOKEN_LIFE = 60.0  # the spec's default, and the floor for shorter claims
+EXPIRY_MARGIN = 5.0  # renew a little early so a token does not expire in flight
+CLIENT_ID = "layerslayer-tui"
+
+
+def pull_scope(repository: str) -> str:
+    return f"repository:{repository}:pull"
+
+
+def basic_header(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+class Authenticator:
+    """Auth state for one Transport (thread-safe)."""
+
+    def __init__(self, transport: Transport, credentials: Credentials | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.transport = transport
+        self.credentials = credentials
+        self.clock = clock
+        self.challenge: Challenge | None = None
+        self.token_fetches = 0
+        self._pinged = False
+        self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._lock = threading.RLock()
+
+    # -- ping -------------------------------------------------------------------
+    def ensure_pinged(self) -> None:
+        with self._lock:
+            if self._pinged:
+                return
+            from .transport import check, discard
+
+            t = self.transport
+            resp = t.send("GET", "/v2/")
+            if resp.status_code == 401:
+                ch = preferred(challenges_of(resp))
+                discard(resp)
+                if ch is None:
+                    raise AuthError(f"{t.registry} asks for a login method this client does not support.")
+                self.challenge = ch
+            elif resp.status_code == 404:
+                discard(resp)
+                raise ProtocolError(f"{t.api_host} does not speak the registry API v2 (GET /v2/ answered 404).")
+            else:
+                check(resp, "the registry API check", ok=(200,))
+                discard(resp)
+            self._pinged = True
+
+    # -- headers ----------------------------------------------------------------
+    def headers(self, scope: str | None) -> dict[str, str]:
+        with self._lock:
+            ch = self.challenge
+            creds = self.credentials
+            if ch is None:
+                return {}
+            if ch.scheme == "basic":
+                if creds and creds.username and creds.password:
+                    return {"Authorization": basic_header(creds.username, creds.password)}
+                return {}
+            return {"Authorization": f"Bearer {self._token(ch, scope)}"}
+
+    def _token(self, ch: Challenge, scope: str | None, *, force: bool = False, fetch_scope: str | None = None) -> str:
+        key = (ch.realm or "", ch.params.get("service", ""), scope or "")
+        cached = self._tokens.get(key)
+        if cached and not force and cached[1] > self.clock():
+            return cached[0]
+        token, life = self._fetch(ch, fetch_scope or scope)
+        self._tokens[key] = (token, self.clock() + life - EXPIRY_MARGIN)
+        return token
+
+    def refresh_after_401(self, resp: object, scope: str | None) -> bool:
+        """A 401 arrived: adopt its challenge and get fresh credentials once.
+        True when a retry has a chance."""
+        ch = preferred(challenges_of(resp))
+        with self._lock:
+            if ch is None:
+                return False
+            previous, self.challenge = self.challenge, ch
+            if ch.scheme == "basic":
+                creds = self.credentials
+                return bool(creds and creds.username and creds.password) and (previous is None or previous.scheme != "basic")
+            self._token(ch, scope, force=True, fetch_scope=ch.params.get("scope") or scope)
+            return True
+
+    def denied(self, what: str) -> AuthError:
+        reg = self.transport.registry
+        if self.credentials is not None:
+            who = f" as {self.credentials.username}" if self.credentials.username else ""
+            return AuthError(f"{reg} refused access to {what}{who}: check your username and password.")
+        return AuthError(f"{reg} requires login to read {what} (or it does not exist).")
+
+    # -- token server -----------------------------------------------------------
+    def _fetch(self, ch: Challenge, scope: str | None) -> tuple[str, float]:
+        from .transport import check, discard
+
+        t = self.transport
+        realm = ch.realm
+        if not realm:
+            raise ProtocolError(f"{t.registry} asked for a bearer token but named no token server.")
+        parts = urlsplit(realm)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ProtocolError(f"{t.registry} named a token server that is not an HTTP URL.")
+        if parts.scheme == "http" and t.scheme == "https":
+            raise ProtocolError(
+                f"{t.registry} sends logins to a plain-HTTP token server ({parts.netloc}); refusing that for an HTTPS registry."
+            )
+        service = ch.params.get("service")
+        scopes = scope.split(" ") if scope else []
+        creds = self.credentials
+        self.token_fetches += 1
+        if creds is not None and creds.identity_token:
+            form: dict[str, object] = {
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token,
+                "client_id": CLIENT_ID,
+            }
+            if service:
+                form["service"] = service
+            if scopes:
+                form["scope"] = " ".join(scopes)
+            resp = t.send("POST", realm, data=form, stream=True)
+        else:
+            headers = {}
+            if creds is not None and creds.username and creds.password:
+                headers["Authorization"] = basic_header(creds.username, creds.password)
+            params: list[tuple[str, str]] = [("service", service)] if service else []
+            params += [("scope", s) for s in scopes]
+            resp = t.send("GET", realm, headers=headers, params=params, stream=True)  # type: ignore[arg-type]
+        if resp.status_code in (401, 403):
+            discard(resp)
+            if creds is not None:
+                who = f" for {creds.username}" if creds.username else ""
+                raise AuthError(f"{t.registry} refused the login{who}: check your username and password.")
+            raise AuthError(f"{t.registry} requires login.")
+        check(resp, "an access token")
+        body = resp.raw.read(TOKEN_BODY_CAP + 1, decode_content=True)
+        resp.close()
+        if len(body) > TOKEN_BODY_CAP:
+            raise ProtocolError(f"The token server of {t.registry} sent an oversized answer.")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ProtocolError(f"The token server of {t.registry} did not answer JSON.") from None
+        token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ProtocolError(f"The token server of {t.registry} answered without a token.")
+        try:
+            life = float(data.get("expires_in") or MIN_TOKEN_LIFE)
+        except (TypeError, ValueError):
+            life = MIN_TOKEN_LIFE
+        return token, max(life, MIN_TOKEN_LIFE)

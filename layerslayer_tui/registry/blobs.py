@@ -1,0 +1,271 @@
+"""Blob bytes as a peek ByteSource: raw (identity) bytes, one closed Range,
+the answer checked against the request, redirects to storage hosts followed
+without Authorization, and a stream that resumes after a dropped connection."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3
+
+from ..errors import NetworkError, ProtocolError
+from .auth import pull_scope
+from .transport import check, discard, redact
+
+if TYPE_CHECKING:
+    from .models import Descriptor
+    from .transport import Transport
+
+log = logging.getLogger(__name__)
+
+MAX_REDIRECTS = 5
+MAX_RESUMES = 5
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
+_READ_ERRORS = (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError)
+
+
+class RangeNotSatisfiableError(ProtocolError):
+    """The registry answered 416: the range starts past the end of the blob."""
+
+
+def _same_origin(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.netloc) == (pb.scheme, pb.netloc)
+
+
+class BlobSource:
+    """One blob of one repository; `open` may be called many times."""
+
+    def __init__(self, transport: Transport, repository: str, descriptor: Descriptor) -> None:
+        self.transport = transport
+        self.repository = repository
+        self.descriptor = descriptor
+        self.digest = descriptor.digest
+        self.size: int | None = descriptor.size if descriptor.size >= 0 else None
+        self.path = f"/v2/{repository}/blobs/{descriptor.digest}"
+
+    @property
+    def what(self) -> str:
+        return f"the blob {self.digest[:19]} of {self.transport.registry}/{self.repository}"
+
+    def open(self, start: int = 0, end: int | None = None) -> BlobStream:
+        """Stream bytes [start, end] (end inclusive, None = to the end)."""
+        if start < 0 or (end is not None and end < start):
+            raise ValueError(f"bad byte range {start}-{end}")
+        return BlobStream(self, start, end)
+
+    def read_all(self, cap: int) -> bytes:
+        """A small blob (a config) whole, size- and digest-verified."""
+        if self.size is not None and self.size > cap:
+            raise ProtocolError(f"{self.what[:1].upper()}{self.what[1:]} is {self.size} bytes, more than the {cap} allowed.")
+        stream = self.open(0)
+        parts: list[bytes] = []
+        got = 0
+        try:
+            for chunk in stream.iter_chunks():
+                got += len(chunk)
+                if got > cap:
+                    raise ProtocolError(f"{self.what[:1].upper()}{self.what[1:]} is larger than the {cap} bytes allowed.")
+                parts.append(chunk)
+        finally:
+            stream.close()
+        data = b"".join(parts)
+        verify_digest(data, self.digest, self.size, self.what)
+        return data
+
+    # -- one HTTP exchange --------------------------------------------------------
+    def _request(self, start: int, end: int | None) -> requests.Response:
+        """GET with Range, following redirects by hand so that Authorization
+        goes to the registry only; a 403 from a storage host (an expired
+        presigned URL) sends us back to the registry once."""
+        headers = {"Accept-Encoding": "identity"}
+        if start > 0 or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        t = self.transport
+        for _again in range(2):
+            resp = t.request("GET", self.path, scope=pull_scope(self.repository), headers=headers, stream=True, allow_redirects=False, what=self.what)
+            hops = 0
+            while resp.is_redirect:
+                hops += 1
+                if hops > MAX_REDIRECTS:
+                    discard(resp)
+                    raise ProtocolError(f"Fetching {self.what} was redirected more than {MAX_REDIRECTS} times.")
+                location = urljoin(resp.url, resp.headers.get("Location", ""))
+                discard(resp)
+                if urlsplit(location).scheme not in ("http", "https"):
+                    raise ProtocolError(f"Fetching {self.what} was redirected to something that is not an HTTP URL.")
+                log.debug("blob redirected to %s", redact(location))
+                if _same_origin(location, t.base_url):
+                    resp = t.request("GET", location, scope=pull_scope(self.repository), headers=headers, stream=True, allow_redirects=False, what=self.what)
+                else:
+                    # A storage host: no Authorization, ever (headers carries none).
+                    resp = t.send("GET", location, headers=headers, stream=True, allow_redirects=False)
+            if resp.status_code == 403 and not _same_origin(resp.url, t.base_url) and _again == 0:
+                discard(resp)
+                continue
+            return resp
+        return resp
+
+
+def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    m = _CONTENT_RANGE.match(value or "")
+    if not m:
+        return None
+    total = None if m.group(3) == "*" else int(m.group(3))
+    return int(m.group(1)), int(m.group(2)), total
+
+
+def verify_digest(data_or_hash: bytes | object, digest: str, size: int | None, what: str, *, got_size: int | None = None) -> None:
+    algo, _, want = digest.partition(":")
+    if isinstance(data_or_hash, (bytes, bytearray, memoryview)):
+        if algo not in hashlib.algorithms_available:
+            raise ProtocolError(f"The digest algorithm of {what} ({algo}) is not supported.")
+        h = hashlib.new(algo, data_or_hash)
+        got_size = len(data_or_hash)
+    else:
+        h = data_or_hash  # a running hashlib object
+    if size is not None and got_size is not None and got_size != size:
+        raise ProtocolError(f"{what[:1].upper()}{what[1:]} is {got_size} bytes, but its descriptor says {size}.")
+    if h.hexdigest() != want:  # type: ignore[attr-defined]
+        raise ProtocolError(f"{what[:1].upper()}{what[1:]} does not match its digest: the registry sent corrupt or different content.")
+
+
+class BlobStream:
+    """Bytes of a blob from `start` (see peek.source.ByteStream)."""
+
+    def __init__(self, source: BlobSource, start: int, end: int | None) -> None:
+        self.source = source
+        self.asked_start = start
+        self.asked_end = end
+        self.start = start
+        self.total: int | None = source.size
+        self.range_ignored = False
+        self.resumes = 0
+        self.restarted = False  # a resume got the whole blob again: the prefix was skipped, not re-yielded
+        self.note = ""
+        self._closed = False
+        self._resp: requests.Response | None = None
+        if source.size is not None and start >= source.size and (end is None or source.size == 0):
+            if start > source.size:
+                raise RangeNotSatisfiableError(f"The range from byte {start} lies past the end of {source.what} ({source.size} bytes).")
+            self._pos = start  # nothing left to read: no request at all
+            self._limit = start
+            return
+        self._pos = start
+        self._limit = self._open(start, first=True)
+
+    # The absolute offset one past the last byte this stream may yield.
+    def _bound(self, end_incl: int | None, total: int | None) -> int | None:
+        bounds = [b for b in ((end_incl + 1) if end_incl is not None else None, total, self.source.size) if b is not None]
+        return min(bounds) if bounds else None
+
+    def _open(self, at: int, *, first: bool) -> int | None:
+        src = self.source
+        end = self.asked_end
+        resp = src._request(at, end)
+        status = resp.status_code
+        if status == 416:
+            discard(resp)
+            raise RangeNotSatisfiableError(f"The range from byte {at} lies past the end of {src.what}.")
+        if status == 206:
+            cr = parse_content_range(resp.headers.get("Content-Range"))
+            if cr is None:
+                discard(resp)
+                raise ProtocolError(f"The registry answered a range request for {src.what} without a usable Content-Range header.")
+            a, b, total = cr
+            if a != at or b < a or (end is not None and b > end) or (total is not None and b >= total):
+                resp.close()
+                raise ProtocolError(
+                    f"The registry sent bytes {a}-{b} of {src.what} when asked for {at}-{'' if end is None else end}."
+                )
+            if total is not None and src.size is not None and total != src.size:
+                resp.close()
+                raise ProtocolError(f"The registry says {src.what} is {total} bytes, but its descriptor says {src.size}.")
+            if total is not None and self.total is None:
+                self.total = total
+            self._resp = resp
+            return self._bound(b, total)
+        check(resp, src.what, ok=(200,))
+        length = resp.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        if total is not None and src.size is not None and total != src.size:
+            resp.close()
+            raise ProtocolError(f"The registry says {src.what} is {total} bytes, but its descriptor says {src.size}.")
+        if self.total is None:
+            self.total = total
+        self._resp = resp
+        if at > 0 or end is not None:
+            if first:
+                # The whole blob from byte 0: say so and let the reader skip what it has.
+                self.range_ignored = True
+                self.start = 0
+                self._pos = 0
+                self.note = "the registry ignored the byte range and sent the whole blob"
+            else:
+                self._skip(at)
+        return self._bound(end, total)
+
+    def _skip(self, upto: int) -> None:
+        """After a resume answered 200: read and drop the bytes already yielded."""
+        assert self._resp is not None
+        self.restarted = True
+        self.note = "the connection dropped and the registry ignored Range, so the blob was read again from the start"
+        left = upto
+        while left > 0:
+            chunk = self._resp.raw.read(min(left, 1 << 20), decode_content=False)
+            if not chunk:
+                raise NetworkError(f"The connection for {self.source.what} dropped again while catching up.")
+            left -= len(chunk)
+
+    def iter_chunks(self, chunk_size: int = 65536) -> Iterator[bytes]:
+        while not self._closed and self._resp is not None:
+            if self._limit is not None and self._pos >= self._limit:
+                break
+            try:
+                for chunk in self._resp.raw.stream(chunk_size, decode_content=False):
+                    if not chunk:
+                        continue
+                    if self._limit is not None and self._pos + len(chunk) > self._limit:
+                        # Past the asked end or the descriptor's size: never more than that.
+                        chunk = chunk[: self._limit - self._pos]
+                    self._pos += len(chunk)
+                    yield chunk
+                    if self._closed:
+                        return
+                    if self._limit is not None and self._pos >= self._limit:
+                        break
+                if self._limit is None or self._pos >= self._limit:
+                    break
+                dropped = "the body ended early"
+            except _READ_ERRORS as exc:
+                if self._closed:
+                    return
+                dropped = type(exc).__name__
+            self._resume(dropped)
+        self._finish()
+
+    def _resume(self, why: str) -> None:
+        if self.resumes >= MAX_RESUMES:
+            self.close()
+            raise NetworkError(f"The connection for {self.source.what} kept dropping ({why}); gave up after {MAX_RESUMES} resumes.")
+        self.resumes += 1
+        log.debug("resuming %s at byte %d after %s", self.source.digest, self._pos, why)
+        old, self._resp = self._resp, None
+        if old is not None:
+            old.close()
+        self._limit = self._open(self._pos, first=False)
+
+    def _finish(self) -> None:
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            resp.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._finish()

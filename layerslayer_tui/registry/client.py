@@ -1,0 +1,197 @@
+"""The registry client the rest of the app calls: one per registry host, one
+requests.Session inside (connections are reused across manifest, config and
+blob requests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from ..errors import NotFoundError, ProtocolError
+from ..reference import DOCKER_HUB, DOCKER_HUB_API, Reference, parse
+from .blobs import BlobSource
+from .credentials import Credentials, resolve
+from .download import download_blob as _download
+from .history import align, steps_from_config
+from .manifests import INDEX_TYPES, Manifest, fetch_manifest, image_parts, index_entries
+from .models import Descriptor, ImageInfo, LayerInfo, Platform
+from .platforms import choose, from_json, host_platform, is_attestation, normalise, parse_platform
+from .tags import list_tags as _list_tags
+from .transport import RetryPolicy, Transport
+
+CONFIG_CAP = 16 * 1024 * 1024
+MAX_INDEX_DEPTH = 4
+
+
+def _as_ref(ref: Reference | str) -> Reference:
+    return parse(ref) if isinstance(ref, str) else ref
+
+
+def _what(ref: Reference) -> str:
+    return f"the image {ref.familiar}"
+
+
+class RegistryClient:
+    """Read-only access to one registry.
+
+    credentials: Credentials, a (username, password) pair, or None to look in
+    docker's config, credential helpers and containers auth.json (pass
+    `stored_credentials=False` to stay anonymous)."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credentials: Credentials | tuple[str, str] | None = None,
+        insecure: bool = False,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        api_host: str | None = None,
+        stored_credentials: bool = True,
+    ) -> None:
+        if isinstance(credentials, tuple):
+            credentials = Credentials(credentials[0], credentials[1])
+        if credentials is None and stored_credentials:
+            credentials = resolve(registry)
+        self.registry = registry
+        self.credentials = credentials
+        self.transport = Transport(
+            registry,
+            api_host=api_host or (DOCKER_HUB_API if registry == DOCKER_HUB else registry),
+            credentials=credentials,
+            insecure=insecure,
+            timeout=timeout,
+            retry=retry,
+        )
+
+    # -- manifests ----------------------------------------------------------------
+    def manifest(self, ref: Reference | str) -> Manifest:
+        """The manifest or index the reference names (verified when by digest)."""
+        r = _as_ref(ref)
+        return fetch_manifest(self.transport, r.repository, r.identifier, what=_what(r), expected_digest=r.digest)
+
+    def _child(self, r: Reference, desc: Descriptor) -> Manifest:
+        return fetch_manifest(
+            self.transport, r.repository, desc.digest, what=_what(r), expected_digest=desc.digest, expected_size=desc.size
+        )
+
+    def _flatten(self, r: Reference, index: Manifest, depth: int = 0) -> list[Descriptor]:
+        """Index entries in order, nested indexes expanded in place."""
+        out: list[Descriptor] = []
+        for desc in index_entries(index, _what(r)):
+            if desc.media_type in INDEX_TYPES:
+                if depth >= MAX_INDEX_DEPTH:
+                    raise ProtocolError(f"The index of {_what(r)} nests more than {MAX_INDEX_DEPTH} indexes deep.")
+                out.extend(self._flatten(r, self._child(r, desc), depth + 1))
+            else:
+                out.append(desc)
+        return out
+
+    @staticmethod
+    def _platforms(entries: list[Descriptor]) -> list[Platform]:
+        seen: list[Platform] = []
+        for d in entries:
+            if d.platform is not None and not is_attestation(d) and d.platform not in seen:
+                seen.append(d.platform)
+        return seen
+
+    def list_platforms(self, ref: Reference | str) -> list[Platform]:
+        """Platforms an index offers (attestations skipped); [] for a single manifest."""
+        r = _as_ref(ref)
+        top = self.manifest(r)
+        return self._platforms(self._flatten(r, top)) if top.is_index else []
+
+    def load_image(self, ref: Reference | str, platform: str | Platform | None = None) -> ImageInfo:
+        r = _as_ref(ref)
+        what = _what(r)
+        top = self.manifest(r)
+        manifest = top
+        chosen: Platform | None = None
+        platforms: list[Platform] = []
+        if top.is_index:
+            entries = self._flatten(r, top)
+            platforms = self._platforms(entries)
+            want = host_platform() if platform is None else parse_platform(platform) if isinstance(platform, str) else normalise(platform)
+            desc = choose(entries, want)
+            if desc is None:
+                have = ", ".join(str(p) for p in platforms) or "no platforms"
+                raise NotFoundError(f"{what[:1].upper()}{what[1:]} has no {want} variant; it offers {have}.")
+            manifest = self._child(r, desc)
+            if manifest.is_index:
+                raise ProtocolError(f"The index of {what} points to an index where an image belongs.")
+            chosen = desc.platform
+        config_desc, layer_descs = image_parts(manifest, what)
+        config_bytes = BlobSource(self.transport, r.repository, config_desc).read_all(CONFIG_CAP)
+        try:
+            config = json.loads(config_bytes)
+        except ValueError:
+            raise ProtocolError(f"The config of {what} is not JSON.") from None
+        if not isinstance(config, dict):
+            raise ProtocolError(f"The config of {what} is not a JSON object.")
+        if chosen is None:
+            chosen = from_json(config) if config.get("architecture") else None
+        rootfs = config.get("rootfs") if isinstance(config.get("rootfs"), dict) else {}
+        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs.get("diff_ids"), list) else []
+        steps = steps_from_config(config)
+        aligned = align(steps, len(layer_descs))
+        by_layer = {s.layer_index: s for s in steps if s.layer_index is not None}
+        layers = [
+            LayerInfo(
+                index=i,
+                descriptor=d,
+                diff_id=str(diff_ids[i]) if i < len(diff_ids) else None,
+                step=by_layer.get(i),
+            )
+            for i, d in enumerate(layer_descs)
+        ]
+        return ImageInfo(
+            registry=r.registry,
+            repository=r.repository,
+            reference=str(r),
+            manifest_digest=manifest.digest,
+            media_type=manifest.media_type,
+            config_digest=config_desc.digest,
+            config=config,
+            layers=layers,
+            history=steps,
+            history_aligned=aligned,
+            platform=chosen,
+            platforms=platforms,
+            index_digest=top.digest if top.is_index else None,
+            tag=r.tag,
+        )
+
+    # -- tags and blobs -------------------------------------------------------------
+    def list_tags(self, repository: str) -> list[str]:
+        return _list_tags(self.transport, repository)
+
+    def blob_source(self, repository: str, descriptor: Descriptor) -> BlobSource:
+        return BlobSource(self.transport, repository, descriptor)
+
+    def download_blob(
+        self,
+        repository: str,
+        descriptor: Descriptor,
+        dest: Path,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path:
+        return _download(self.blob_source(repository, descriptor), Path(dest), progress)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def client_for(ref: Reference | str, **opts: object) -> RegistryClient:
+    """A client for the reference's registry; stored credentials are looked up
+    for its repository (most specific auth.json entry first)."""
+    r = _as_ref(ref)
+    if opts.get("credentials") is None and opts.get("stored_credentials", True):
+        opts["credentials"] = resolve(r.registry, r.repository)
+    return RegistryClient(r.registry, **opts)  # type: ignore[arg-type]

@@ -1,0 +1,61 @@
+"""A whole blob to a file: streamed, resumed by the blob stream after drops,
+verified (size and digest) and only then renamed into place."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ExportError, ProtocolError
+from .blobs import BlobSource, verify_digest
+
+CHUNK = 1 << 20
+
+
+def download_blob(
+    source: BlobSource,
+    dest: Path,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
+    """Write the blob to `dest` (replacing it only once the bytes are verified)."""
+    dest = Path(dest)
+    algo = source.digest.partition(":")[0]
+    if algo not in hashlib.algorithms_available:
+        raise ProtocolError(f"The digest algorithm of {source.what} ({algo}) is not supported.")
+    h = hashlib.new(algo)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as exc:
+        raise ExportError(f"Cannot write to {dest.parent}: {exc.strerror or exc}.") from None
+    tmp = Path(tmp_name)
+    done = 0
+    ok = False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            stream = source.open(0)
+            try:
+                for chunk in stream.iter_chunks(CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+                    done += len(chunk)
+                    if source.size is not None and done > source.size:
+                        raise ProtocolError(f"The registry sent more bytes than {source.what} holds.")
+                    if progress is not None:
+                        progress(done, source.size)
+            finally:
+                stream.close()
+        verify_digest(h, source.digest, source.size, source.what, got_size=done)
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise ExportError(f"Cannot write {dest}: {exc.strerror or exc}.") from None
+        ok = True
+        return dest
+    except OSError as exc:
+        raise ExportError(f"Cannot write {dest}: {exc.strerror or exc}.") from None
+    finally:
+        if not ok:
+            tmp.unlink(missing_ok=True)
