@@ -166,7 +166,8 @@ class LayerslayerApp(App[int]):
         self.set_status("Type an image reference and press Enter.")
         if self.session is None:
             self._start_session()
-        for warning in list(getattr(self.session, "warnings", []) or []):
+        pop = getattr(self.session, "pop_warnings", None)
+        for warning in pop() if pop is not None else []:
             self.notify(warning, severity="warning", markup=False)
         self.set_interval(MERGED_REFRESH, self._refresh_merged_if_dirty)
         if self.initial_reference:
@@ -428,7 +429,7 @@ class LayerslayerApp(App[int]):
             return
         if index == self.layer:
             tree = self.query_one(FileTree)
-            if self.pattern or len(self.markers) < len(MARKERS) or tree.view is None:
+            if self.current_filter() is not None or tree.view is None:
                 self._merged_dirty = True  # filtered views are rebuilt on the timer
             else:
                 tree.extend(e.path.strip("/") for e in batch.entries)
@@ -465,7 +466,7 @@ class LayerslayerApp(App[int]):
         total = f" of {size(progress.layer_size)}" if progress.layer_size else ""
         state = listing_state(progress) if not streaming or progress.complete else ("complete" if progress.complete else "partial")
         line = f"{verb} layer {index}: {size(progress.compressed_read)}{total}, {progress.entries:,} entries, {state}"
-        if progress.note:
+        if progress.note and not progress.complete:
             line += f". {progress.note}"
         return line
 
@@ -498,13 +499,22 @@ class LayerslayerApp(App[int]):
             return
         view, removals = self.current_view()
         note = self._merged_note() if (self.merged or self.layer is None) else self._note(self.layer)
-        if self.pattern or len(self.markers) < len(MARKERS):
-            flt = Filter.of(self.pattern, self.markers if len(self.markers) < len(MARKERS) else None)
+        flt = self.current_filter()
+        if flt is not None:
             view = FilteredView(view, flt, removals=removals)
         tree.show(view, removals=removals, note=note)
         tree.border_title = self._tree_title()
         self._merged_dirty = False
         self._last_merged = time.monotonic()
+
+    def current_filter(self) -> Filter | None:
+        """The filter on screen; change markers only exist in a layer's own view."""
+        markers = None
+        if len(self.markers) < len(MARKERS) and self.layer is not None and not self.merged:
+            markers = self.markers
+        if self.pattern is None and markers is None:
+            return None
+        return Filter.of(self.pattern, markers)
 
     def _refresh_merged_if_dirty(self) -> None:
         if self._merged_dirty and self.workspace is not None:
@@ -541,32 +551,31 @@ class LayerslayerApp(App[int]):
             details.update("")
             return
         layer = self.layer_info(self.layer)
+        lines: list[Text] = []
+
+        def field(name: str, value: str, style: str = "") -> None:
+            lines.append(join((name + " ", "bold"), (value, style)))
+
         if layer is None:
             total = sum(l.size for l in image.layers)
-            lines = [
-                ("Image ", "bold"), (image.reference + "\n", ""),
-                ("Digest ", "bold"), (image.manifest_digest + "\n", ""),
-                ("Platform ", "bold"), (str(image.platform or "?") + "\n", ""),
-                ("Layers ", "bold"), (f"{len(image.layers)}, {size(total)} compressed\n", ""),
-            ]
+            field("Image", image.reference)
+            field("Digest", image.manifest_digest)
+            field("Platform", str(image.platform or "?"))
+            field("Layers", f"{len(image.layers)}, {size(total)} compressed")
             if not image.history_aligned:
-                lines.append(("History does not match the layers: steps are not shown.\n", "yellow"))
-            details.update(join(*lines))
-            return
-        progress = self.workspace.progress(layer.index) if self.workspace is not None else None
-        step = layer.step.created_by if layer.step is not None else "(no build step recorded)"
-        parts: list[tuple[str, str]] = [
-            ("Step ", "bold"), (step + "\n", ""),
-            ("Digest ", "bold"), (layer.digest + "\n", ""),
-            ("Type ", "bold"), (layer.media_type + "\n", ""),
-            ("Size ", "bold"), (f"{size(layer.size)} compressed", ""),
-        ]
-        if progress is not None and progress.complete:
-            parts.append((f", {size(progress.uncompressed_read)} uncompressed", ""))
-        parts.append(("\n", ""))
-        parts.append(("Listing ", "bold"))
-        parts.append((listing_state(progress) + (f", {progress.entries:,} entries" if progress else ""), "green" if progress and progress.complete else "yellow"))
-        details.update(join(*parts))
+                lines.append(plain("History does not match the layers: steps are not shown.", "yellow"))
+        else:
+            progress = self.workspace.progress(layer.index) if self.workspace is not None else None
+            field("Step", layer.step.created_by if layer.step is not None else "(no build step recorded)")
+            field("Digest", layer.digest)
+            field("Type", layer.media_type)
+            sizes = f"{size(layer.size)} compressed"
+            if progress is not None and progress.complete:
+                sizes += f", {size(progress.uncompressed_read)} uncompressed"
+            field("Size", sizes)
+            state = listing_state(progress) + (f", {progress.entries:,} entries" if progress else "")
+            field("Listing", state, "green" if progress is not None and progress.complete else "yellow")
+        details.update(Text("\n", end="").join(lines))
 
     # -- actions: listing -------------------------------------------------------
 
@@ -661,7 +670,7 @@ class LayerslayerApp(App[int]):
     def export_to(self, dest: Path, overwrite: bool) -> Path | None:
         view = "merged" if (self.layer is None or self.merged) else "layer"
         try:
-            written = self.workspace.export(dest, view=view, layer_index=self.layer, filter=self.pattern, overwrite=overwrite)
+            written = self.workspace.export(dest, view=view, layer_index=self.layer, filter=self.current_filter(), overwrite=overwrite)
         except LayerslayerError as err:
             self.show_error("exporting", err)
             return None
@@ -849,17 +858,13 @@ class LayerslayerApp(App[int]):
 
 def carved_content(carved: Any) -> tuple[bytes, str]:
     """The bytes and a note (truncated, symlink...) from a peek.Carved."""
-    data = getattr(carved, "data", None)
-    if data is None:
-        data = getattr(carved, "content", None)
+    data = carved.content or b""
     note = ""
-    entry = getattr(carved, "entry", None)
-    link = getattr(carved, "link", None) or (entry.link if entry is not None and getattr(entry, "type", None) and entry.type.value == "symlink" else None)
-    if data is None:
-        data = b""
-        if link:
-            note = f"symlink to {link}"
-    if getattr(carved, "truncated", False):
+    if carved.target is not None:
+        note = f"symlink to {carved.target}"
+    elif carved.resolved is not None and carved.resolved is not carved.entry:
+        note = f"hard link to {carved.resolved.path}"
+    if carved.truncated:
         note = (note + "; " if note else "") + f"only the first {size(len(data))} shown"
     return bytes(data), note
 
