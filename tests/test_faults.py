@@ -233,3 +233,16 @@ def test_connection_refused_is_a_network_error(waits: list[float]) -> None:
     with pytest.raises(NetworkError, match=r"^Could not reach 127\.0\.0\.1:\d+: connection refused \(after 3 tries\)\.$"):
         c.load_image(f"{host}/x:1")
     assert len(waits) == 2
+
+
+def test_tags_follow_link_pages(server: FaultServer, client: RegistryClient) -> None:
+    layer = gzip.compress(b"x", mtime=0)
+    for tag in ["v1", "v2", "v3", "v4", "v5"]:
+        server.add_image("fx/paged", tag, [layer])
+    assert client.list_tags("fx/paged") == ["v1", "v2", "v3", "v4", "v5"]
+    pages = [r.path for r in server.seen() if "/tags/" in r.path]
+    assert pages == [
+        "/v2/fx/paged/tags/list",
+        "/v2/fx/paged/tags/list?n=2&last=v2",
+        "/v2/fx/paged/tags/list?n=2&last=v4",
+    ]

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -28,6 +29,7 @@ OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _BLOB = re.compile(r"^/v2/(?P<repo>.+)/blobs/(?P<digest>[^/]+)$")
+_TAGS = re.compile(r"^/v2/(?P<repo>.+)/tags/list$")
 _MANIFEST = re.compile(r"^/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$")
 
 
@@ -96,6 +98,7 @@ class FaultServer:
         self.manifests: dict[tuple[str, str], tuple[bytes, str]] = {}
         self.requests: list[Seen] = []
         self.connections = 0
+        self.tags_page_size = 2
         self._faults: dict[str, list[Fault]] = {"ping": [], "manifest": [], "blob": []}
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -232,7 +235,26 @@ class FaultServer:
                 if m:
                     self._blob(m["digest"])
                     return
+                m = _TAGS.match(path)
+                if m:
+                    self._tags(m["repo"])
+                    return
                 self._error(404, "NAME_UNKNOWN")
+
+            def _tags(self, repo: str) -> None:
+                """Paged like distribution 3: `n` per page, `last` to go on, Link to the next page."""
+                query = parse_qs(urlsplit(self.path).query)
+                names = sorted({ref for (r, ref) in server.manifests if r == repo and ":" not in ref})
+                if not names:
+                    self._error(404, "NAME_UNKNOWN")
+                    return
+                last = (query.get("last") or [""])[0]
+                n = int((query.get("n") or ["0"])[0]) or server.tags_page_size
+                page = [t for t in names if t > last][:n]
+                headers = {"Content-Type": "application/json"}
+                if page and page[-1] != names[-1]:
+                    headers["Link"] = f'</v2/{repo}/tags/list?n={n}&last={page[-1]}>; rel="next"'
+                self._send(200, json.dumps({"name": repo, "tags": page}).encode(), headers)
 
             def _blob(self, digest: str) -> None:
                 fault = server._next_fault("blob")
