@@ -70,3 +70,19 @@ def test_importing_the_core_and_running_headless_commands_loads_no_textual(tmp_p
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["loaded"] == []
     assert out["rc"] == [0, 0, 2]
+
+
+def test_a_real_headless_export_imports_no_textual(registry, tmp_path: Path) -> None:
+    from bed.images import make_layer, push_image
+
+    image = push_image(registry, "layering/app", "1", [make_layer({"a.txt": b"a"}, "gzip")])
+    env = {"LAYERSLAYER_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "layerslayer_tui", image.ref, "--json"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [e["path"] for e in json.loads(proc.stdout)["entries"]] == ["a.txt"]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "layerslayer_tui.session" in imported  # the probe sees our own imports
+    assert {m for m in imported if m.split(".")[0] in UI_ONLY} == set()
