@@ -368,6 +368,11 @@ class Session:
             cache.put_image(f"{ref.registry}/{ref.repository}@{top}#{plat}", info)
             if info.platform is not None and str(info.platform) != plat:
                 cache.put_image(f"{ref.registry}/{ref.repository}@{top}#{info.platform}", info)
+            # so that platforms() of this reference is answered from the cache next time
+            from layerslayer_tui.cache import _platform_to
+
+            cache.put_doc(f"platforms:{ref.registry}/{ref.repository}@{top}",
+                          json.dumps([_platform_to(p) for p in info.platforms]).encode())
             cache.record_image(info)
         return info
 

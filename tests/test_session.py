@@ -212,3 +212,21 @@ def test_close_cancels_a_running_listing(bed: Bed) -> None:
         got = len(first.entries) + sum(len(b.entries) for b in rest)
         assert not listing.complete
         assert got <= len(truth(bed.big.layers[0].data))
+
+
+def test_platforms_and_images_of_an_index_come_from_the_cache(sample_image, tmp_path: Path) -> None:
+    ref = sample_image.multi.ref
+    db = tmp_path / "c.db"
+    with Session(cache_path=db) as s:
+        plats = s.platforms(ref)
+        assert {str(p) for p in plats} == {"linux/amd64", "linux/arm64/v8"}
+        arm = s.open_image(ref, "linux/arm64/v8")
+        assert arm.manifest_digest == sample_image.arm64.manifest_digest
+    mark = settle(sample_image.registry)
+    with Session(cache_path=db, offline=True) as s:
+        assert [str(p) for p in s.platforms(ref)] == [str(p) for p in plats]
+        again = s.open_image(ref, "linux/arm64/v8")
+        assert again.manifest_digest == arm.manifest_digest and again.layers == arm.layers
+        with pytest.raises(OfflineError):
+            s.open_image(ref, "linux/amd64")  # never loaded
+    assert requests_since(sample_image.registry, mark) == []
