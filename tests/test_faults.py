@@ -16,6 +16,7 @@ import pytest
 from bed.faults import (
     FaultServer,
     IgnoreRange,
+    Redirect,
     ResetAfter,
     Status,
     Truncate,
@@ -246,3 +247,13 @@ def test_tags_follow_link_pages(server: FaultServer, client: RegistryClient) -> 
         "/v2/fx/paged/tags/list?n=2&last=v2",
         "/v2/fx/paged/tags/list?n=2&last=v4",
     ]
+
+
+def test_expired_presigned_url_asks_the_registry_again(server: FaultServer, client: RegistryClient) -> None:
+    server.fail("blob", Redirect(), Redirect())
+    server.fail("store", Status(403))
+    stream = client.blob_source("fx/app", blob_desc()).open(0, 999)
+    assert read(stream) == BLOB[:1000]
+    kinds = [("store" if r.path.startswith("/store/") else "blob", r.headers.get("Range")) for r in server.seen() if r.path != "/v2/"]
+    assert kinds == [("blob", "bytes=0-999"), ("store", "bytes=0-999"), ("blob", "bytes=0-999"), ("store", "bytes=0-999")]
+    assert all("Authorization" not in r.headers for r in server.seen("store"))

@@ -29,6 +29,7 @@ OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _BLOB = re.compile(r"^/v2/(?P<repo>.+)/blobs/(?P<digest>[^/]+)$")
+_STORE = re.compile(r"^/store/(?P<digest>[^/]+)$")
 _TAGS = re.compile(r"^/v2/(?P<repo>.+)/tags/list$")
 _MANIFEST = re.compile(r"^/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$")
 
@@ -70,7 +71,13 @@ class WrongContentRange:
     shift: int = 1
 
 
-Fault = Status | ResetAfter | Truncate | IgnoreRange | WrongContentRange
+@dataclass(frozen=True)
+class Redirect:
+    """Answer 307 to this server under another host name (`localhost`), like a
+    presigned storage URL; "store" faults then apply to that request."""
+
+
+Fault = Status | ResetAfter | Truncate | IgnoreRange | WrongContentRange | Redirect
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ class FaultServer:
         self.requests: list[Seen] = []
         self.connections = 0
         self.tags_page_size = 2
-        self._faults: dict[str, list[Fault]] = {"ping": [], "manifest": [], "blob": []}
+        self._faults: dict[str, list[Fault]] = {"ping": [], "manifest": [], "blob": [], "store": []}
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -137,7 +144,7 @@ class FaultServer:
 
     # -- faults and records ----------------------------------------------------------
     def fail(self, kind: str, *faults: Fault) -> None:
-        """Queue faults for the next requests of a kind: "ping", "manifest" or "blob"."""
+        """Queue faults for the next requests of a kind: "ping", "manifest", "blob" or "store"."""
         with self._lock:
             self._faults[kind].extend(faults)
 
@@ -157,6 +164,8 @@ class FaultServer:
             reqs = list(self.requests)
         if kind == "blob":
             return [r for r in reqs if "/blobs/" in r.path]
+        if kind == "store":
+            return [r for r in reqs if r.path.startswith("/store/")]
         if kind == "manifest":
             return [r for r in reqs if "/manifests/" in r.path]
         return reqs
@@ -235,6 +244,10 @@ class FaultServer:
                 if m:
                     self._blob(m["digest"])
                     return
+                m = _STORE.match(path)
+                if m:
+                    self._blob(m["digest"], kind="store")
+                    return
                 m = _TAGS.match(path)
                 if m:
                     self._tags(m["repo"])
@@ -256,9 +269,14 @@ class FaultServer:
                     headers["Link"] = f'</v2/{repo}/tags/list?n={n}&last={page[-1]}>; rel="next"'
                 self._send(200, json.dumps({"name": repo, "tags": page}).encode(), headers)
 
-            def _blob(self, digest: str) -> None:
-                fault = server._next_fault("blob")
+            def _blob(self, digest: str, kind: str = "blob") -> None:
+                fault = server._next_fault(kind)
                 if self._apply_status(fault):
+                    return
+                if isinstance(fault, Redirect):
+                    port = self.server.server_address[1]
+                    where = f"http://localhost:{port}/store/{digest}?X-Amz-Signature=s3cr3t-sig"
+                    self._send(307, b"", {"Location": where})
                     return
                 data = server.blobs.get(digest)
                 if data is None:
