@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from layerslayer_tui.errors import AuthError
-from layerslayer_tui.registry import credentials
 from layerslayer_tui.registry.challenge import parse_challenges, preferred
 from layerslayer_tui.registry.credentials import Credentials, resolve
 
