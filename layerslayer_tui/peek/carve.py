@@ -155,6 +155,7 @@ def _scan_for(
         pass
     finally:
         stream.close()
+        pipe.hasher.close()
     return (found[0] if found else None), (collector[0] if collector else None), pipe.raw
 
 

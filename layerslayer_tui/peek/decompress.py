@@ -31,6 +31,7 @@ ZSTD = "zstd"
 TAR = "tar"
 OUT_PIECE = 1 << 20  # largest decompressed piece handed to the sink at once
 _GZIP_WBITS = 31
+GZIP_SLICE = 64 * 1024
 
 Sink = Callable[[bytes], None]
 
@@ -95,10 +96,19 @@ class _Gzip:
         self.trailing_garbage = False
 
     def write(self, data: bytes) -> None:
+        if len(data) <= GZIP_SLICE:
+            self._write(data)
+            return
+        # Inflating in cache-sized slices is measurably faster than whole MiBs.
+        view = memoryview(data)
+        for i in range(0, len(view), GZIP_SLICE):
+            self._write(view[i : i + GZIP_SLICE])
+
+    def _write(self, data: bytes | memoryview) -> None:
         sink = self._sink
         while data:
             if self._between:
-                data = data.lstrip(b"\x00")
+                data = bytes(data).lstrip(b"\x00")
                 if not data:
                     return
                 if self.trailing_garbage:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..entry import EntryBatch, ListingProgress, TarEntry
 from ..errors import LayerFormatError, NetworkError, ProtocolError
@@ -44,13 +46,47 @@ def human(count: int | None) -> str:
     return f"{count} bytes"  # pragma: no cover
 
 
+class _Hasher:
+    """sha256 of the raw bytes on a helper thread: hashlib releases the GIL on
+    large updates, so hashing overlaps decompression (which holds it). One
+    worker keeps updates in order; at most a few chunks wait, so memory stays flat."""
+
+    THREAD_MIN = 256 * 1024  # smaller updates are cheaper inline
+
+    def __init__(self, algorithm: str) -> None:
+        self._h = hashlib.new(algorithm)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+
+    def update(self, chunk: bytes) -> None:
+        if len(chunk) < self.THREAD_MIN and not self._pending:
+            self._h.update(chunk)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="layer-sha")
+        while len(self._pending) >= 4:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._h.update, chunk))
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._h.hexdigest()
+
+    def close(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
 class Pipeline:
     """Hash + decompress + scan, fed raw blob bytes in order from byte 0."""
 
     def __init__(self, *, capture: Capture | None = None, use_isal: bool = True, algorithm: str = "sha256") -> None:
         self.scanner = TarScanner(capture)
         self.decoder = StreamDecoder(self._decoded, use_isal=use_isal)
-        self.hasher = hashlib.new(algorithm)
+        self.hasher = _Hasher(algorithm)
         self.raw = 0
         self.uncompressed = 0
         self.pending: list[TarEntry] = []
@@ -145,6 +181,7 @@ class Peek:
     def close(self) -> None:
         """Cancel: close the open stream (and with it the HTTP response)."""
         self._closed = True
+        self._pipe.hasher.close()
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
@@ -245,6 +282,12 @@ class Peek:
         if self._finished:
             yield self._final()
             return
+        try:
+            yield from self._stream_rest()
+        finally:
+            self._pipe.hasher.close()  # no helper thread outlives the listing
+
+    def _stream_rest(self) -> Iterator[EntryBatch]:
         pipe = self._pipe
         resumes = 0
         while True:

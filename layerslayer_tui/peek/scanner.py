@@ -283,10 +283,20 @@ class TarScanner:
             raise _fail(boff, "a header without a checksum")
         if not self._checksum_ok(buf, off, _num(chksum, boff)):
             raise _fail(boff, "a bad header checksum")
+        # The five octal fields in one go: joined with spaces, NULs made
+        # spaces, exactly five tokens means five plain octal numbers.
+        # Anything else (empty fields, base-256, junk) takes the careful path.
+        tokens = b" ".join((mode, uid, gid, size, mtime)).replace(b"\x00", b" ").split()
+        try:
+            if len(tokens) != 5:
+                raise ValueError
+            n_mode, n_uid, n_gid, n_size, n_mtime = (int(t, 8) for t in tokens)
+        except ValueError:
+            n_mode, n_uid, n_gid, n_size, n_mtime = (_num(f, boff) for f in (mode, uid, gid, size, mtime))
         pax = self._pax
         gpax = self._gpax
         psize = pax.get("size") or gpax.get("size") if (pax or gpax) else None
-        stored = _num(size, boff) if psize is None else self._pax_int(psize, boff)
+        stored = n_size if psize is None else self._pax_int(psize, boff)
         if stored < 0 or stored > tf.MAX_SIZE:
             raise _fail(boff, "an impossible entry size")
 
@@ -328,12 +338,12 @@ class TarScanner:
             path,
             etype,
             stored,
-            _num(mode, boff) & 0o7777,
-            _num(uid, boff),
-            _num(gid, boff),
+            n_mode & 0o7777,
+            n_uid,
+            n_gid,
             _text(uname) if uname[0] else "",
             _text(gname) if gname[0] else "",
-            _num(mtime, boff),
+            n_mtime,
             link,
             self._first_offset if self._first_offset >= 0 else boff,
             0,
