@@ -354,7 +354,7 @@ class LayerslayerApp(App[int]):
     def _pump(self, worker: Worker[Any], image: ImageInfo, index: int, batches: Iterator[EntryBatch]) -> bool:
         """Post the batches, coalesced to about ten a second; True when the stream ended."""
         pending: list[EntryBatch] = []
-        last = time.monotonic()
+        last = 0.0  # the first batch goes out at once: first entries on screen fast
         for batch in batches:
             if worker.is_cancelled:
                 return False
