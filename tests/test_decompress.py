@@ -140,3 +140,26 @@ def test_truncated_gzip_is_not_clean(format_tars) -> None:
     layer = gzip_bytes(format_tars["pax"])
     _, clean, _ = decode(layer[: len(layer) // 2])
     assert not clean
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from layerslayer_tui.peek.reader import Pipeline  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["gzip", "zstd"]), sizes=st.lists(st.one_of(st.integers(1, 64), st.integers(1, 4 * 1024 * 1024)), min_size=1, max_size=30))
+def test_compressed_feed_size_fuzzing(format_tars, kind: str, sizes: list[int]) -> None:
+    raw = format_tars["gnu"]
+    layer = gzip_bytes(raw, 3, padding=100) if kind == "gzip" else zstd_bytes(raw, 3)
+    pipe = Pipeline()
+    pos = n = 0
+    while pos < len(layer):
+        step = sizes[n % len(sizes)]
+        pipe.feed(layer[pos : pos + step])
+        pos += step
+        n += 1
+    pipe.end()
+    assert entry_tuples(pipe.take()) == tarfile_listing(raw)
+    assert pipe.scanner.finished and pipe.raw == len(layer)

@@ -343,7 +343,7 @@ class TarScanner:
             n_gid,
             _text(uname) if uname[0] else "",
             _text(gname) if gname[0] else "",
-            n_mtime,
+            float(n_mtime),
             link,
             self._first_offset if self._first_offset >= 0 else boff,
             0,
