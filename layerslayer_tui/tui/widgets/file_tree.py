@@ -40,7 +40,8 @@ def node_label(node: Node, *, may_grow: bool = False) -> Text:
     style = CHANGE_STYLE.get(node.change, "") if node.change is not None else ""
     if node.is_dir:
         parts: list[tuple[str, str] | str] = [(node.name + "/", style or "bold")]
-        parts.append((f"  {size(node.total_bytes)} in {node.total_files:,} files", "dim"))
+        files = node.total_files
+        parts.append((f"  {size(node.total_bytes)} in {files:,} file{'' if files == 1 else 's'}", "dim"))
         if may_grow:
             parts.append((_MORE, "italic dim"))
         return join(*parts)
