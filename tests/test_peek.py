@@ -163,3 +163,34 @@ def test_index_fallback_keeps_streaming(big_gzip: bytes) -> None:
     entries, progress = listing(partial(src, budget=BUDGET, annotations=ann))
     assert entries and not progress.complete
     assert "eStargz" in progress.note and "Partial" in progress.note
+
+
+def test_close_from_another_thread_while_reading_ends_quietly(big_gzip: bytes) -> None:
+    import threading
+
+    class Failing(RecordingSource):
+        """A stream whose read fails once it has been closed, like a socket."""
+
+        def open(self, start: int = 0, end: int | None = None):
+            stream = super().open(start, end)
+            inner = stream.iter_chunks
+
+            def chunks(chunk_size: int = 65536):
+                for piece in inner(min(chunk_size, 4096)):
+                    if stream.closed:
+                        raise OSError("read on a closed connection")
+                    yield piece
+                if stream.closed:
+                    raise OSError("read on a closed connection")
+
+            stream.iter_chunks = chunks  # type: ignore[method-assign]
+            return stream
+
+    src = Failing(big_gzip)
+    peek = complete(src, interval=0)
+    got = [next(peek)]
+    closer = threading.Thread(target=peek.close)
+    closer.start()
+    closer.join()
+    got += list(peek)  # no exception: the peek was cancelled
+    assert src.closes == 1 and src.sent < len(big_gzip)

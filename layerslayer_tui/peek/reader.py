@@ -160,7 +160,7 @@ class Peek:
         self._range_note = ""
         self._index_note = ""
         self._last = time.monotonic()
-        self._gen = self._run_partial() if budget is not None else self._run_full()
+        self._gen = self._quiet(self._run_partial() if budget is not None else self._run_full())
 
     # -- iterator protocol -------------------------------------------------
 
@@ -175,13 +175,12 @@ class Peek:
         yield from self._gen  # whatever the partial peek had left
         if self._closed:
             return
-        self._gen = self._run_full()
+        self._gen = self._quiet(self._run_full())
         yield from self._gen
 
     def close(self) -> None:
         """Cancel: close the open stream (and with it the HTTP response)."""
-        self._closed = True
-        self._pipe.hasher.close()
+        self._closed = True  # the helper hash thread ends with its executor; the worker may still be inside update()
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
@@ -193,6 +192,16 @@ class Peek:
         self.close()
 
     # -- internals ---------------------------------------------------------
+
+    def _quiet(self, gen: Iterator[EntryBatch]) -> Iterator[EntryBatch]:
+        """After close() (maybe from another thread) the closed stream may fail
+        mid-read: a cancelled peek ends quietly instead."""
+        try:
+            yield from gen
+        except Exception:
+            if self._closed:
+                return
+            raise
 
     def _batch(self, force: bool = False) -> EntryBatch | None:
         pipe = self._pipe
