@@ -84,9 +84,10 @@ def test_directory_has_no_content(format_tars) -> None:
     assert got.entry.type is EntryType.DIR and got.content is None
 
 
-def test_gnu_sparse_file_is_expanded(layer_workdir) -> None:
+@pytest.mark.parametrize("fmt", ["gnu", "posix"])
+def test_gnu_sparse_file_is_expanded(layer_workdir, fmt: str) -> None:
     content = sparse_file_bytes()
-    layer = gzip_bytes(gnu_sparse_tar(layer_workdir, content, "gnu"))
+    layer = gzip_bytes(gnu_sparse_tar(layer_workdir, content, fmt))
     got = carve(BytesSource(layer), "holes.bin")
     assert got.content == content == extract(layer, "holes.bin")
     assert carve(BytesSource(layer), "plain.txt").content == b"plain\n"

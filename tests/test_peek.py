@@ -151,6 +151,9 @@ def test_close_cancels_and_closes_the_stream() -> None:
 def test_empty_and_garbage_layers() -> None:
     entries, progress = listing(complete(BytesSource(b"")))
     assert entries == [] and progress.complete
+    src = RecordingSource(b"")
+    entries, progress = listing(partial(src, digest=digest_of(b"")))
+    assert entries == [] and progress.complete and progress.verified and src.opens == []
     with pytest.raises(LayerFormatError, match="Cannot read this layer type"):
         listing(complete(BytesSource(b"\x89PNG" + bytes(1000))))
 

@@ -3,7 +3,8 @@
 
 Tar hardlinks always point back to an earlier member, so a hardlink is
 resolved by a second pass that stops at that member. GNU sparse files
-(old 'S' headers) are expanded from their map with the holes as zeros.
+(old 'S' headers, and PAX format 1.0) are expanded from their map with the
+holes as zeros.
 """
 
 from __future__ import annotations
@@ -119,6 +120,57 @@ class _SparseExpander:
         self.inner.end()
 
 
+MAX_SPARSE_MAP = 1 << 20  # bytes of a PAX sparse map we are willing to buffer
+
+
+class _PaxSparse:
+    """GNU tar's PAX sparse format 1.0: the stored content starts with the map
+    (decimal lines: count, then offset and size per segment, NUL-padded to a
+    512-byte block), followed by the segments' data."""
+
+    def __init__(self, inner: _Collector, realsize: int) -> None:
+        self.inner = inner
+        self.realsize = realsize
+        self.head = bytearray()
+        self.expander: _SparseExpander | None = None
+
+    def _parse(self) -> int | None:
+        """Bytes the map occupies, once all of it has arrived."""
+        lines = bytes(self.head).split(b"\n")
+        if len(lines) < 2:
+            return None
+        try:
+            count = int(lines[0])
+            if count < 0 or len(lines) < 2 + 2 * count:
+                return None
+            numbers = [int(x) for x in lines[1 : 1 + 2 * count]]
+        except ValueError:
+            raise LayerFormatError("The layer's sparse file map is malformed.") from None
+        used = sum(len(x) + 1 for x in lines[: 1 + 2 * count])
+        pairs = list(zip(numbers[0::2], numbers[1::2]))
+        self.expander = _SparseExpander(self.inner, pairs, self.realsize)
+        return (used + 511) & ~511
+
+    def write(self, data: memoryview) -> None:
+        if self.expander is not None:
+            self.expander.write(data)
+            return
+        self.head += data
+        if len(self.head) > MAX_SPARSE_MAP:
+            raise LayerFormatError("The layer's sparse file map is larger than 1 MiB.")
+        size = self._parse()
+        if size is not None and len(self.head) >= size:
+            rest, self.head = bytes(self.head[size:]), bytearray()
+            assert self.expander is not None
+            if rest:
+                self.expander.write(memoryview(rest))
+
+    def end(self) -> None:
+        if self.expander is None:
+            raise LayerFormatError("The layer's sparse file map is cut off.")
+        self.expander.end()
+
+
 def _scan_for(
     source: ByteSource, want: str, cap: int, out: BinaryIO | None
 ) -> tuple[TarEntry | None, _Collector | None, int]:
@@ -131,10 +183,12 @@ def _scan_for(
         found.append(entry)
         if entry.type is not EntryType.FILE:
             raise _Done
-        if entry.extra and "sparse_pax" in entry.extra:
-            raise LayerFormatError("Carving GNU tar's PAX sparse files is not supported; list the layer instead.")
         sink = _Collector(entry, cap, out)
         collector.append(sink)
+        if entry.extra and "sparse_pax" in entry.extra:
+            if entry.extra["sparse_pax"] != "1.0":
+                raise LayerFormatError("Carving GNU tar's old PAX sparse files (0.x) is not supported.")
+            return _PaxSparse(sink, entry.size)
         if entry.extra and "sparse" in entry.extra:
             pairs = entry.extra["sparse"]
             assert isinstance(pairs, list)

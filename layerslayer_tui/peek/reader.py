@@ -248,7 +248,11 @@ class Peek:
             if listing is not None:
                 self._index_note = listing.note
         assert self.budget is not None
-        budget = self.budget if self._size is None else min(self.budget, max(self._size, 1))
+        if self._size == 0:  # nothing to ask for (a Range on an empty blob is a 416)
+            self._finish()
+            yield self._final()
+            return
+        budget = self.budget if self._size is None else min(self.budget, self._size)
         pipe = self._pipe
         stream = self._open(0, budget - 1)
         try:
