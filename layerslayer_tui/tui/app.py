@@ -7,6 +7,9 @@ and feeds it from those messages. Nothing here parses bytes or speaks HTTP.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import gc
 import os
 import re
 import time
@@ -41,6 +44,7 @@ from .widgets.file_tree import FileTree
 from .widgets.layer_list import LayerList, parse_id
 
 POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
+FEED_SLICE = 2000  # entries fed to the workspace per trip through the event loop
 MERGED_REFRESH = 1.0  # seconds between rebuilds of a merged view that is still growing
 VIEW_CAP = 16 * 1024 * 1024  # bytes of a file the viewer carves
 MARKERS = (Change.ADDED, Change.MODIFIED, Change.REMOVED, Change.UNMODIFIED)
@@ -141,6 +145,10 @@ class LayerslayerApp(App[int]):
         self.history = history.load()
         self._merged_dirty = False
         self._last_merged = 0.0
+        self._feed_queue: collections.deque[tuple[int, EntryBatch | None]] = collections.deque()
+        self._drain_scheduled = False
+        self._marking = False
+        self._marked: set[int] = set()  # layers whose change markers are current
         self._status = Text("")
 
     # -- layout ---------------------------------------------------------------
@@ -262,8 +270,11 @@ class LayerslayerApp(App[int]):
         image = message.image
         self.image = image
         self.workspace = Workspace(image)
+        gc.unfreeze()  # the previous image's trees may now be collected
         self.listings.clear()
         self.finished.clear()
+        self._feed_queue.clear()
+        self._marked.clear()
         self.full_running = False
         self.layer = None
         self.history = history.remember(image.reference, self.history)
@@ -415,16 +426,58 @@ class LayerslayerApp(App[int]):
                     pass
                 del self.listings[index]
 
+    # Batches are fed to the workspace in slices of FEED_SLICE entries, one
+    # slice per trip through the event loop, so a big coalesced batch never
+    # holds the screen and the keys for long. "done" travels the same queue so
+    # it is handled after the last slice.
+
     def on_layer_batch(self, message: LayerBatch) -> None:
-        if message.image is not self.image or self.workspace is None:
+        if message.image is self.image and self.workspace is not None:
+            self._feed_queue.append((message.layer, message.batch))
+            self._schedule_drain()
+
+    def on_layer_done(self, message: LayerDone) -> None:
+        if message.image is self.image and self.workspace is not None:
+            self._feed_queue.append((message.layer, None))
+            self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled and not self._marking:
+            self._drain_scheduled = True
+            self.call_later(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        if self._marking or not self._feed_queue or self.workspace is None:
             return
-        index, batch = message.layer, message.batch
+        index, batch = self._feed_queue[0]
+        if batch is None:
+            self._feed_queue.popleft()
+            self._layer_done(index)
+        else:
+            entries = batch.entries
+            if len(entries) > FEED_SLICE:
+                head = EntryBatch(entries[:FEED_SLICE], dataclasses.replace(batch.progress, complete=False, verified=False))
+                self._feed_queue[0] = (index, EntryBatch(entries[FEED_SLICE:], batch.progress))
+                self._feed(index, head)
+            else:
+                self._feed_queue.popleft()
+                self._feed(index, batch)
+        if self._feed_queue:
+            self._schedule_drain()
+
+    def _feed(self, index: int, batch: EntryBatch) -> None:
         self.workspace.feed(index, batch)
+        # 100k+ long-lived nodes make every full collection scan them all
+        # (150+ ms, a visible freeze). They live as long as the image is open,
+        # so move them out of the collector's way; unfrozen on the next image.
+        gc.freeze()
+        self._marked.difference_update(range(index, len(self.image.layers)))
         progress = batch.progress
         self.set_status(self._progress_line(index, progress, streaming=True))
         if self.merged or self.layer is None:
             self._merged_dirty = True
-            if self._merged_dirty and time.monotonic() - self._last_merged >= MERGED_REFRESH:
+            if time.monotonic() - self._last_merged >= MERGED_REFRESH:
                 self.refresh_view()
             return
         if index == self.layer:
@@ -436,16 +489,43 @@ class LayerslayerApp(App[int]):
                 tree.set_note(self._note(index))
             self.update_details()
 
-    def on_layer_done(self, message: LayerDone) -> None:
-        if message.image is not self.image or self.workspace is None:
-            return
-        index = message.layer
+    def _layer_done(self, index: int) -> None:
         self.finished.add(index)
         progress = self.workspace.progress(index)
         self.set_status(self._progress_line(index, progress, streaming=False))
         if index == self.layer or self.merged or self.layer is None:
             self.refresh_view()
             self.update_details()
+
+    def _ensure_marks(self) -> None:
+        """Change markers of the selected layer, computed off the UI thread.
+
+        The workspace is confined to one thread at a time: feeding pauses
+        while the marker worker runs, and resumes when it is done."""
+        index = self.layer
+        if index is None or self.merged or index in self._marked or self._marking or index not in self.finished:
+            return
+        self._marking = True
+        self._mark_worker(self.workspace, index)
+
+    @work(thread=True, group="mark")
+    def _mark_worker(self, workspace: Any, index: int) -> None:
+        try:
+            workspace.changes(index)
+        finally:
+            self.call_from_thread(self._marks_ready, workspace, index)
+
+    def _marks_ready(self, workspace: Any, index: int) -> None:
+        self._marking = False
+        if workspace is not self.workspace:
+            return
+        self._marked.add(index)
+        if index == self.layer and not self.merged:
+            if self.current_filter() is not None and self.current_filter().markers is not None:
+                self.refresh_view()
+            else:
+                self.query_one(FileTree).refresh_labels()
+        self._schedule_drain()
 
     def on_failed(self, message: Failed) -> None:
         if message.image is not None and message.image is not self.image:
@@ -488,8 +568,9 @@ class LayerslayerApp(App[int]):
             return ws.merged(), False
         if self.merged:
             return ws.merged(self.layer), False
-        if self.layer in self.finished:
-            return ws.changes(self.layer), True
+        # changes() marks the layer's own tree in place: tree() is the same
+        # object, marked once the marker worker has run.
+        self._ensure_marks()
         return ws.tree(self.layer), True
 
     def refresh_view(self) -> None:

@@ -24,6 +24,8 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(text: str) -> str:
     """The text with every control character written as a visible escape."""
+    if text.isprintable():  # the common case, and far cheaper than the regex
+        return text
     return _CONTROL.sub(_escape, text)
 
 

@@ -9,7 +9,8 @@ them (their sizes grew).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.text import Text
@@ -82,12 +83,48 @@ class FileTree(Tree[Any]):
         self._loaded: set[str] = set()  # directories whose children exist as widget nodes
         self._note: TreeNode[Any] | None = None
         self._growing: set[str] = set()  # directories labelled as possibly incomplete
+        self._bulk = 0
+        self._bulk_dirty = False
+
+    # Tree invalidates its line cache and schedules a layout on every add; adding
+    # 10k children one by one would do that 10k times, so adds are batched.
+    def _invalidate(self) -> None:
+        if getattr(self, "_bulk", 0):  # also called from Tree.__init__, before ours runs
+            self._bulk_dirty = True
+            return
+        super()._invalidate()
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        self._bulk += 1
+        try:
+            yield
+        finally:
+            self._bulk -= 1
+            if not self._bulk and self._bulk_dirty:
+                self._bulk_dirty = False
+                super()._invalidate()
+
+    def process_label(self, label: Any) -> Text:
+        # Our labels are single-line Text already (text.visible escapes newlines),
+        # so the default split-on-newline pass is skipped; strings never get here
+        # as markup either.
+        return label if isinstance(label, Text) else Text(str(label))
+
+    def get_label_width(self, node: TreeNode[Any]) -> int:
+        # The default renders every label again for each rebuild of the lines;
+        # the plain width plus the expand icon is the same number, much cheaper.
+        return node._label.cell_len + 2
 
     # -- public -------------------------------------------------------------
 
     def show(self, view: Any, *, removals: bool = False, note: Text | None = None, keep: bool = True) -> None:
         """Display a new view (LayerTree, MergedTree or FilteredView); keeps
         the expanded directories and the cursor path when they still exist."""
+        with self._batch():
+            self._show(view, removals, note, keep)
+
+    def _show(self, view: Any, removals: bool, note: Text | None, keep: bool) -> None:
         expanded = sorted(p for p, n in self._shown.items() if n.is_expanded and p in self._loaded) if keep else []
         cursor = self.cursor_node.data.path if keep and self.cursor_node is not None and isinstance(self.cursor_node.data, Node) else None
         self.view = view
@@ -124,9 +161,12 @@ class FileTree(Tree[Any]):
     def extend(self, paths: Iterable[str]) -> None:
         """New entries arrived in the view: show those under loaded
         directories and refresh the labels of their shown ancestors."""
-        view = self.view
-        if view is None:
+        if self.view is None:
             return
+        with self._batch():
+            self._extend(paths)
+
+    def _extend(self, paths: Iterable[str]) -> None:
         grow: dict[str, None] = {}  # loaded directories that gained children (ordered set)
         touched: set[str] = set()
         loaded, shown = self._loaded, self._shown
@@ -166,6 +206,10 @@ class FileTree(Tree[Any]):
 
     def expand_path(self, path: str) -> TreeNode[Any] | None:
         """Expand the directory at path (loading its ancestors); returns its widget node."""
+        with self._batch():
+            return self._expand_path(path)
+
+    def _expand_path(self, path: str) -> TreeNode[Any] | None:
         widget = self.root
         current = ""
         for part in path.strip("/").split("/"):
@@ -186,7 +230,8 @@ class FileTree(Tree[Any]):
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[Any]) -> None:
         data = event.node.data
         if isinstance(data, Node) and data.is_dir:
-            self._load(event.node, data.path)
+            with self._batch():
+                self._load(event.node, data.path)
 
     def action_expand(self) -> None:
         node = self.cursor_node
