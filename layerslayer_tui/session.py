@@ -77,6 +77,16 @@ class LayerListing:
     `close()` cancels: it closes the HTTP stream; safe to call from another
     thread and more than once. Results are stored in the cache as they
     complete (and a cancelled listing is kept as a partial one).
+
+    A listing from a layer's index (eStargz / zstd:chunked) is complete but
+    not verified. Asking for the full read checks it: `full=True` (fresh, or
+    over a cached index listing) streams the whole layer and yields the
+    streamed entries; `continue_full()` after an index listing streams it too
+    but yields progress only, then, in the last batch, the layer's own
+    version of every entry that differs from the index. Either way the last
+    progress is the stream's (`verified` = the blob digest matched) and its
+    `note` says whether index and layer agree; `entries` and the cache then
+    hold the streamed listing.
     """
 
     def __init__(
@@ -89,6 +99,11 @@ class LayerListing:
         full: bool,
         budget: int,
     ) -> None:
+        # The index listing a full read is checked against, with the converter files it hides.
+        self._index: tuple[str, list[TarEntry], frozenset[str]] | None = None
+        if full and cached is not None and _unverified_index(cached.progress) and not session.offline:
+            self._index = (cached.progress.source, cached.entries, frozenset())
+            cached = None  # the full read streams the layer instead of showing the cached index listing
         self.image = image
         self.layer = layer
         self.cached = cached is not None
@@ -132,17 +147,20 @@ class LayerListing:
         desc = self.layer.descriptor
         source = self._source()
         if self._full:
-            # A complete listing from an index costs a few KiB; try it before the body.
-            from layerslayer_tui.peek.index import read_index
+            # A layer with an index is listed from its bytes all the same (the user
+            # asked for the full read); its index, a few KiB, is checked against them.
+            if self._index is None:
+                from layerslayer_tui.peek.index import read_index
 
-            idx = read_index(source, size=desc.size, annotations=desc.annotations, media_type=desc.media_type,
-                             digest=desc.digest)
-            if idx is not None and idx.ok:
-                yield self._take(idx.batch())
-                self._store()
-                return
+                idx = read_index(source, size=desc.size, annotations=desc.annotations, media_type=desc.media_type,
+                                 digest=desc.digest)
+                if idx is not None and idx.ok:
+                    self._index = (idx.source, idx.entries, frozenset(idx.hidden_paths))
             self._peek = peek.complete(source, size=desc.size, digest=desc.digest, annotations=desc.annotations,
                                        media_type=desc.media_type)
+            if self._index is not None:
+                yield from self._check_index(iter(self._peek), show=True)
+                return
         else:
             self._peek = peek.partial(source, budget=self._budget, size=desc.size, digest=desc.digest,
                                       annotations=desc.annotations, media_type=desc.media_type)
@@ -156,10 +174,59 @@ class LayerListing:
         self._store()
 
     def continue_full(self) -> Iterator[EntryBatch]:
-        """The rest of the layer after a partial listing: only new entries."""
-        if self.complete or self._closed:
+        """The rest of the layer after a partial listing: only new entries.
+        After an index listing: the layer read whole to check the index."""
+        if self._closed:
             return iter(())
+        if self.complete:
+            return self._guard(self._verify()) if _unverified_index(self.progress) else iter(())
         return self._guard(self._continue())
+
+    def _verify(self) -> Iterator[EntryBatch]:
+        from layerslayer_tui import peek
+
+        self._session._require_online(f"layer {self.layer.index + 1} to check its index")
+        self._index = (self.progress.source, list(self._entries), frozenset())
+        desc = self.layer.descriptor
+        self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest, annotations=desc.annotations,
+                                   media_type=desc.media_type)
+        yield from self._check_index(iter(self._peek), show=False)
+
+    def _check_index(self, batches: Iterator[EntryBatch], *, show: bool) -> Iterator[EntryBatch]:
+        """Stream the layer and compare it with the index listing in `_index`.
+
+        `show`: the streamed entries are the listing (a full read); otherwise the
+        caller already holds the index entries, so batches carry progress only and
+        the last one the layer's version of the entries that differ. One batch is
+        held back so that the last can carry the comparison."""
+        from layerslayer_tui.peek.index import compare
+
+        assert self._index is not None
+        source, indexed, hidden = self._index
+        streamed: list[TarEntry] = []
+        held: EntryBatch | None = None
+        for batch in batches:
+            streamed.extend(batch.entries)
+            if held is not None:
+                yield self._take(held) if show else EntryBatch([], held.progress)
+            held = batch
+            if self._closed:
+                return
+        if held is None:
+            return
+        check = compare(source, indexed, streamed, hidden)
+        progress = dataclasses.replace(held.progress, note=" ".join(filter(None, (check.note, held.progress.note))))
+        if show:
+            last = held.entries
+        else:
+            changed = set(check.differing)
+            latest = {e.path: e for e in streamed if e.path in changed}
+            last = [e for e in streamed if latest.get(e.path) is e]
+        self._entries = streamed
+        self.progress = progress
+        self._stored = False
+        self._store()
+        yield EntryBatch(last, progress)
 
     def _continue(self) -> Iterator[EntryBatch]:
         self._session._require_online(f"the rest of layer {self.layer.index + 1}")
@@ -235,6 +302,11 @@ class LayerListing:
                 peek_obj.close()
             except Exception:  # noqa: BLE001 - best effort from another thread
                 pass
+
+
+def _unverified_index(progress: ListingProgress) -> bool:
+    """A complete listing read from the layer's index whose bytes were never checked."""
+    return progress.complete and not progress.verified and progress.source != "stream"
 
 
 class Session:

@@ -392,3 +392,84 @@ def _mtime(value: object, number: int) -> float:
         stamp -= offset if found.group(9) == "+" else -offset
     fraction = float(found.group(7)) if found.group(7) else 0.0
     return stamp + fraction
+
+
+# -- checking an index against the layer's own bytes ----------------------------------
+
+
+def hidden_names(source: str) -> frozenset[str]:
+    """The converter artefacts an index listing of this kind leaves out (for listings
+    read back from the cache, which do not carry `hidden_paths`)."""
+    return estargz.HIDDEN_NAMES if source == ESTARGZ else frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class IndexCheck:
+    """How an index listing compares with the streamed listing of the same layer."""
+
+    source: str
+    entries: int  # entries compared (the layer's, hidden ones left out)
+    differing: tuple[str, ...]  # paths whose entries differ or exist on one side only, layer order first
+    first: str  # what differs at the first such path, e.g. "etc/x size 10 in the index, 12 in the layer"
+
+    @property
+    def agree(self) -> bool:
+        return not self.differing
+
+    @property
+    def note(self) -> str:
+        label = _LABELS.get(self.source, self.source)
+        if self.agree:
+            return f"The {label} and the layer agree ({self.entries} entries)."
+        count = len(self.differing)
+        return f"The {label} and the layer differ: {count} path{'s' if count != 1 else ''} (first: {self.first})."
+
+
+def _differences(indexed: TarEntry, layer: TarEntry) -> list[str]:
+    """Field differences, leaving out what the producer does not record (an empty
+    user/group name, Go's zero time) and what tar and index size differently
+    (only regular files have a content size)."""
+    out: list[str] = []
+    if indexed.type is not layer.type:
+        return [f"type {indexed.type.value} in the index, {layer.type.value} in the layer"]
+    checks: list[tuple[str, object, object]] = [
+        ("mode", oct(indexed.mode), oct(layer.mode)),
+        ("uid", indexed.uid, layer.uid),
+        ("gid", indexed.gid, layer.gid),
+        ("link", indexed.link, layer.link),
+    ]
+    if indexed.type is EntryType.FILE:
+        checks.insert(0, ("size", indexed.size, layer.size))
+    if indexed.mtime:
+        checks.append(("mtime", int(indexed.mtime), int(layer.mtime)))
+    if indexed.uname:
+        checks.append(("user", indexed.uname, layer.uname))
+    if indexed.gname:
+        checks.append(("group", indexed.gname, layer.gname))
+    for name, mine, theirs in checks:
+        if mine != theirs:
+            if isinstance(mine, str | None) and name != "mode":
+                mine, theirs = repr(mine), repr(theirs)  # names and links: quoted, so an empty one shows
+            out.append(f"{name} {mine} in the index, {theirs} in the layer")
+    return out
+
+
+def compare(source: str, indexed: list[TarEntry], layer: list[TarEntry], hidden: frozenset[str] | set[str] | list[str] = ()) -> IndexCheck:
+    """Compare an index listing with the streamed listing of the same layer, by path
+    (a path listed twice counts as its last entry, as when the tar is unpacked)."""
+    hidden = frozenset(hidden) | hidden_names(source)
+    by_index = {e.path: e for e in indexed}
+    by_layer = {e.path: e for e in layer if e.path not in hidden}
+    differing: list[str] = []
+    first = ""
+    for path, theirs in by_layer.items():
+        mine = by_index.get(path)
+        found = ["only in the layer"] if mine is None else _differences(mine, theirs)
+        if found:
+            differing.append(path)
+            first = first or f"{path} {found[0]}"
+    for path in by_index:
+        if path not in by_layer:
+            differing.append(path)
+            first = first or f"{path} only in the index"
+    return IndexCheck(source, len(by_layer), tuple(differing), first)
