@@ -44,7 +44,7 @@ from .widgets.file_tree import FileTree
 from .widgets.layer_list import LayerList, parse_id
 
 POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
-FEED_SLICE = 2000  # entries fed to the workspace per trip through the event loop
+FEED_SLICE = 1000  # entries fed to the workspace per trip through the event loop
 MERGED_REFRESH = 1.0  # seconds between rebuilds of a merged view that is still growing
 VIEW_CAP = 16 * 1024 * 1024  # bytes of a file the viewer carves
 MARKERS = (Change.ADDED, Change.MODIFIED, Change.REMOVED, Change.UNMODIFIED)
