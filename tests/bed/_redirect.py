@@ -145,8 +145,10 @@ class BlobHost:
                             chunk = f.read(min(65536, left))
                             if not chunk:
                                 break
-                            self.wfile.write(chunk)
+                            # Count before writing: a client that has read the bytes may look at
+                            # this record before the write call returns.
                             rec.sent += len(chunk)
+                            self.wfile.write(chunk)
                             left -= len(chunk)
                     except (BrokenPipeError, ConnectionResetError):
                         self.close_connection = True
@@ -259,12 +261,12 @@ class RedirectSetup:
                     if self.command == "HEAD":
                         return
                     if body:
-                        self.wfile.write(body)
                         rec.sent = len(body)
+                        self.wfile.write(body)
                         return
                     while chunk := resp.read(65536):
-                        self.wfile.write(chunk)
                         rec.sent += len(chunk)
+                        self.wfile.write(chunk)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
                 finally:
