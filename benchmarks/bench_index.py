@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bed.lazy import (  # noqa: E402
     Containerd,
-    HttpBlobSource,
     LazyImage,
+    blob_source,
     push_image,
     write_layer_tar,
     write_oci_layout,
@@ -31,17 +31,6 @@ from bed.registry import RegistryServer  # noqa: E402
 
 from layerslayer_tui import peek  # noqa: E402
 from layerslayer_tui.peek.index import read_index  # noqa: E402
-
-
-def _source(server: RegistryServer, image: LazyImage):
-    try:
-        from layerslayer_tui.registry.client import RegistryClient
-        from layerslayer_tui.registry.models import Descriptor
-    except ImportError:
-        return HttpBlobSource(server.url, image.repository, image.layer["digest"], image.layer["size"])
-    client = RegistryClient(server.host, insecure=True)
-    descriptor = Descriptor(image.layer["mediaType"], image.layer["digest"], image.layer["size"], image.annotations)
-    return client.blob_source(image.repository, descriptor)
 
 
 def _sent(server: RegistryServer, mark: int, requests: int) -> int:
@@ -54,7 +43,7 @@ def _measure(server: RegistryServer, image: LazyImage) -> None:
     mark = server.log_mark()
     t0 = time.perf_counter()
     listing = read_index(
-        _source(server, image),
+        blob_source(server, image),
         size=size,
         annotations=image.annotations,
         media_type=image.layer["mediaType"],
@@ -68,7 +57,7 @@ def _measure(server: RegistryServer, image: LazyImage) -> None:
     t0 = time.perf_counter()
     entries = 0
     for batch in peek.complete(
-        _source(server, image), size=size, digest=image.layer["digest"], media_type=image.layer["mediaType"]
+        blob_source(server, image), size=size, digest=image.layer["digest"], media_type=image.layer["mediaType"]
     ):
         entries += len(batch.entries)
     stream_time = time.perf_counter() - t0

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -92,16 +91,11 @@ t0 = time.perf_counter()
 sys.path.insert(0, {tests!r})
 from layerslayer_tui.peek import complete
 url, repo, digest, size = {url!r}, {repo!r}, {digest!r}, {size!r}
-try:
-    from layerslayer_tui.registry.client import RegistryClient
-    from layerslayer_tui.registry.models import Descriptor
-    client = RegistryClient(url.split("//", 1)[1], insecure=True)
-    source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
-    via = "RegistryClient.blob_source"
-except ImportError:
-    from bench_source import HttpSource
-    source = HttpSource(url + "/v2/" + repo + "/blobs/" + digest, size)
-    via = "benchmarks/bench_source.HttpSource (registry client not available)"
+from layerslayer_tui.registry.client import RegistryClient
+from layerslayer_tui.registry.models import Descriptor
+client = RegistryClient(url.split("//", 1)[1], insecure=True)
+source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
+via = "RegistryClient.blob_source"
 entries = []
 for batch in complete(source, size=size, digest=digest):
     entries.extend(batch.entries)
@@ -125,18 +119,12 @@ def run_complete(reg, digest: str, size: int) -> dict:
 
 
 def run_partial(reg, digest: str, size: int) -> dict:
-    from bench_source import HttpSource  # noqa: F401 - fallback only
-
     from layerslayer_tui.peek import partial
+    from layerslayer_tui.registry.client import RegistryClient
+    from layerslayer_tui.registry.models import Descriptor
 
-    try:
-        from layerslayer_tui.registry.client import RegistryClient
-        from layerslayer_tui.registry.models import Descriptor
-
-        client = RegistryClient(reg.host, insecure=True)
-        source = client.blob_source(REPO, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
-    except ImportError:
-        source = HttpSource(f"{reg.url}/v2/{REPO}/blobs/{digest}", size)
+    client = RegistryClient(reg.host, insecure=True)
+    source = client.blob_source(REPO, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
     mark = reg.log_mark()
     t0 = time.perf_counter()
     entries = 0

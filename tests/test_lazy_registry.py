@@ -5,7 +5,7 @@ footer and 64 KiB, and the listing is the layer's complete one."""
 from __future__ import annotations
 
 import pytest
-from bed.lazy import NAMELESS_FORMATS, HttpBlobSource, LazyImage, entry_fields, tar_truth
+from bed.lazy import NAMELESS_FORMATS, blob_source, entry_fields, tar_truth
 
 from layerslayer_tui.peek import estargz, zstdchunked
 from layerslayer_tui.peek.index import read_index
@@ -15,18 +15,6 @@ SLACK = 64 * 1024
 pytestmark = [pytest.mark.registry, pytest.mark.containerd]
 
 
-def _blob_source(registry, image: LazyImage):
-    """The app's registry client when it is there, else the bed's bare HTTP reader."""
-    try:
-        from layerslayer_tui.registry.client import RegistryClient
-        from layerslayer_tui.registry.models import Descriptor
-    except ImportError:
-        return HttpBlobSource(registry.url, image.repository, image.layer["digest"], image.layer["size"])
-    client = RegistryClient(registry.host, insecure=True)
-    descriptor = Descriptor(image.layer["mediaType"], image.layer["digest"], image.layer["size"], image.annotations)
-    return client.blob_source(image.repository, descriptor)
-
-
 @pytest.mark.parametrize("kind", ["estargz", "zstd:chunked"])
 @pytest.mark.parametrize("annotated", [True, False], ids=["annotations", "footer-only"])
 def test_registry_sends_only_footer_and_index(registry, pushed_lazy_images, kind: str, annotated: bool) -> None:
@@ -34,7 +22,7 @@ def test_registry_sends_only_footer_and_index(registry, pushed_lazy_images, kind
     data = image.blob.read_bytes()
     mark = registry.log_mark()
     listing = read_index(
-        _blob_source(registry, image),
+        blob_source(registry, image),
         size=image.layer["size"],
         annotations=image.annotations if annotated else {},
         media_type=image.layer["mediaType"],

@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -462,38 +463,11 @@ def entry_fields(entry: object, *, names: bool = True) -> dict[str, object]:
     }
 
 
-class _HttpStream:
-    def __init__(self, response: requests.Response, start: int, total: int | None, ignored: bool) -> None:
-        self._response = response
-        self.start = start
-        self.total = total
-        self.range_ignored = ignored
+def blob_source(server: Any, image: LazyImage) -> Any:
+    """The app's own blob reader (RegistryClient.blob_source) for a pushed lazy image."""
+    from layerslayer_tui.registry.client import RegistryClient
+    from layerslayer_tui.registry.models import Descriptor
 
-    def iter_chunks(self, chunk_size: int = 65536) -> Iterator[bytes]:
-        yield from self._response.raw.stream(chunk_size, decode_content=False)
-
-    def close(self) -> None:
-        self._response.close()
-
-
-class HttpBlobSource:
-    """A bare anonymous blob reader (closed Range requests) for loopback registries.
-
-    Tests and the benchmark prefer the app's RegistryClient.blob_source; this is
-    the stand-in while that is not there, and talks to 127.0.0.1 only."""
-
-    def __init__(self, registry_url: str, repository: str, digest: str, size: int | None) -> None:
-        assert registry_url.startswith("http://127.0.0.1"), "loopback only"
-        self.url = f"{registry_url}/v2/{repository}/blobs/{digest}"
-        self.size = size
-        self._session = requests.Session()
-
-    def open(self, start: int = 0, end: int | None = None) -> _HttpStream:
-        headers = {"Accept-Encoding": "identity"}
-        if start or end is not None:
-            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
-        response = self._session.get(self.url, headers=headers, stream=True, timeout=60)
-        if response.status_code == 206:
-            return _HttpStream(response, start, self.size, False)
-        response.raise_for_status()
-        return _HttpStream(response, 0, self.size, bool(start or end is not None))
+    client = RegistryClient(server.host, insecure=True)
+    descriptor = Descriptor(image.layer["mediaType"], image.layer["digest"], image.layer["size"], image.annotations)
+    return client.blob_source(image.repository, descriptor)
