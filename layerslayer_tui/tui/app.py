@@ -7,6 +7,7 @@ and feeds it from those messages. Nothing here parses bytes or speaks HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import gc
@@ -444,7 +445,14 @@ class LayerslayerApp(App[int]):
     def _schedule_drain(self) -> None:
         if not self._drain_scheduled and not self._marking:
             self._drain_scheduled = True
-            self.call_later(self._drain)
+            # Not call_later: Textual handles queued messages back to back
+            # without returning to the asyncio loop, so a chain of Callback
+            # messages starves timers, input and screen updates until the whole
+            # queue is fed (measured: 7-11 slices in a row, 150 ms).
+            # Handing the next slice to the loop first lets everything that is
+            # ready run between two slices. (A 0-delay set_timer would do, but
+            # Textual's timer skips a deadline already passed.)
+            asyncio.get_running_loop().call_soon(self.call_next, self._drain)
 
     def _drain(self) -> None:
         self._drain_scheduled = False
