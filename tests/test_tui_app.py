@@ -6,6 +6,7 @@ import asyncio
 import fnmatch
 import io
 import json
+import stat
 import tarfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -511,7 +512,7 @@ def test_markup_hostile_names_and_steps_display_literally(demo: Demo, session: S
 
 def test_hostile_names_are_not_written_outside_the_folder(tmp_path: Path) -> None:
     from layerslayer_tui.errors import ExportError
-    from layerslayer_tui.tui.app import safe_destination, save_name
+    from layerslayer_tui.tui.file_actions import safe_destination, save_name
 
     assert save_name("../../etc/passwd") == ".._.._etc_passwd"
     assert save_name("..") == "file"
@@ -522,3 +523,30 @@ def test_hostile_names_are_not_written_outside_the_folder(tmp_path: Path) -> Non
         safe_destination(tmp_path, "evil")
     with pytest.raises(ExportError):
         safe_destination(tmp_path / "missing", "x")
+
+
+def test_details_follow_the_tree_cursor(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        details = app.query_one("#details")
+        assert details.border_title == "Layer 0" and "Listing" in details.render().plain
+        tree = tree_of(app)
+        folder = tree.expand_path("usr/bin")
+        tree.focus()
+        await pilot.pause()
+        tree.move_cursor(next(c for c in folder.children if c.data.name == "env"))
+        await pilot.pause()
+        text = details.render().plain
+        entry = app.workspace.tree(0).get("usr/bin/env").entry
+        assert details.border_title == "File"
+        assert "Path /usr/bin/env" in text and "Link -> /bin/sh" in text
+        mode = stat.filemode(stat.S_IFLNK | entry.mode)  # ls -l's column, from the entry itself
+        assert f"Mode {mode} {entry.uname}:{entry.gname} ({entry.uid}:{entry.gid})" in text
+        assert "Mtime 2" in text  # an ISO date
+        app.query_one(LayerList).focus()
+        await pilot.pause()
+        assert details.border_title == "Layer 0"
+
+    run(app, body)

@@ -69,3 +69,42 @@ def test_viewer_picks_text_syntax_or_hex() -> None:
     dump = hex_dump(bytes(range(20)))
     assert dump.plain.splitlines()[0].startswith("00000000  00 01 02 03")
     assert dump.plain.splitlines()[1].startswith("00000010  10 11 12 13")
+
+
+# -- the Details pane ---------------------------------------------------------------
+
+
+def test_file_details_show_mode_owner_mtime_and_link() -> None:
+    from layerslayer_tui.entry import EntryType, TarEntry
+    from layerslayer_tui.fs import LayerTree
+    from layerslayer_tui.tui.details import file_details
+    from layerslayer_tui.tui.widgets.details import render_fields
+
+    tree = LayerTree(0)
+    tree.add([
+        TarEntry("usr/bin/su", EntryType.FILE, size=2048, mode=0o4755, uid=0, gid=0, uname="root", gname="root", mtime=1700000000),
+        TarEntry("usr/bin/sh", EntryType.SYMLINK, mode=0o777, uid=1000, gid=1000, mtime=0, link="[bold]dash"),
+    ])
+    su = "\n".join(f.name + " " + f.value for f in file_details(tree.get("usr/bin/su"), 0))
+    assert "Path /usr/bin/su" in su
+    assert "-rwsr-xr-x root:root (0:0)" in su
+    assert "2023-11-14T22:13:20Z" in su
+    assert "2.0 KiB (2,048 bytes)" in su
+    sh = file_details(tree.get("usr/bin/sh"), 0)
+    text = render_fields(sh, 200).plain
+    assert "lrwxrwxrwx 1000:1000" in text and "Link -> [bold]dash" in text  # literal, not markup
+    implied = render_fields(file_details(tree.get("usr"), 0), 200).plain
+    assert "implied" in implied and "dir, 2.0 KiB in 2 files" in implied
+
+
+def test_details_lines_are_cut_but_the_wrapped_field_keeps_all_its_text() -> None:
+    from layerslayer_tui.tui.widgets.details import WRAP_LINES, Field, render_fields
+
+    step = "RUN apt-get update && apt-get install -y curl ca-certificates && rm -rf /var/lib/apt/lists/*"
+    text = render_fields([Field("Step", step, wrap=True), Field("Digest", "sha256:" + "a" * 64)], 28)
+    lines = text.plain.split("\n")
+    assert lines[-1] == "Digest sha256:" + "a" * 64  # one line; the pane's CSS cuts it with an ellipsis
+    wrapped = lines[:-1]
+    assert 1 < len(wrapped) <= WRAP_LINES and all(len(line) <= 28 for line in wrapped)
+    short = render_fields([Field("Step", "RUN echo [red]hi \x1b[2J", wrap=True)], 10).plain
+    assert short.replace("\n", "") == "Step RUN echo [red]hi \\x1b[2J"

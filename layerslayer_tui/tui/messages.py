@@ -54,3 +54,8 @@ class Progress(Message):
     """A line for the status bar from a long job (downloads)."""
 
     text: str
+
+
+def unexpected(what: str, err: BaseException) -> LayerslayerError:
+    """A bug in a lower layer must not take the screen down: one sentence instead."""
+    return LayerslayerError(f"Unexpected failure while {what}: {type(err).__name__}: {err}")

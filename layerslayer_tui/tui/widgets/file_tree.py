@@ -233,6 +233,11 @@ class FileTree(Tree[Any]):
             with self._batch():
                 self._load(event.node, data.path)
 
+    def on_focus(self) -> None:
+        # Focus arriving with no cursor would leave l / Enter doing nothing.
+        if self.cursor_line < 0 and self.root.children:
+            self.cursor_line = 0
+
     def action_expand(self) -> None:
         node = self.cursor_node
         if node is not None and node.allow_expand and not node.is_expanded:

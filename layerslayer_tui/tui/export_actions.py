@@ -1,0 +1,110 @@
+"""Keys that write the image out: e exports the tree on screen, d downloads
+the selected layer blob (digest verified). Both ask before overwriting.
+Mixed into `LayerslayerApp`."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from textual import work
+
+from layerslayer_tui.errors import ExportError, LayerslayerError
+from layerslayer_tui.registry.models import ImageInfo
+
+from .messages import Failed, Progress, unexpected
+from .screens.dialogs import ConfirmScreen, PromptScreen
+from .text import short_digest, size
+
+PROGRESS_INTERVAL = 0.1  # seconds between download progress lines
+
+
+def _safe_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
+
+
+class ExportActionsMixin:
+    """e (export the tree) and d (download the layer blob)."""
+
+    def default_export_name(self) -> str:
+        image = self.image
+        assert image is not None
+        repo = _safe_part(image.repository.rsplit("/", 1)[-1])
+        tag = _safe_part(image.tag or short_digest(image.manifest_digest))
+        which = "merged" if (self.layer is None or self.merged) else str(self.layer)
+        return f"{repo}_{tag}_{which}.txt"
+
+    def action_export(self) -> None:
+        if self.image is None:
+            return
+        default = "./" + self.default_export_name()
+
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            dest = Path(value.strip()).expanduser()
+            if dest.exists():
+                self.push_screen(ConfirmScreen(f"{dest} exists. Overwrite it?"), lambda yes: yes and self.export_to(dest, True))
+            else:
+                self.export_to(dest, False)
+
+        self.push_screen(PromptScreen("Export the tree", default, "Format from the extension: .txt .json .csv .tar.txt", "path"), chosen)
+
+    def export_to(self, dest: Path, overwrite: bool) -> Path | None:
+        view = "merged" if (self.layer is None or self.merged) else "layer"
+        try:
+            written = self.workspace.export(dest, view=view, layer_index=self.layer, filter=self.current_filter(), overwrite=overwrite)
+        except LayerslayerError as err:
+            self.show_error("exporting", err)
+            return None
+        except OSError as err:
+            self.show_error("exporting", ExportError(f"Cannot write {dest}: {err.strerror or err}."))
+            return None
+        self.set_status(f"Exported to {written}.")
+        self.notify(f"Exported to {written}.", markup=False)
+        return written
+
+    def action_download(self) -> None:
+        layer = self.layer_info(self.layer)
+        if layer is None or self.image is None:
+            self.set_status("Select a layer to download it.")
+            return
+        ext = ".tar.zst" if "zstd" in layer.media_type else ".tar.gz" if "gzip" in layer.media_type else ".tar"
+        default = f"./{short_digest(layer.digest)}{ext}"
+
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            dest = Path(value.strip()).expanduser()
+            if dest.exists():
+                self.push_screen(ConfirmScreen(f"{dest} exists. Overwrite it?"), lambda yes: yes and self._download(layer.index, dest, True))
+            else:
+                self._download(layer.index, dest, False)
+
+        self.push_screen(PromptScreen(f"Download layer {layer.index} ({size(layer.size)})", default, "The blob is saved compressed, digest verified.", "path"), chosen)
+
+    def _download(self, index: int, dest: Path, overwrite: bool) -> None:
+        self.set_status(f"Downloading layer {index} to {dest} …")
+        self._download_worker(self.image, index, dest, overwrite)
+
+    @work(thread=True, group="download")
+    def _download_worker(self, image: ImageInfo, index: int, dest: Path, overwrite: bool) -> None:
+        last = [0.0]
+
+        def progress(done: int, total: int | None) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                pct = f" ({100 * done / total:.0f} %)" if total else ""
+                self.post_message(Progress(f"Downloading layer {index}: {size(done)} of {size(total)}{pct}"))
+
+        try:
+            written = self.session.download_layer(image, index, dest, progress=progress, overwrite=overwrite)
+        except LayerslayerError as err:
+            self.post_message(Failed(f"downloading layer {index}", err))
+            return
+        except Exception as err:  # noqa: BLE001
+            self.post_message(Failed(f"downloading layer {index}", unexpected("downloading", err)))
+            return
+        self.post_message(Progress(f"Downloaded layer {index} to {written} (digest verified)."))

@@ -1,0 +1,47 @@
+"""The app's key bindings and the help screen's text (kept side by side so
+they stay in step)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+BINDINGS = [
+    Binding("f", "fetch_full", "Full listing"),
+    Binding("F", "fetch_all", "All layers", key_display="F"),
+    Binding("m", "toggle_merged", "Merged"),
+    Binding("slash", "filter", "Filter", key_display="/"),
+    Binding("1", "toggle_marker(0)", "Added", show=False),
+    Binding("2", "toggle_marker(1)", "Modified", show=False),
+    Binding("3", "toggle_marker(2)", "Removed", show=False),
+    Binding("4", "toggle_marker(3)", "Unmodified", show=False),
+    Binding("v", "view_file", "View"),
+    Binding("s", "save_file", "Save", show=False),
+    Binding("e", "export", "Export"),
+    Binding("d", "download", "Download", show=False),
+    Binding("t", "tags", "Tags", show=False),
+    Binding("w", "wasted", "Wasted", show=False),
+    Binding("escape", "cancel", "Cancel", show=False),
+    Binding("question_mark", "help", "Help", key_display="?"),
+    Binding("q", "quit", "Quit"),
+    Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+]
+
+HELP = [
+    ("Enter", "load the reference typed at the top (recent ones are suggested)"),
+    ("Tab", "move between the reference, the layers and the tree"),
+    ("j k / arrows", "move in lists; h l collapse / expand in the tree"),
+    ("f", "fetch the full listing of the selected layer (continues the partial read)"),
+    ("F", "full listing of every layer (exact merged view and wasted space)"),
+    ("m", "toggle the merged view (layers up to the selected one)"),
+    ("/", "filter the tree by glob or substring (empty clears)"),
+    ("1 2 3 4", "show or hide added / modified / removed / unmodified"),
+    ("v", "view the selected file"),
+    ("s", "save the selected file into a folder"),
+    ("e", "export the tree on screen (format from the extension: txt json csv tar.txt)"),
+    ("d", "download the selected layer blob (digest verified)"),
+    ("t", "pick another tag of this repository"),
+    ("w", "wasted-space report"),
+    ("escape", "cancel the running listing"),
+    ("?", "this help"),
+    ("q / ctrl+q", "quit"),
+]

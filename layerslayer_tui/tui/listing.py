@@ -1,0 +1,320 @@
+"""The bridge between the listing workers and the UI thread.
+
+Thread workers pull `EntryBatch`es from the Session and post them, coalesced
+to about ten a second; the UI thread owns the Workspace (it is
+thread-confined) and feeds it in slices, one per turn of the asyncio loop, so
+a 125k-entry layer never holds the screen or the keys. Change markers are
+computed in a worker while feeding pauses. Mixed into `LayerslayerApp`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import gc
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from textual import work
+from textual.worker import Worker, get_current_worker
+
+from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.errors import LayerslayerError
+from layerslayer_tui.registry.models import ImageInfo
+
+from .messages import Failed, LayerBatch, LayerDone, unexpected
+from .progress_text import progress_line
+from .widgets.file_tree import FileTree
+
+POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
+FEED_SLICE = 1000  # entries fed to the workspace per turn of the event loop
+
+
+def _merge(batches: list[EntryBatch]) -> EntryBatch:
+    if len(batches) == 1:
+        return batches[0]
+    entries = [e for b in batches for e in b.entries]
+    return EntryBatch(entries, batches[-1].progress)
+
+
+class ListingMixin:
+    """Listing workers, the feed queue and the listing keys (f, F, escape)."""
+
+    def _init_listing(self) -> None:
+        self.listings: dict[int, Any] = {}  # layer -> its LayerListing (for f and cancel)
+        self.finished: set[int] = set()  # layers whose listing stream ended
+        self.full_running = False
+        self._feed_queue: collections.deque[tuple[int, EntryBatch | None]] = collections.deque()
+        self._drain_scheduled = False
+        self._marking = False
+        self._marked: set[int] = set()  # layers whose change markers are current
+
+    def _reset_listing(self) -> None:
+        """A new image: forget every listing of the previous one."""
+        self.listings.clear()
+        self.finished.clear()
+        self._feed_queue.clear()
+        self._marked.clear()
+        self.full_running = False
+
+    # -- workers ----------------------------------------------------------------
+
+    def start_listing(self, index: int, *, full: bool = False) -> None:
+        self._close_listing_except(index)
+        resume = self._resumable(index) if full else None
+        self.finished.discard(index)
+        self.set_status(f"{'Fetching' if full else 'Peeking'} layer {index} …")
+        self._list_layer(self.image, index, full, resume)
+
+    def _resumable(self, index: int) -> Any:
+        """The layer's ended partial listing, which continue_full() carries on."""
+        previous = self.listings.get(index)
+        if previous is not None and index in self.finished and not previous.complete:
+            return previous
+        return None
+
+    def _open_batches(self, image: ImageInfo, index: int, full: bool, resume: Any) -> tuple[Any, Iterator[EntryBatch]]:
+        if resume is not None:
+            return resume, iter(resume.continue_full())
+        listing = self.session.listing(image, index, full=full)
+        self.listings[index] = listing
+        return listing, iter(listing)
+
+    @work(thread=True, exclusive=True, group="listing")
+    def _list_layer(self, image: ImageInfo, index: int, full: bool, resume: Any) -> None:
+        worker = get_current_worker()
+        listing = None
+        try:
+            listing, batches = self._open_batches(image, index, full, resume)
+            self._pump(worker, image, index, batches)
+        except LayerslayerError as err:
+            if not worker.is_cancelled:
+                self.post_message(Failed(f"listing layer {index}", err, image, index))
+        except Exception as err:  # noqa: BLE001
+            if not worker.is_cancelled:
+                self.post_message(Failed(f"listing layer {index}", unexpected(f"listing layer {index}", err), image, index))
+        finally:
+            if worker.is_cancelled and listing is not None:
+                listing.close()
+
+    def _pump(self, worker: Worker[Any], image: ImageInfo, index: int, batches: Iterator[EntryBatch]) -> bool:
+        """Post the batches, coalesced to about ten a second; True when the stream ended."""
+        pending: list[EntryBatch] = []
+        last = 0.0  # the first batch goes out at once: first entries on screen fast
+        for batch in batches:
+            if worker.is_cancelled:
+                return False
+            pending.append(batch)
+            now = time.monotonic()
+            if now - last >= POST_INTERVAL:
+                self.post_message(LayerBatch(image, index, _merge(pending)))
+                pending = []
+                last = now
+        if worker.is_cancelled:
+            return False
+        if pending:
+            self.post_message(LayerBatch(image, index, _merge(pending)))
+        self.post_message(LayerDone(image, index))
+        return True
+
+    @work(thread=True, exclusive=True, group="full")
+    def _list_all(self, image: ImageInfo, todo: list[tuple[int, Any]]) -> None:
+        worker = get_current_worker()
+        for index, resume in todo:
+            if worker.is_cancelled:
+                return
+            listing = None
+            try:
+                listing, batches = self._open_batches(image, index, True, resume)
+                if not self._pump(worker, image, index, batches):
+                    return
+            except LayerslayerError as err:
+                self.post_message(Failed(f"listing layer {index}", err, image, index))
+            except Exception as err:  # noqa: BLE001
+                self.post_message(Failed(f"listing layer {index}", unexpected(f"listing layer {index}", err), image, index))
+            finally:
+                if worker.is_cancelled and listing is not None:
+                    listing.close()
+        self.call_from_thread(self._all_done, image)
+
+    def _all_done(self, image: ImageInfo) -> None:
+        if image is self.image:
+            self.full_running = False
+            self.set_status(f"Every layer of {image.reference} is listed.")
+            self.refresh_view()
+
+    def _close_listing_except(self, keep: int | None) -> None:
+        for index, listing in list(self.listings.items()):
+            if index != keep and index not in self.finished:
+                listing.close()
+                del self.listings[index]
+
+    def _cancel_listings(self) -> None:
+        self.workers.cancel_group(self, "listing")
+        self.workers.cancel_group(self, "full")
+        self.full_running = False
+        for index, listing in list(self.listings.items()):
+            if index not in self.finished:
+                try:
+                    listing.close()
+                except Exception:  # noqa: BLE001 - cancelling a dead stream
+                    pass
+                del self.listings[index]
+
+    # -- feeding the workspace on the UI thread ----------------------------------
+    # Batches are fed in slices of FEED_SLICE entries, one slice per turn of the
+    # event loop, so a big coalesced batch never holds the screen and the keys
+    # for long. "done" travels the same queue so it is handled after the last
+    # slice.
+
+    def on_layer_batch(self, message: LayerBatch) -> None:
+        if message.image is self.image and self.workspace is not None:
+            self._feed_queue.append((message.layer, message.batch))
+            self._schedule_drain()
+
+    def on_layer_done(self, message: LayerDone) -> None:
+        if message.image is self.image and self.workspace is not None:
+            self._feed_queue.append((message.layer, None))
+            self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled and not self._marking:
+            self._drain_scheduled = True
+            # Not call_later: Textual handles queued messages back to back
+            # without returning to the asyncio loop, so a chain of Callback
+            # messages starves timers, input and screen updates until the whole
+            # queue is fed (measured: 7-11 slices in a row, 150 ms).
+            # Handing the next slice to the loop first lets everything that is
+            # ready run between two slices. (A 0-delay set_timer would do, but
+            # Textual's timer skips a deadline already passed.)
+            asyncio.get_running_loop().call_soon(self.call_next, self._drain)
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        if self._marking or not self._feed_queue or self.workspace is None:
+            return
+        index, batch = self._feed_queue[0]
+        if batch is None:
+            self._feed_queue.popleft()
+            self._layer_done(index)
+        else:
+            entries = batch.entries
+            if len(entries) > FEED_SLICE:
+                head = EntryBatch(entries[:FEED_SLICE], dataclasses.replace(batch.progress, complete=False, verified=False))
+                self._feed_queue[0] = (index, EntryBatch(entries[FEED_SLICE:], batch.progress))
+                self._feed(index, head)
+            else:
+                self._feed_queue.popleft()
+                self._feed(index, batch)
+        if self._feed_queue:
+            self._schedule_drain()
+
+    def _feed(self, index: int, batch: EntryBatch) -> None:
+        self.workspace.feed(index, batch)
+        # 100k+ long-lived nodes make every full collection scan them all
+        # (150+ ms, a visible freeze). They live as long as the image is open,
+        # so move them out of the collector's way; unfrozen on the next image.
+        gc.freeze()
+        self._marked.difference_update(range(index, len(self.image.layers)))
+        self.set_status(progress_line(index, batch.progress, streaming=True))
+        if self.merged or self.layer is None:
+            self._merged_dirty = True
+            if time.monotonic() - self._last_merged >= self.MERGED_REFRESH:
+                self.refresh_view()
+            return
+        if index == self.layer:
+            tree = self.query_one(FileTree)
+            if self.current_filter() is not None or tree.view is None:
+                self._merged_dirty = True  # filtered views are rebuilt on the timer
+            else:
+                tree.extend(e.path.strip("/") for e in batch.entries)
+                tree.set_note(self._note(index))
+                tree.border_subtitle = self._subtitle()
+            self.update_details()
+
+    def _layer_done(self, index: int) -> None:
+        self.finished.add(index)
+        progress = self.workspace.progress(index)
+        self.set_status(progress_line(index, progress, streaming=False))
+        if index == self.layer or self.merged or self.layer is None:
+            self.refresh_view()
+            self.update_details()
+
+    # -- change markers -----------------------------------------------------------
+
+    def _ensure_marks(self) -> None:
+        """Change markers of the selected layer, computed off the UI thread.
+
+        The workspace is confined to one thread at a time: feeding pauses
+        while the marker worker runs, and resumes when it is done."""
+        index = self.layer
+        if index is None or self.merged or index in self._marked or self._marking or index not in self.finished:
+            return
+        self._marking = True
+        self._mark_worker(self.workspace, index)
+
+    @work(thread=True, group="mark")
+    def _mark_worker(self, workspace: Any, index: int) -> None:
+        try:
+            workspace.changes(index)
+        finally:
+            self.call_from_thread(self._marks_ready, workspace, index)
+
+    def _marks_ready(self, workspace: Any, index: int) -> None:
+        self._marking = False
+        if workspace is not self.workspace:
+            return
+        self._marked.add(index)
+        if index == self.layer and not self.merged:
+            if self.current_filter() is not None and self.current_filter().markers is not None:
+                self.refresh_view()
+            else:
+                self.query_one(FileTree).refresh_labels()
+        self._schedule_drain()
+
+    def on_failed(self, message: Failed) -> None:
+        if message.image is not None and message.image is not self.image:
+            return
+        self.show_error(message.what, message.error)
+        if message.layer is not None:
+            self.finished.add(message.layer)  # keep what was listed; f retries
+            if message.layer == self.layer:
+                self.refresh_view()
+
+    # -- keys: f, F, escape ---------------------------------------------------------
+
+    def action_fetch_full(self) -> None:
+        if self.image is None:
+            return
+        if self.layer is None or self.merged:
+            self.action_fetch_all()
+            return
+        if self.workspace.is_complete(self.layer):
+            self.set_status(f"Layer {self.layer} is already completely listed.")
+            return
+        self.start_listing(self.layer, full=True)
+
+    def action_fetch_all(self) -> None:
+        if self.image is None:
+            return
+        todo = [l.index for l in self.image.layers if not self.workspace.is_complete(l.index)]
+        if not todo:
+            self.set_status("Every layer is already completely listed.")
+            return
+        self.workers.cancel_group(self, "listing")
+        self._close_listing_except(None)
+        self.full_running = True
+        self.set_status(f"Fetching the full listing of {len(todo)} layers …")
+        plan = [(index, self._resumable(index)) for index in todo]
+        self.finished.difference_update(todo)
+        self._list_all(self.image, plan)
+
+    def action_cancel(self) -> None:
+        if self.image is None:
+            return
+        self._cancel_listings()
+        self.finished.update(l.index for l in self.image.layers if self.workspace.progress(l.index) is not None)
+        self.set_status("Cancelled; what was listed stays on screen.")
+        self.refresh_view()

@@ -1,0 +1,138 @@
+"""What the file tree shows: the selected layer, or the merged view, through
+the filter and the change markers, with a trailing note when the listing is
+partial. Mixed into `LayerslayerApp`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+
+from layerslayer_tui.fs import Change, Filter, FilteredView
+
+from .progress_text import partial_note, partial_subtitle
+from .screens.dialogs import PromptScreen
+from .widgets.file_tree import FileTree
+
+MARKERS = (Change.ADDED, Change.MODIFIED, Change.REMOVED, Change.UNMODIFIED)
+
+
+class TreeViewMixin:
+    """The tree's view, its filter and markers, and the keys m, /, 1-4."""
+
+    MERGED_REFRESH = 1.0  # seconds between rebuilds of a merged view that is still growing
+
+    def _init_tree_view(self) -> None:
+        self.merged = False  # merged view up to the selected layer
+        self.pattern: str | None = None
+        self.markers: set[Change] = set(MARKERS)
+        self._merged_dirty = False
+        self._last_merged = 0.0
+
+    def _note(self, index: int) -> Text | None:
+        progress = self.workspace.progress(index) if self.workspace is not None else None
+        return partial_note(progress, running=index not in self.finished)
+
+    def _subtitle(self) -> str:
+        """How much of the view is listed, under the tree (always in sight)."""
+        if self.workspace is None:
+            return ""
+        if self.merged or self.layer is None:
+            partial = self.workspace.partial_layers(self.layer)
+            return f"{len(partial)} layer{'' if len(partial) == 1 else 's'} partly listed · F for all" if partial else ""
+        return partial_subtitle(self.workspace.progress(self.layer), running=self.layer not in self.finished)
+
+    def current_view(self) -> tuple[Any, bool]:
+        """The tree to show (before filtering) and whether it has removals."""
+        ws = self.workspace
+        if self.layer is None:
+            return ws.merged(), False
+        if self.merged:
+            return ws.merged(self.layer), False
+        # changes() marks the layer's own tree in place: tree() is the same
+        # object, marked once the marker worker has run.
+        self._ensure_marks()
+        return ws.tree(self.layer), True
+
+    def refresh_view(self) -> None:
+        tree = self.query_one(FileTree)
+        if self.workspace is None:
+            tree.show(None, keep=False)
+            tree.border_subtitle = ""
+            return
+        view, removals = self.current_view()
+        note = self._merged_note() if (self.merged or self.layer is None) else self._note(self.layer)
+        flt = self.current_filter()
+        if flt is not None:
+            view = FilteredView(view, flt, removals=removals)
+        tree.show(view, removals=removals, note=note)
+        tree.border_title = self._tree_title()
+        tree.border_subtitle = self._subtitle()
+        self._merged_dirty = False
+        self._last_merged = time.monotonic()
+
+    def current_filter(self) -> Filter | None:
+        """The filter on screen; change markers only exist in a layer's own view."""
+        markers = None
+        if len(self.markers) < len(MARKERS) and self.layer is not None and not self.merged:
+            markers = self.markers
+        if self.pattern is None and markers is None:
+            return None
+        return Filter.of(self.pattern, markers)
+
+    def _refresh_merged_if_dirty(self) -> None:
+        if self._merged_dirty and self.workspace is not None:
+            self.refresh_view()
+
+    def _merged_note(self) -> Text | None:
+        if self.workspace is None:
+            return None
+        upto = None if self.layer is None else self.layer
+        partial = self.workspace.partial_layers(upto)
+        if not partial:
+            return None
+        layers = ", ".join(str(i) for i in partial[:8]) + (" …" if len(partial) > 8 else "")
+        return Text(f"… layers {layers} are only partly listed: press F for all of them", style="bold yellow", end="")
+
+    def _tree_title(self) -> str:
+        if self.layer is None:
+            title = "Files: image (merged)"
+        elif self.merged:
+            title = f"Files: merged up to layer {self.layer}"
+        else:
+            title = f"Files: layer {self.layer}"
+        extras = []
+        if self.pattern:
+            extras.append(f"filter {self.pattern}")
+        if len(self.markers) < len(MARKERS):
+            extras.append("showing " + ",".join(m.value for m in MARKERS if m in self.markers))
+        return title + (f" ({'; '.join(extras)})" if extras else "")
+
+    # -- keys: m, /, 1-4 ------------------------------------------------------------
+
+    def action_toggle_merged(self) -> None:
+        if self.image is None:
+            return
+        self.merged = not self.merged
+        self.refresh_view()
+
+    def action_filter(self) -> None:
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            self.pattern = value.strip() or None
+            self.refresh_view()
+
+        self.push_screen(
+            PromptScreen("Filter the tree", self.pattern or "", "A glob (*.so, usr/lib/*) or a substring; empty clears.", "pattern"),
+            done,
+        )
+
+    def action_toggle_marker(self, which: int) -> None:
+        marker = MARKERS[which]
+        if marker in self.markers:
+            self.markers.discard(marker)
+        else:
+            self.markers.add(marker)
+        self.refresh_view()
