@@ -7,6 +7,11 @@ process. Prints, asserts nothing:
 - time to expand a directory of 10k children, render included (target < 0.5 s).
 
     .venv/bin/python benchmarks/bench_tui.py [ENTRIES]
+
+Measured on the 2-core dev box (three runs each): longest stall 103-145 ms
+when feed slices were chained with call_later (Textual ran them back to back
+without returning to the asyncio loop), 38-53 ms once each slice waits its
+turn in the loop; Enter -> first entries 300-380 ms; 10k expand 230-280 ms.
 """
 
 from __future__ import annotations
