@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
-import io
 import json
 import stat
-import tarfile
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bed.images import decompress, push_image
-from bed.layers import build_tar
+from bed.images import push_image
 from bed.registry import free_port
 from layerslayer_tui.errors import AuthError, InvalidReferenceError, LayerslayerError, NetworkError, NotFoundError
 from layerslayer_tui.fs import Change
@@ -25,13 +20,11 @@ from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from layerslayer_tui.tui.screens.platform import PlatformScreen, preselect
 from layerslayer_tui.tui.screens.viewer import ViewerScreen
-from layerslayer_tui.tui.widgets.file_tree import FileTree
 from layerslayer_tui.tui.widgets.layer_list import LayerList
 from tui_images import HOSTILE_NAMES, HOSTILE_STEP, Demo, layer, many_items, push_demo
+from tui_pilot import labels, listed, run, tree_of, truth_paths, wait_for
 
 pytestmark = pytest.mark.registry
-
-SIZE = (100, 30)
 
 
 @pytest.fixture(scope="module")
@@ -59,45 +52,6 @@ def dirs(tmp_path, monkeypatch) -> Path:
 def session(tmp_path) -> Session:
     with Session(cache_path=tmp_path / "cache.sqlite3") as s:
         yield s
-
-
-def truth_paths(blob: bytes) -> set[str]:
-    with tarfile.open(fileobj=io.BytesIO(decompress(blob)), mode="r:") as tf:
-        return {m.name.removeprefix("./").rstrip("/") for m in tf.getmembers()}
-
-
-def run(app: LayerslayerApp, body: Callable[[Any], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            try:
-                await body(pilot)
-            finally:
-                gate = getattr(app.session, "gate", None)
-                if gate is not None:
-                    gate.set()  # never leave a worker thread parked
-
-    asyncio.run(main())
-
-
-async def wait_for(pilot: Any, predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        if loop.time() > end:
-            raise AssertionError(f"gave up waiting for {what}; status: {pilot.app.status_text!r}")
-        await pilot.pause(0.02)
-
-
-def listed(app: LayerslayerApp, index: int) -> Callable[[], bool]:
-    return lambda: app.workspace is not None and index in app.finished and app.workspace.progress(index) is not None
-
-
-def labels(node: Any) -> list[str]:
-    return [child.label.plain for child in node.children]
-
-
-def tree_of(app: LayerslayerApp) -> FileTree:
-    return app.query_one(FileTree)
 
 
 # -- loading and selecting ----------------------------------------------------------

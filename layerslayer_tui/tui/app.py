@@ -5,7 +5,8 @@ post messages back; the UI thread owns the Workspace (it is thread-confined)
 and feeds it from those messages. Nothing here parses bytes or speaks HTTP.
 The app is assembled from mixins, one module each: `listing` (workers and
 feeding), `tree_view` (what the tree shows), `file_actions` (v, s),
-`export_actions` (e, d), `image_actions` (t, w); keys live in `keys`.
+`export_actions` (e, d), `image_actions` (t, w), `search_actions` (S);
+keys live in `keys`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .export_actions import ExportActionsMixin
 from .file_actions import FileActionsMixin, carved_content, safe_destination, save_name
 from .image_actions import ImageActionsMixin
 from .listing import ListingMixin
+from .search_actions import SearchActionsMixin
 from .messages import Failed, ImageLoaded, PlatformsFound, Progress, unexpected
 from .screens.help import HelpScreen
 from .screens.platform import PlatformScreen
@@ -42,7 +44,9 @@ from .widgets.layer_list import LayerList, parse_id
 __all__ = ["LayerslayerApp", "run_app", "MARKERS", "carved_content", "safe_destination", "save_name"]
 
 
-class LayerslayerApp(ListingMixin, TreeViewMixin, FileActionsMixin, ExportActionsMixin, ImageActionsMixin, App[int]):
+class LayerslayerApp(
+    ListingMixin, TreeViewMixin, FileActionsMixin, ExportActionsMixin, ImageActionsMixin, SearchActionsMixin, App[int]
+):
     TITLE = "layerslayer"
     CSS_PATH = "app.tcss"
     BINDINGS = keys.BINDINGS
@@ -61,6 +65,7 @@ class LayerslayerApp(ListingMixin, TreeViewMixin, FileActionsMixin, ExportAction
         self._status = Text("")
         self._init_listing()
         self._init_tree_view()
+        self._init_search()
 
     # -- layout ---------------------------------------------------------------
 
@@ -198,8 +203,13 @@ class LayerslayerApp(ListingMixin, TreeViewMixin, FileActionsMixin, ExportAction
         self.query_one(FileTree).show(None, keep=False)
         layers.focus()
         if image.layers:
-            layers.highlight_layer(image.layers[0].index)
-            self.select_layer(image.layers[0].index)
+            first = self._hit_layer()
+            if first is None:
+                first = image.layers[0].index
+            else:
+                self.merged = False
+            layers.highlight_layer(first)
+            self.select_layer(first)
         else:
             self.select_layer(None)
 

@@ -25,7 +25,7 @@ from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo
 
 from .messages import Failed, LayerBatch, LayerDone, unexpected
-from .progress_text import progress_line
+from .progress_text import checking_line, cut_short, from_index, index_label, progress_line
 from .widgets.file_tree import FileTree
 
 POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
@@ -50,6 +50,10 @@ class ListingMixin:
         self._drain_scheduled = False
         self._marking = False
         self._marked: set[int] = set()  # layers whose change markers are current
+        # layers whose index listing a full read is checking -> the index's label
+        self._checking: dict[int, str] = {}
+        # the last progress of a check not yet fed (the tree keeps the index's until the end)
+        self._check_progress: dict[int, Any] = {}
 
     def _reset_listing(self) -> None:
         """A new image: forget every listing of the previous one."""
@@ -57,6 +61,8 @@ class ListingMixin:
         self.finished.clear()
         self._feed_queue.clear()
         self._marked.clear()
+        self._checking.clear()
+        self._check_progress.clear()
         self.full_running = False
 
     # -- workers ----------------------------------------------------------------
@@ -64,16 +70,37 @@ class ListingMixin:
     def start_listing(self, index: int, *, full: bool = False) -> None:
         self._close_listing_except(index)
         resume = self._resumable(index) if full else None
+        label = self._plan_check(index, resume) if full else None
         self.finished.discard(index)
-        self.set_status(f"{'Fetching' if full else 'Peeking'} layer {index} …")
+        if label is not None:
+            self.set_status(f"Checking layer {index} against its {label} …")
+            if index == self.layer:
+                self.query_one(FileTree).border_subtitle = self._subtitle()
+        else:
+            self.set_status(f"{'Fetching' if full else 'Peeking'} layer {index} …")
         self._list_layer(self.image, index, full, resume)
 
     def _resumable(self, index: int) -> Any:
-        """The layer's ended partial listing, which continue_full() carries on."""
+        """The layer's ended listing that continue_full() carries on: a partial
+        one (the rest of the layer), or one read from the layer's index (the
+        layer read whole to check the index)."""
         previous = self.listings.get(index)
-        if previous is not None and index in self.finished and not previous.complete:
+        if previous is not None and index in self.finished and (not previous.complete or from_index(previous.progress)):
             return previous
         return None
+
+    def _plan_check(self, index: int, resume: Any) -> str | None:
+        """Before a full read: when the layer was listed from its index, note
+        that this read checks it (the label for the status line)."""
+        progress = self.workspace.progress(index)
+        if not from_index(progress):
+            return None
+        if resume is None:
+            # A fresh full read yields the layer's own entries: start the tree over.
+            self.workspace.reset_layer(index)
+        label = index_label(progress)
+        self._checking[index] = label
+        return label
 
     def _open_batches(self, image: ImageInfo, index: int, full: bool, resume: Any) -> tuple[Any, Iterator[EntryBatch]]:
         if resume is not None:
@@ -150,6 +177,8 @@ class ListingMixin:
             if index != keep and index not in self.finished:
                 listing.close()
                 del self.listings[index]
+                self._checking.pop(index, None)
+                self._check_progress.pop(index, None)
 
     def _cancel_listings(self) -> None:
         self.workers.cancel_group(self, "listing")
@@ -162,6 +191,8 @@ class ListingMixin:
                 except Exception:  # noqa: BLE001 - cancelling a dead stream
                     pass
                 del self.listings[index]
+        self._checking.clear()
+        self._check_progress.clear()
 
     # -- feeding the workspace on the UI thread ----------------------------------
     # Batches are fed in slices of FEED_SLICE entries, one slice per turn of the
@@ -212,6 +243,14 @@ class ListingMixin:
             self._schedule_drain()
 
     def _feed(self, index: int, batch: EntryBatch) -> None:
+        label = self._checking.get(index)
+        if label is not None and not batch.entries and not batch.progress.complete:
+            # A check in progress: the tree keeps the index listing (complete)
+            # until the layer's bytes have all been compared.
+            self._check_progress[index] = batch.progress
+            self.set_status(checking_line(index, batch.progress, label))
+            return
+        self._check_progress.pop(index, None)
         self.workspace.feed(index, batch)
         # 100k+ long-lived nodes make every full collection scan them all
         # (150+ ms, a visible freeze). They live as long as the image is open,
@@ -236,11 +275,23 @@ class ListingMixin:
 
     def _layer_done(self, index: int) -> None:
         self.finished.add(index)
+        checked = self._checking.pop(index, None)
+        unfed = self._check_progress.pop(index, None)
+        if unfed is not None:
+            self.workspace.feed(index, EntryBatch([], unfed))
         progress = self.workspace.progress(index)
-        self.set_status(progress_line(index, progress, streaming=False))
+        self.set_status(progress_line(index, progress, streaming=False, note=checked is not None))
+        if progress is not None and progress.note:
+            if checked is not None:
+                agree = progress.complete and "agree" in progress.note
+                self.notify(progress.note, title=f"Layer {index}: {checked} checked",
+                            severity="information" if agree else "warning", markup=False)
+            elif cut_short(progress):
+                self.notify(progress.note, title=f"Layer {index} is incomplete", severity="warning", markup=False)
         if index == self.layer or self.merged or self.layer is None:
             self.refresh_view()
             self.update_details()
+        self._reveal_pending(index)
 
     # -- change markers -----------------------------------------------------------
 
@@ -280,6 +331,8 @@ class ListingMixin:
         self.show_error(message.what, message.error)
         if message.layer is not None:
             self.finished.add(message.layer)  # keep what was listed; f retries
+            self._checking.pop(message.layer, None)
+            self._check_progress.pop(message.layer, None)
             if message.layer == self.layer:
                 self.refresh_view()
 
@@ -291,15 +344,25 @@ class ListingMixin:
         if self.layer is None or self.merged:
             self.action_fetch_all()
             return
-        if self.workspace.is_complete(self.layer):
+        progress = self.workspace.progress(self.layer)
+        if self.workspace.is_complete(self.layer) and not from_index(progress):
             self.set_status(f"Layer {self.layer} is already completely listed.")
             return
+        if cut_short(progress) and self.layer in self.finished:
+            self.set_status(f"Layer {self.layer} was read to its end: its archive is cut short, there is nothing more to list.")
+            return
         self.start_listing(self.layer, full=True)
+
+    def _wants_full(self, index: int) -> bool:
+        progress = self.workspace.progress(index)
+        if from_index(progress):
+            return True
+        return not self.workspace.is_complete(index) and not (cut_short(progress) and index in self.finished)
 
     def action_fetch_all(self) -> None:
         if self.image is None:
             return
-        todo = [l.index for l in self.image.layers if not self.workspace.is_complete(l.index)]
+        todo = [l.index for l in self.image.layers if self._wants_full(l.index)]
         if not todo:
             self.set_status("Every layer is already completely listed.")
             return
@@ -308,6 +371,8 @@ class ListingMixin:
         self.full_running = True
         self.set_status(f"Fetching the full listing of {len(todo)} layers …")
         plan = [(index, self._resumable(index)) for index in todo]
+        for index, resume in plan:
+            self._plan_check(index, resume)
         self.finished.difference_update(todo)
         self._list_all(self.image, plan)
 

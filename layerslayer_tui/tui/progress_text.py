@@ -8,6 +8,9 @@ from layerslayer_tui.entry import ListingProgress
 
 from .text import size
 
+# ListingProgress.source values of the lazy-pull indexes, as people spell them.
+INDEX_LABELS = {"estargz index": "eStargz index", "zstd:chunked index": "zstd:chunked index"}
+
 
 def percent(progress: ListingProgress) -> float:
     if not progress.layer_size:
@@ -15,27 +18,61 @@ def percent(progress: ListingProgress) -> float:
     return min(100.0, 100.0 * progress.compressed_read / progress.layer_size)
 
 
+def from_index(progress: ListingProgress | None) -> bool:
+    """Complete from the layer's own index, its bytes never checked: `f` checks them."""
+    return progress is not None and progress.complete and not progress.verified and progress.source != "stream"
+
+
+def cut_short(progress: ListingProgress | None) -> bool:
+    """The whole blob was read and its archive still did not end: nothing more to fetch."""
+    return (
+        progress is not None
+        and not progress.complete
+        and bool(progress.layer_size)
+        and progress.compressed_read >= (progress.layer_size or 0)
+    )
+
+
+def index_label(progress: ListingProgress) -> str:
+    return INDEX_LABELS.get(progress.source, progress.source)
+
+
 def listing_state(progress: ListingProgress | None) -> str:
     if progress is None:
         return "not listed"
-    if progress.verified:
-        return "complete, verified"
+    if from_index(progress):
+        if progress.note.startswith("complete (from "):
+            return progress.note  # the index reader's own words: "complete (from eStargz index, 9.8 KiB read)"
+        return f"complete (from {index_label(progress)}, {size(progress.compressed_read)} read)"
     if progress.complete:
-        return "complete" + (f" ({progress.source})" if progress.source != "stream" else "")
+        return "complete, verified" if progress.verified else "complete"
+    if cut_short(progress):
+        return "incomplete" if progress.note else "incomplete (the layer ends before its archive does)"
     return f"partial ({percent(progress):.1f} % read)"
 
 
-def progress_line(index: int, progress: ListingProgress | None, *, streaming: bool) -> str:
-    """The status line while a layer streams in, or once it ended."""
+def progress_line(index: int, progress: ListingProgress | None, *, streaming: bool, note: bool = False) -> str:
+    """The status line while a layer streams in, or once it ended. The note
+    of a complete listing is shown only when asked (`note`: the result of an
+    index check); a partial one's always says why it stopped."""
     if progress is None:
         return f"Layer {index}: nothing listed."
     verb = "Peeking" if streaming else "Listed"
     total = f" of {size(progress.layer_size)}" if progress.layer_size else ""
-    state = listing_state(progress) if not streaming or progress.complete else ("complete" if progress.complete else "partial")
-    line = f"{verb} layer {index}: {size(progress.compressed_read)}{total}, {progress.entries:,} entries, {state}"
-    if progress.note and not progress.complete:
+    state = listing_state(progress) if not streaming or progress.complete else "partial"
+    if from_index(progress):
+        line = f"{verb} layer {index}: {progress.entries:,} entries, {state}"
+    else:
+        line = f"{verb} layer {index}: {size(progress.compressed_read)}{total}, {progress.entries:,} entries, {state}"
+    if progress.note and (not progress.complete or note):
         line += f". {progress.note}"
     return line
+
+
+def checking_line(index: int, progress: ListingProgress, label: str) -> str:
+    """The status line while a full read checks an index listing."""
+    total = f" of {size(progress.layer_size)}" if progress.layer_size else ""
+    return f"Checking layer {index} against its {label}: {size(progress.compressed_read)}{total} read …"
 
 
 def partial_note(progress: ListingProgress | None, *, running: bool) -> Text | None:
@@ -44,12 +81,20 @@ def partial_note(progress: ListingProgress | None, *, running: bool) -> Text | N
         return None
     if running:
         return Text(f"… {percent(progress):.1f} % read so far", style="italic dim", end="")
+    if cut_short(progress):
+        return Text("… the layer ends here: its archive is cut short", style="bold red", end="")
     # short enough for the tree pane at 80x24 (46 cells)
     return Text(f"… {percent(progress):.1f} % read: press f for all of it", style="bold yellow", end="")
 
 
-def partial_subtitle(progress: ListingProgress | None, *, running: bool) -> str:
+def partial_subtitle(progress: ListingProgress | None, *, running: bool, checking: bool = False) -> str:
     """The tree's border subtitle: stays in sight however long the tree is."""
-    if progress is None or progress.complete:
+    if progress is None:
         return ""
+    if from_index(progress):
+        return f"checking its {index_label(progress)} …" if checking else f"from its {index_label(progress)} · f checks it"
+    if progress.complete:
+        return ""
+    if cut_short(progress) and not running:
+        return "cut short"
     return f"{percent(progress):.1f} % read" + ("" if running else " · f for all")

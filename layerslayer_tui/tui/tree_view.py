@@ -41,7 +41,8 @@ class TreeViewMixin:
         if self.merged or self.layer is None:
             partial = self.workspace.partial_layers(self.layer)
             return f"{len(partial)} layer{'' if len(partial) == 1 else 's'} partly listed · F for all" if partial else ""
-        return partial_subtitle(self.workspace.progress(self.layer), running=self.layer not in self.finished)
+        return partial_subtitle(self.workspace.progress(self.layer), running=self.layer not in self.finished,
+                                checking=self.layer in self._checking)
 
     def current_view(self) -> tuple[Any, bool]:
         """The tree to show (before filtering) and whether it has removals."""

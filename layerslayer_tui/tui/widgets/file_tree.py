@@ -204,6 +204,10 @@ class FileTree(Tree[Any]):
         node = self.cursor_node
         return node.data if node is not None and isinstance(node.data, Node) else None
 
+    def widget_for(self, path: str) -> TreeNode[Any] | None:
+        """The shown widget node of a path (None while its directory is not loaded)."""
+        return self._shown.get(path)
+
     def expand_path(self, path: str) -> TreeNode[Any] | None:
         """Expand the directory at path (loading its ancestors); returns its widget node."""
         with self._batch():

@@ -1,0 +1,102 @@
+"""S: search every cached listing (all images and layers seen), and open a
+hit: its image, that layer, the file under the cursor. Mixed into
+`LayerslayerApp`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input
+
+from .screens.search import SearchScreen
+from .widgets.file_tree import FileTree
+from .widgets.layer_list import LayerList
+
+
+def _clean(path: str) -> str:
+    while path.startswith("./"):
+        path = path[2:]
+    return path.strip("/")
+
+
+class SearchActionsMixin:
+    """The search screen and the way back from a hit to the tree."""
+
+    def _init_search(self) -> None:
+        self.search_pattern = ""
+        self._pending_hit: tuple[str, str] | None = None  # (layer digest, path) to show once the image loads
+        self._reveal: tuple[int, str] | None = None  # (layer, path) to put the cursor on once listed
+
+    def action_search(self) -> None:
+        cache = getattr(self.session, "cache", None)
+        if self.session is None or cache is None or not getattr(cache, "enabled", True):
+            self.set_status("Search looks through the listing cache, which is off: there is nothing to search.")
+            return
+
+        screen = SearchScreen(self.session.search, self.search_pattern)
+
+        def chosen(hit: Any) -> None:
+            self.search_pattern = screen.pattern  # the next search starts from this one
+            if hit is not None:
+                self.open_hit(hit)
+
+        self.push_screen(screen, chosen)
+
+    def open_hit(self, hit: Any) -> None:
+        """Show a search hit: load its image unless it is open, select its layer, reveal the path."""
+        path = _clean(hit.path)
+        image = self.image
+        if image is not None and image.reference == hit.image:
+            index = self._layer_with(hit.layer_digest, hit.layer_index)
+            if index is not None:
+                self._show_hit(index, path)
+                return
+        self._pending_hit = (hit.layer_digest, path)
+        self.query_one("#reference", Input).value = hit.image
+        self.load(hit.image, self.platform_arg)
+
+    def _layer_with(self, digest: str, hint: int | None = None) -> int | None:
+        layers = self.image.layers if self.image is not None else []
+        if hint is not None and 0 <= hint < len(layers) and layers[hint].digest == digest:
+            return layers[hint].index
+        return next((layer.index for layer in layers if layer.digest == digest), None)
+
+    def _hit_layer(self) -> int | None:
+        """On a newly loaded image: the layer a pending hit asks for (None: the default)."""
+        pending, self._pending_hit = self._pending_hit, None
+        if pending is None:
+            return None
+        index = self._layer_with(pending[0])
+        if index is None:
+            self.notify("The layer of that hit is not in this image (another platform?).", severity="warning", markup=False)
+            return None
+        self._reveal = (index, pending[1])
+        return index
+
+    def _show_hit(self, index: int, path: str) -> None:
+        self.merged = False
+        self._reveal = (index, path)
+        self.query_one(LayerList).highlight_layer(index)
+        self.select_layer(index)
+        if index in self.finished:
+            self._reveal_pending(index)
+
+    def _reveal_pending(self, index: int) -> None:
+        """Called when a layer's listing ended: put the tree's cursor on the hit."""
+        if self._reveal is None or self._reveal[0] != index or index != self.layer:
+            return
+        path = self._reveal[1]
+        self._reveal = None
+        tree = self.query_one(FileTree)
+        parent = path.rpartition("/")[0]
+        if parent:
+            tree.expand_path(parent)
+        widget = tree.widget_for(path)
+        if widget is None:
+            self.set_status(f"{path} is not shown in layer {index} (a filter hides it?).")
+            return
+        tree.focus()
+        # The new nodes get their lines on the next refresh; the cursor needs them.
+        self.call_after_refresh(tree.move_cursor, widget, animate=False)
+        self.set_status(f"{path} in layer {index}.")
+
