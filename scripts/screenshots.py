@@ -25,6 +25,7 @@ from tui_images import Demo, fixed_registry, push_demo  # noqa: E402
 from layerslayer_tui.session import Session  # noqa: E402
 from layerslayer_tui.tui.app import LayerslayerApp  # noqa: E402
 from layerslayer_tui.tui.screens.platform import PlatformScreen  # noqa: E402
+from layerslayer_tui.tui.screens.search import SearchScreen  # noqa: E402
 from layerslayer_tui.tui.screens.viewer import ViewerScreen  # noqa: E402
 from layerslayer_tui.tui.widgets.file_tree import FileTree  # noqa: E402
 from layerslayer_tui.tui.widgets.layer_list import LayerList  # noqa: E402
@@ -94,12 +95,26 @@ async def export_scene(app: LayerslayerApp, pilot: Any) -> None:
     await pilot.press("e")
 
 
+async def search_scene(app: LayerslayerApp, pilot: Any) -> None:
+    await until(pilot, done(app, 0))
+    app.query_one(LayerList).focus()
+    await pilot.press("F")
+    await until(pilot, lambda: all(app.workspace.is_complete(i) for i in range(len(app.image.layers))) and not app.full_running)
+    await pilot.press("S")
+    await until(pilot, lambda: isinstance(app.screen, SearchScreen))
+    screen = app.screen
+    screen.query_one("#search-pattern").value = "*.so*"
+    await pilot.press("enter")
+    await until(pilot, lambda: bool(screen.hits))
+
+
 SCENES: dict[str, tuple[str, Callable[[LayerslayerApp, Any], Awaitable[None]]]] = {
     "main": ("demo/app:1", main_scene),
     "merged": ("demo/app:1", merged_scene),
     "platform-picker": ("demo/multi:1", platform_scene),
     "file-viewer": ("demo/app:1", viewer_scene),
     "export-dialog": ("demo/app:1", export_scene),
+    "search": ("demo/app:1", search_scene),
 }
 
 

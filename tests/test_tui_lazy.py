@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from bed.lazy import LazyImage, tar_truth
+from tui_pilot import listed, run, tree_of, wait_for
 
 from layerslayer_tui.peek import estargz
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.widgets.layer_list import LayerList
-from tui_pilot import listed, run, tree_of, wait_for
 
 pytestmark = pytest.mark.registry
 
@@ -94,7 +94,7 @@ def test_F_checks_index_listings_too(registry, pushed_lazy_images: dict[str, Laz
             assert not app.workspace.progress(0).verified
             app.query_one(LayerList).focus()
             await pilot.press("F")
-            done = lambda: not app.full_running and listed(app, 0)() and app.workspace.progress(0).verified  # noqa: E731
+            done = lambda: not app.full_running and listed(app, 0)() and app.workspace.progress(0).verified
             await wait_for(pilot, done, "every layer checked")
             note = app.workspace.progress(0).note
             assert note.startswith(f"The eStargz index and the layer agree ({index_entries(lazy)} entries).")

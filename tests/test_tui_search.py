@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tui_images import HOSTILE_NAMES, Demo, push_demo
+from tui_pilot import listed, run, tree_of, wait_for
 
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.screens.search import SearchScreen
 from layerslayer_tui.tui.text import size
 from layerslayer_tui.tui.widgets.layer_list import LayerList
-from tui_images import HOSTILE_NAMES, Demo, push_demo
-from tui_pilot import listed, run, tree_of, wait_for
 
 pytestmark = pytest.mark.registry
 

@@ -18,6 +18,7 @@ import pytest
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.screens.platform import PlatformScreen
+from layerslayer_tui.tui.screens.search import SearchScreen
 from layerslayer_tui.tui.screens.viewer import ViewerScreen
 from layerslayer_tui.tui.widgets.file_tree import FileTree
 from layerslayer_tui.tui.widgets.layer_list import LayerList
@@ -138,5 +139,23 @@ def test_error_state(snap_compare: Any, demo: Demo, make_app: Callable[..., Laye
         await until(pilot, layer_done(app, 0))
         app.load(demo.ref("demo/app:nope"))
         await until(pilot, lambda: app.status_text.startswith("Error"))
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=before)
+
+
+def test_search_screen(snap_compare: Any, demo: Demo, make_app: Callable[..., LayerslayerApp]) -> None:
+    app = make_app(demo.ref("demo/app:1"))
+
+    async def before(pilot: Any) -> None:
+        await until(pilot, layer_done(app, 0))
+        app.query_one(LayerList).focus()
+        await pilot.press("F")
+        await until(pilot, lambda: all(app.workspace.is_complete(i) for i in range(3)) and not app.full_running)
+        await pilot.press("S")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen))
+        screen = app.screen
+        screen.query_one("#search-pattern").value = "*.so*"
+        await pilot.press("enter")
+        await until(pilot, lambda: len(screen.hits) == 3)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=before)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bed.images import decompress
+
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.widgets.file_tree import FileTree
 
