@@ -108,3 +108,24 @@ def test_details_lines_are_cut_but_the_wrapped_field_keeps_all_its_text() -> Non
     assert 1 < len(wrapped) <= WRAP_LINES and all(len(line) <= 28 for line in wrapped)
     short = render_fields([Field("Step", "RUN echo [red]hi \x1b[2J", wrap=True)], 10).plain
     assert short.replace("\n", "") == "Step RUN echo [red]hi \\x1b[2J"
+
+
+def test_listing_states_in_words() -> None:
+    from layerslayer_tui.entry import ListingProgress
+    from layerslayer_tui.tui.progress_text import listing_state, partial_subtitle, progress_line
+    from layerslayer_tui.tui.screens.search import summary
+
+    index = ListingProgress(compressed_read=10035, layer_size=5_000_000, entries=312, complete=True,
+                            source="estargz index", note="complete (from eStargz index, 9.8 KiB read)")
+    assert listing_state(index) == "complete (from eStargz index, 9.8 KiB read)"
+    assert progress_line(0, index, streaming=False) == "Listed layer 0: 312 entries, complete (from eStargz index, 9.8 KiB read)"
+    assert partial_subtitle(index, running=False) == "from its eStargz index · f checks it"
+    # the whole blob read, its digest right, its archive unfinished: never "complete, verified"
+    short = ListingProgress(compressed_read=500, layer_size=500, entries=3, verified=True, note="The layer ends early.")
+    assert listing_state(short) == "incomplete"
+    assert progress_line(2, short, streaming=False) == "Listed layer 2: 500 B of 500 B, 3 entries, incomplete. The layer ends early."
+    assert partial_subtitle(short, running=False) == "cut short"
+    checked = ListingProgress(compressed_read=500, layer_size=500, entries=3, complete=True, verified=True, note="They agree.")
+    assert progress_line(1, checked, streaming=False) == "Listed layer 1: 500 B of 500 B, 3 entries, complete, verified"
+    assert progress_line(1, checked, streaming=False, note=True).endswith("complete, verified. They agree.")
+    assert summary("*/id_rsa", []) == "No listing seen so far has a path matching */id_rsa."
