@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bed.lazy import LazyImage, tar_truth
+from bed.lazy import LazyImage, push_image, tar_truth
 from tui_pilot import listed, run, tree_of, wait_for
 
 from layerslayer_tui.peek import estargz
@@ -22,8 +22,15 @@ LABELS = {"estargz": "eStargz index", "zstd:chunked": "zstd:chunked index"}
 
 
 @pytest.fixture(params=["estargz", "zstd:chunked"])
-def lazy(request: pytest.FixtureRequest, pushed_lazy_images: dict[str, LazyImage]) -> LazyImage:
-    return pushed_lazy_images[request.param]
+def lazy(request: pytest.FixtureRequest) -> LazyImage:
+    return request.getfixturevalue("estargz_image" if request.param == "estargz" else "zstd_chunked_image")
+
+
+def pushed(registry: Any, image: LazyImage) -> str:
+    """Pushed under a name of our own (other tests push the same image elsewhere)."""
+    name = "tui/" + image.kind.replace(":", "-")
+    push_image(registry.url, name, image, tag="1")
+    return f"{registry.host}/{name}:1"
 
 
 def shown_truth(image: LazyImage) -> set[str]:
@@ -49,7 +56,7 @@ def test_f_checks_an_index_listing_against_the_layer(registry, lazy: LazyImage, 
     truth = shown_truth(lazy)
     entries = index_entries(lazy)
     with Session(cache_path=tmp_path / "c.sqlite3") as session:
-        app = LayerslayerApp(f"{registry.host}/{lazy.repository}:latest", session=session)
+        app = LayerslayerApp(pushed(registry, lazy), session=session)
 
         async def body(pilot: Any) -> None:
             await wait_for(pilot, listed(app, 0), "the index listing")
@@ -83,11 +90,11 @@ def test_f_checks_an_index_listing_against_the_layer(registry, lazy: LazyImage, 
         run(app, body)
 
 
-def test_F_checks_index_listings_too(registry, pushed_lazy_images: dict[str, LazyImage], tmp_path: Path, monkeypatch) -> None:
+def test_F_checks_index_listings_too(registry, estargz_image: LazyImage, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
-    lazy = pushed_lazy_images["estargz"]
+    lazy = estargz_image
     with Session(cache_path=tmp_path / "c.sqlite3") as session:
-        app = LayerslayerApp(f"{registry.host}/{lazy.repository}:latest", session=session)
+        app = LayerslayerApp(pushed(registry, lazy), session=session)
 
         async def body(pilot: Any) -> None:
             await wait_for(pilot, listed(app, 0), "the index listing")
