@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.content import Content
 
 from bed.images import push_image
 from bed.registry import free_port
@@ -257,6 +258,10 @@ def test_filter_and_change_markers(demo: Demo, session: Session) -> None:
         assert "filter *.so*" in tree.border_title
         await pilot.press("slash", "ctrl+u", "enter")  # empty clears
         assert len(tree.root.children) == 4
+        # The typed pattern reaches the border title literally, never as markup.
+        await pilot.press("slash", *"[/]x", "enter")
+        assert "filter [/]x" in Content.from_markup(tree.border_title).plain
+        await pilot.press("slash", "ctrl+u", "enter")
 
         # layer 1: hide added (1) and unmodified (4): what is left was modified or removed
         app.query_one(LayerList).highlight_layer(1)

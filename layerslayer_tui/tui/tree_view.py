@@ -12,6 +12,7 @@ from rich.text import Text
 from layerslayer_tui.fs import Change, Filter, FilteredView
 
 from .progress_text import partial_note, partial_subtitle
+from .text import plain
 from .screens.dialogs import PromptScreen
 from .widgets.file_tree import FileTree
 
@@ -34,15 +35,15 @@ class TreeViewMixin:
         progress = self.workspace.progress(index) if self.workspace is not None else None
         return partial_note(progress, running=index not in self.finished)
 
-    def _subtitle(self) -> str:
+    def _subtitle(self) -> Text:
         """How much of the view is listed, under the tree (always in sight)."""
         if self.workspace is None:
-            return ""
+            return plain("")
         if self.merged or self.layer is None:
             partial = self.workspace.partial_layers(self.layer)
-            return f"{len(partial)} layer{'' if len(partial) == 1 else 's'} partly listed · F for all" if partial else ""
-        return partial_subtitle(self.workspace.progress(self.layer), running=self.layer not in self.finished,
-                                checking=self.layer in self._checking)
+            return plain(f"{len(partial)} layer{'' if len(partial) == 1 else 's'} partly listed · F for all" if partial else "")
+        return plain(partial_subtitle(self.workspace.progress(self.layer), running=self.layer not in self.finished,
+                                      checking=self.layer in self._checking))
 
     def current_view(self) -> tuple[Any, bool]:
         """The tree to show (before filtering) and whether it has removals."""
@@ -96,7 +97,8 @@ class TreeViewMixin:
         layers = ", ".join(str(i) for i in partial[:8]) + (" …" if len(partial) > 8 else "")
         return Text(f"… layers {layers} are only partly listed: press F for all of them", style="bold yellow", end="")
 
-    def _tree_title(self) -> str:
+    def _tree_title(self) -> Text:
+        # A border title given as str is read as markup: the filter is typed text.
         if self.layer is None:
             title = "Files: image (merged)"
         elif self.merged:
@@ -108,7 +110,7 @@ class TreeViewMixin:
             extras.append(f"filter {self.pattern}")
         if len(self.markers) < len(MARKERS):
             extras.append("showing " + ",".join(m.value for m in MARKERS if m in self.markers))
-        return title + (f" ({'; '.join(extras)})" if extras else "")
+        return plain(title + (f" ({'; '.join(extras)})" if extras else ""))
 
     # -- keys: m, /, 1-4 ------------------------------------------------------------
 
