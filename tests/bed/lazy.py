@@ -22,6 +22,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 from pathlib import Path
@@ -335,8 +336,9 @@ def push_image(registry_url: str, repository: str, image: LazyImage, tag: str = 
         timeout=60,
     )
     put.raise_for_status()
-    image.repository = repository
-    return image
+    # A copy: the session-scoped converted images are shared, and one test pushing
+    # under its own name must not move them for the others.
+    return dataclasses.replace(image, repository=repository)
 
 
 # -- fixtures ------------------------------------------------------------------------
@@ -380,12 +382,13 @@ def estargz_image(lazy_source: Path, containerd: Containerd, tmp_path_factory: p
 @pytest.fixture(scope="session")
 def pushed_lazy_images(registry, zstd_chunked_image: LazyImage, estargz_image: LazyImage) -> dict[str, LazyImage]:
     """Both conversions pushed to the anonymous registry fixture (lazy/zstd, lazy/estargz)."""
-    push_image(registry.url, "lazy/zstd", zstd_chunked_image)
-    push_image(registry.url, "lazy/estargz", estargz_image)
-    return {"zstd:chunked": zstd_chunked_image, "estargz": estargz_image}
+    return {
+        "zstd:chunked": push_image(registry.url, "lazy/zstd", zstd_chunked_image),
+        "estargz": push_image(registry.url, "lazy/estargz", estargz_image),
+    }
 
 
-# -- ground truth and a plain HTTP byte source -----------------------------------------
+# -- ground truth and the app's blob source -----------------------------------------
 
 # zstd:chunked manifests (skopeo 1.9) carry uid/gid but not user and group names.
 NAMELESS_FORMATS = frozenset({"zstd:chunked"})
