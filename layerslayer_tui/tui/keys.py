@@ -6,8 +6,8 @@ from __future__ import annotations
 from textual.binding import Binding
 
 BINDINGS = [
-    Binding("f", "fetch_full", "Full listing"),
-    Binding("F", "fetch_all", "All layers", key_display="F"),
+    Binding("f", "fetch_full", "Full", tooltip="Fetch the full listing of the selected layer"),
+    Binding("F", "fetch_all", "All", key_display="F", tooltip="Full listings of every layer"),
     Binding("m", "toggle_merged", "Merged"),
     Binding("slash", "filter", "Filter", key_display="/"),
     Binding("1", "toggle_marker(0)", "Added", show=False),
