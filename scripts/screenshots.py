@@ -20,7 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from tui_images import Demo, fixed_registry, push_demo  # noqa: E402
+from bed.images import push_image, realistic_history  # noqa: E402
+from tui_images import Demo, fixed_registry, layer, many_items, push_demo  # noqa: E402
 
 from layerslayer_tui.session import Session  # noqa: E402
 from layerslayer_tui.tui.app import LayerslayerApp  # noqa: E402
@@ -108,8 +109,17 @@ async def search_scene(app: LayerslayerApp, pilot: Any) -> None:
     await until(pilot, lambda: bool(screen.hits))
 
 
+async def partial_scene(app: LayerslayerApp, pilot: Any) -> None:
+    """The point of the tool: a layer bigger than the peek, listed in part."""
+    await until(pilot, done(app, 0))
+    tree = app.query_one(FileTree)
+    tree.expand_path("data")
+    tree.focus()
+
+
 SCENES: dict[str, tuple[str, Callable[[LayerslayerApp, Any], Awaitable[None]]]] = {
     "main": ("demo/app:1", main_scene),
+    "partial": ("demo/big:1", partial_scene),
     "merged": ("demo/app:1", merged_scene),
     "platform-picker": ("demo/multi:1", platform_scene),
     "file-viewer": ("demo/app:1", viewer_scene),
@@ -139,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["LAYERSLAYER_DATA_DIR"] = str(work / "data")
         with fixed_registry() as reg:
             demo = push_demo(reg)
+            # About 1 MiB of hard-to-compress files: a 256 KiB peek lists a quarter.
+            push_image(reg, "demo/big", "1", [layer(many_items(3000, per_dir=300))], history=realistic_history(1))
             for name in SCENES:
                 path = asyncio.run(shoot(demo, name, args.out, work))
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
