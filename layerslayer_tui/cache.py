@@ -358,13 +358,16 @@ class Cache:
             db.execute("ROLLBACK")
             raise
 
-    def _disable(self, exc: BaseException) -> None:
+    def _drop_db(self) -> None:
         if self._db is not None:
             try:
                 self._db.close()
             except sqlite3.Error:
                 pass
             self._db = None
+
+    def _disable(self, exc: BaseException) -> None:
+        self._drop_db()
         if self.warning is None:
             reason = str(exc).rstrip(".") or type(exc).__name__
             self.warning = (
@@ -374,12 +377,7 @@ class Cache:
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
-                try:
-                    self._db.close()
-                except sqlite3.Error:
-                    pass
-                self._db = None
+            self._drop_db()
 
     def _run(self, fn: Callable[[sqlite3.Connection], _T], default: _T, *, write: bool = False) -> _T:
         """Run fn in a transaction; any database failure disables the cache."""
