@@ -9,7 +9,6 @@ from worker threads (one listing per thread at a time).
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from layerslayer_tui.cache import Cache, CachedListing
+from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
 from layerslayer_tui.entry import EntryBatch, ListingProgress, TarEntry
 from layerslayer_tui.errors import ExportError, LayerslayerError, NetworkError, OfflineError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
@@ -398,7 +398,6 @@ class Session:
 
     def platforms(self, ref_text: str) -> list[Platform]:
         """Platforms of an index (empty for a single-manifest reference)."""
-        from layerslayer_tui.cache import _platform_from, _platform_to
         from layerslayer_tui.reference import parse
 
         ref = parse(ref_text)
@@ -407,11 +406,11 @@ class Session:
         if key and self.cache is not None:
             doc = self.cache.get_doc(key)
             if doc is not None:
-                return [p for p in map(_platform_from, json.loads(doc)) if p is not None]
+                return platforms_from_json(doc)
         self._require_online(f"the platforms of {ref_text}")
         found = self.client(ref.registry).list_platforms(ref)
         if key and self.cache is not None:
-            self.cache.put_doc(key, json.dumps([_platform_to(p) for p in found]).encode())
+            self.cache.put_doc(key, platforms_to_json(found))
         return found
 
     def open_image(self, ref_text: str, platform: str | Platform | None = None) -> ImageInfo:
@@ -441,10 +440,7 @@ class Session:
             if info.platform is not None and str(info.platform) != plat:
                 cache.put_image(f"{ref.registry}/{ref.repository}@{top}#{info.platform}", info)
             # so that platforms() of this reference is answered from the cache next time
-            from layerslayer_tui.cache import _platform_to
-
-            cache.put_doc(f"platforms:{ref.registry}/{ref.repository}@{top}",
-                          json.dumps([_platform_to(p) for p in info.platforms]).encode())
+            cache.put_doc(f"platforms:{ref.registry}/{ref.repository}@{top}", platforms_to_json(info.platforms))
             cache.record_image(info)
         return info
 
