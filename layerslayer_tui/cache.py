@@ -67,6 +67,15 @@ CREATE TABLE IF NOT EXISTS images (
 """
 _TABLES = ("meta", "listings", "tags", "docs", "images")
 
+# The listings columns that make a ListingProgress, in its field order.
+_PROGRESS_COLUMNS = "compressed_read, uncompressed_read, layer_size, entries, complete, verified, source, note"
+
+
+def _progress(row: tuple) -> ListingProgress:
+    cread, uread, lsize, n, complete, verified, source, note = row[:8]
+    return ListingProgress(cread, uread, lsize, n, bool(complete), bool(verified), source, note)
+
+
 @dataclass(slots=True)
 class CachedListing:
     entries: list[TarEntry]
@@ -192,17 +201,10 @@ class Cache:
 
     def get_listing(self, digest: str) -> CachedListing | None:
         def q(db: sqlite3.Connection) -> CachedListing | None:
-            row = db.execute(
-                "SELECT complete, verified, entries, compressed_read, uncompressed_read, layer_size, source, note, data "
-                "FROM listings WHERE digest=?",
-                (digest,),
-            ).fetchone()
+            row = db.execute(f"SELECT {_PROGRESS_COLUMNS}, data FROM listings WHERE digest=?", (digest,)).fetchone()
             if row is None:
                 return None
-            complete, verified, n, cread, uread, lsize, source, note, data = row
-            entries = decode_entries(data)
-            progress = ListingProgress(cread, uread, lsize, n, bool(complete), bool(verified), source, note)
-            return CachedListing(entries, progress)
+            return CachedListing(decode_entries(row[-1]), _progress(row))
 
         hit = self._run(q, None)
         if hit is not None:
@@ -211,16 +213,23 @@ class Cache:
 
     def put_listing(self, digest: str, entries: list[TarEntry], progress: ListingProgress) -> bool:
         """Store a listing unless a better one is already there. True if stored."""
+        rank = (int(progress.complete), int(progress.verified), len(entries))
+
+        def better(db: sqlite3.Connection) -> bool:
+            row = db.execute("SELECT complete, verified, entries FROM listings WHERE digest=?", (digest,)).fetchone()
+            return row is None or tuple(row) < rank
+
+        # Encoding a large listing costs far more than this look-up, so skip it
+        # when the answer is already no; the write re-checks, as another process
+        # may have stored a better one meanwhile.
+        if not self._run(better, False):
+            return False
         data = encode_entries(entries)
         now = time.time()
 
         def w(db: sqlite3.Connection) -> bool:
-            row = db.execute("SELECT complete, verified, entries FROM listings WHERE digest=?", (digest,)).fetchone()
-            if row is not None:
-                old = (row[0], row[1], row[2])
-                new = (int(progress.complete), int(progress.verified), len(entries))
-                if old >= new:
-                    return False
+            if not better(db):
+                return False
             db.execute(
                 "INSERT OR REPLACE INTO listings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (digest, int(progress.complete), int(progress.verified), len(entries), progress.compressed_read,
@@ -233,13 +242,8 @@ class Cache:
     def listing_state(self, digest: str) -> ListingProgress | None:
         """How far the cached listing got, without decoding it."""
         def q(db: sqlite3.Connection) -> ListingProgress | None:
-            row = db.execute(
-                "SELECT compressed_read, uncompressed_read, layer_size, entries, complete, verified, source, note "
-                "FROM listings WHERE digest=?", (digest,)).fetchone()
-            if row is None:
-                return None
-            c, u, s, n, comp, ver, src, note = row
-            return ListingProgress(c, u, s, n, bool(comp), bool(ver), src, note)
+            row = db.execute(f"SELECT {_PROGRESS_COLUMNS} FROM listings WHERE digest=?", (digest,)).fetchone()
+            return None if row is None else _progress(row)
 
         return self._run(q, None)
 
@@ -360,10 +364,8 @@ class Cache:
             for suffix in ("", "-wal", "-shm"):
                 try:
                     os.unlink(str(self.path) + suffix)
-                except FileNotFoundError:
-                    pass
                 except OSError:
-                    pass
+                    pass  # already gone, or not ours to delete: _open reports what matters
             self.warning = None
             self._open()
             return
