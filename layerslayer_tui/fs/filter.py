@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from .changes import Change
-from .node import Node, TreeView
+from .node import Node, TreeView, walk
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -97,16 +97,7 @@ class FilteredView:
         return [n for n in self.view.children(path, removals=removals) if id(n) in self._shown]
 
     def walk(self, path: str = "", *, removals: bool = False) -> Iterator[Node]:
-        shown = self._shown
-        stack = [iter(self.children(path, removals=removals))]
-        while stack:
-            node = next(stack[-1], None)
-            if node is None:
-                stack.pop()
-                continue
-            yield node
-            if node.kids is not None and id(node) in shown:
-                stack.append(iter(self.children(node.path, removals=removals)))
+        return walk(self, path, removals=removals)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.walk())

@@ -15,6 +15,7 @@ from .paths import split
 
 if TYPE_CHECKING:
     from .changes import Change
+    from .filter import FilteredView
 
 DIR = EntryType.DIR.value
 FILE = EntryType.FILE.value
@@ -86,6 +87,23 @@ class Node:
         return f"Node({self.path!r}, {self.kind}, files={self.total_files}, bytes={self.total_bytes})"
 
 
+def walk(view: TreeView | FilteredView, path: str = "", *, removals: bool = False) -> Iterator[Node]:
+    """Depth-first over any view's get()/children(), so a filtered view walks
+    only what it shows (its children() leave the rest out)."""
+    start = view.get(path)
+    if start is None:
+        return
+    stack = [iter(view.children(start.path, removals=removals))]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+            continue
+        yield node
+        if node.kids is not None:
+            stack.append(iter(view.children(node.path, removals=removals)))
+
+
 def _sort_key(node: Node) -> tuple[bool, str]:
     return (node.kids is None, node.name)
 
@@ -118,18 +136,7 @@ class TreeView:
 
     def walk(self, path: str = "", *, removals: bool = False) -> Iterator[Node]:
         """Depth-first, parents before children, in children() order; excludes the start node."""
-        start = self.get(path)
-        if start is None:
-            return
-        stack = [iter(self.children(start.path, removals=removals))]
-        while stack:
-            node = next(stack[-1], None)
-            if node is None:
-                stack.pop()
-                continue
-            yield node
-            if node.kids is not None:
-                stack.append(iter(self.children(node.path, removals=removals)))
+        return walk(self, path, removals=removals)
 
     def __len__(self) -> int:
         return len(self._nodes)
