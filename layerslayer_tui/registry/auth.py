@@ -5,7 +5,6 @@ expire, with one fresh token and retry after a 401."""
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 from typing import TYPE_CHECKING, Callable
@@ -113,7 +112,7 @@ class Authenticator:
 
     # -- token server -----------------------------------------------------------
     def _fetch(self, ch: Challenge, scope: str | None) -> tuple[str, float]:
-        from .transport import check, discard
+        from .transport import check, discard, read_json
 
         t = self.transport
         realm = ch.realm
@@ -155,14 +154,12 @@ class Authenticator:
                 raise AuthError(f"{t.registry} refused the login{who}: check your username and password.")
             raise AuthError(f"{t.registry} requires login.")
         check(resp, "an access token")
-        body = resp.raw.read(TOKEN_BODY_CAP + 1, decode_content=True)
-        resp.close()
-        if len(body) > TOKEN_BODY_CAP:
-            raise ProtocolError(f"The token server of {t.registry} sent an oversized answer.")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise ProtocolError(f"The token server of {t.registry} did not answer JSON.") from None
+        data = read_json(
+            resp,
+            TOKEN_BODY_CAP,
+            too_big=f"The token server of {t.registry} sent an oversized answer.",
+            not_json=f"The token server of {t.registry} did not answer JSON.",
+        )
         token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise ProtocolError(f"The token server of {t.registry} answered without a token.")

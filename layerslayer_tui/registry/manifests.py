@@ -12,7 +12,7 @@ from ..errors import ProtocolError
 from .auth import pull_scope
 from .models import Descriptor
 from .platforms import from_json
-from .transport import check
+from .transport import check, read_body
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -121,10 +121,9 @@ def fetch_manifest(
     if length.isdigit() and int(length) > MANIFEST_CAP:
         resp.close()
         raise _bad(what, f"is {int(length)} bytes, more than the {MANIFEST_CAP} allowed")
-    raw = resp.raw.read(MANIFEST_CAP + 1, decode_content=True)
     content_type = resp.headers.get("Content-Type")
-    resp.close()
-    if len(raw) > MANIFEST_CAP:
+    raw = read_body(resp, MANIFEST_CAP)
+    if raw is None:
         raise _bad(what, f"is more than the {MANIFEST_CAP} bytes allowed")
     if expected_size is not None and len(raw) != expected_size:
         raise _bad(what, f"is {len(raw)} bytes, but its descriptor says {expected_size}")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from ..errors import ProtocolError
 from .auth import pull_scope
-from .transport import check
+from .transport import check, read_json
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -29,16 +28,14 @@ def list_tags(transport: Transport, repository: str, *, page_size: int | None = 
     for _page in range(MAX_PAGES):
         resp = transport.request("GET", url, scope=pull_scope(repository), headers={"Accept": "application/json"}, stream=True, what=what)
         check(resp, what)
-        body = resp.raw.read(PAGE_CAP + 1, decode_content=True)
         link = resp.links.get("next", {}).get("url")
         base = resp.url
-        resp.close()
-        if len(body) > PAGE_CAP:
-            raise ProtocolError(f"A page of {what} is more than {PAGE_CAP} bytes.")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise ProtocolError(f"The registry answered {what} with something that is not JSON.") from None
+        data = read_json(
+            resp,
+            PAGE_CAP,
+            too_big=f"A page of {what} is more than {PAGE_CAP} bytes.",
+            not_json=f"The registry answered {what} with something that is not JSON.",
+        )
         page = data.get("tags") if isinstance(data, dict) else None
         if page is None:
             page = []

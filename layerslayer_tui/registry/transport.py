@@ -94,6 +94,28 @@ def discard(resp: requests.Response) -> None:
     resp.close()
 
 
+def read_body(resp: requests.Response, cap: int) -> bytes | None:
+    """The decoded body, or None when it is longer than `cap` (registry data is
+    untrusted, so never read it unbounded); the response is closed either way."""
+    try:
+        body = resp.raw.read(cap + 1, decode_content=True)
+    finally:
+        resp.close()
+    return body if len(body) <= cap else None
+
+
+def read_json(resp: requests.Response, cap: int, *, too_big: str, not_json: str) -> Any:
+    """The body parsed as JSON, read as read_body does; ProtocolError with the
+    given sentence when it is too long or not JSON."""
+    body = read_body(resp, cap)
+    if body is None:
+        raise ProtocolError(too_big)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ProtocolError(not_json) from None
+
+
 def error_codes(resp: requests.Response) -> list[str]:
     """The registry's error codes (`{"errors":[{"code":...}]}`), read bounded."""
     try:
