@@ -65,26 +65,6 @@ def build_layer(small: bool, rebuild: bool) -> tuple[Path, str, int]:
     return layer, info["digest"], info["size"]
 
 
-def push(reg, layer: Path, digest: str) -> None:
-    import requests
-
-    base = reg.url
-    if requests.head(f"{base}/v2/{REPO}/blobs/{digest}", timeout=30).status_code == 200:
-        return
-    start = requests.post(f"{base}/v2/{REPO}/blobs/uploads/", timeout=30)
-    start.raise_for_status()
-    loc = start.headers["Location"]
-    loc = loc if loc.startswith("http") else base + loc
-    with open(layer, "rb") as fh:
-        put = requests.put(
-            f"{loc}{'&' if '?' in loc else '?'}digest={digest}",
-            data=fh,
-            headers={"Content-Type": "application/octet-stream"},
-            timeout=600,
-        )
-    put.raise_for_status()
-
-
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
@@ -147,11 +127,12 @@ def main() -> None:
         raise SystemExit("curl and GNU tar are needed")
     layer, digest, size = build_layer(args.size_small, args.rebuild)
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bed.images import push_blob
     from bed.registry import RegistryServer
 
     storage = WORK / ("registry-small" if args.size_small else "registry-large")
     with RegistryServer(storage_dir=storage) as reg:
-        push(reg, layer, digest)
+        push_blob(reg, REPO, layer, digest)
         url = f"{reg.url}/v2/{REPO}/blobs/{digest}"
         print(f"layer: {size / 1e9:.2f} GB compressed, {digest[:19]}…, registry {reg.host}", flush=True)
         t0 = time.perf_counter()

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.registry
 
 
 def test_index_listing_is_complete_cheap_and_cached(registry, zstd_chunked_image: LazyImage, tmp_path: Path) -> None:
-    img = push_image(registry.url, "sess/zchunked", zstd_chunked_image, tag="1")
+    img = push_image(registry, "sess/zchunked", zstd_chunked_image, tag="1")
     with tarfile.open(fileobj=io.BytesIO(img.tar_bytes()), mode="r:") as tf:
         truth = {m.name.removeprefix("./").rstrip("/") for m in tf.getmembers()} - {""}
     db = tmp_path / "c.db"

@@ -46,7 +46,7 @@ def _shown(image: LazyImage) -> int:
 
 
 def _push(registry, image: LazyImage, name: str) -> str:
-    push_image(registry.url, name, image, tag="1")
+    push_image(registry, name, image, tag="1")
     return f"{registry.host}/{name}:1"
 
 

@@ -29,7 +29,7 @@ def lazy(request: pytest.FixtureRequest) -> LazyImage:
 def pushed(registry: Any, image: LazyImage) -> str:
     """Pushed under a name of our own (other tests push the same image elsewhere)."""
     name = "tui/" + image.kind.replace(":", "-")
-    push_image(registry.url, name, image, tag="1")
+    push_image(registry, name, image, tag="1")
     return f"{registry.host}/{name}:1"
 
 

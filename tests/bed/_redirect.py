@@ -15,9 +15,11 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from bed._http import LoopbackServer, RecordingServer
 
 _BLOB_PATH = re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>sha256:[0-9a-f]{64})$")
 _STORE_PATH = re.compile(r"^/store/sha256/(?P<hex>[0-9a-f]{64})/data$")
@@ -74,31 +76,12 @@ class _Quiet(BaseHTTPRequestHandler):
         return rec
 
 
-class BlobHost:
+class BlobHost(RecordingServer[SeenRequest]):
     """Serves `/store/sha256/<hex>/data` from a registry's storage directory."""
 
     def __init__(self, registry: Any) -> None:
+        super().__init__()
         self.registry = registry
-        self.requests: list[SeenRequest] = []
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    @property
-    def host(self) -> str:
-        assert self._httpd is not None
-        return f"{BLOB_HOST_IP}:{self._httpd.server_address[1]}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self.requests)
-
-    def since(self, mark: int) -> list[SeenRequest]:
-        with self._lock:
-            return list(self.requests[mark:])
 
     def start(self) -> BlobHost:
         owner = self
@@ -153,19 +136,11 @@ class BlobHost:
                     except (BrokenPipeError, ConnectionResetError):
                         self.close_connection = True
 
-        self._httpd = ThreadingHTTPServer((BLOB_HOST_IP, 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="blob-host", daemon=True).start()
+        self._serve(Handler, ip=BLOB_HOST_IP, name="blob-host")
         return self
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
-
-class RedirectSetup:
+class RedirectSetup(LoopbackServer):
     """Front (127.0.0.1) -> registry, blob GETs -> 307 -> BlobHost (127.0.0.2).
 
     `.host`/`.url` are the front's; `.registry` the real registry behind it;
@@ -179,7 +154,6 @@ class RedirectSetup:
         self.blob_host = BlobHost(registry)
         self.front_requests: list[SeenRequest] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
 
     # Credentials and token server are the registry's: the front only forwards.
     @property
@@ -204,15 +178,6 @@ class RedirectSetup:
 
     def log_mark(self) -> int:
         return self.registry.log_mark()
-
-    @property
-    def host(self) -> str:
-        assert self._httpd is not None
-        return f"127.0.0.1:{self._httpd.server_address[1]}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     @property
     def blob_requests(self) -> list[SeenRequest]:
@@ -293,20 +258,9 @@ class RedirectSetup:
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="redirect-front", daemon=True).start()
+        self._serve(Handler, ip="127.0.0.1", name="redirect-front")
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        super().stop()
         self.blob_host.stop()
-
-    def __enter__(self) -> RedirectSetup:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -11,16 +11,17 @@ import base64
 import datetime as dt
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+
+from bed._http import RecordingServer
 
 PRIVATE_PREFIX = "private/"
 
@@ -77,7 +78,7 @@ class TokenRequest:
         return (self.params.get("grant_type") or [None])[0]
 
 
-class TokenServer:
+class TokenServer(RecordingServer[TokenRequest]):
     """`GET /token?service=..&scope=..` (Basic optional) and `POST /token` with
     grant_type=password or refresh_token, on a free loopback port."""
 
@@ -90,6 +91,7 @@ class TokenServer:
         expires_in: int = 300,
         host: str = "127.0.0.1",
     ) -> None:
+        super().__init__()
         self.users = dict(users)
         self.service = service
         self.issuer = issuer
@@ -99,30 +101,12 @@ class TokenServer:
         self.key, self.cert = make_signing_cert()
         self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
         self._x5c = base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()
-        self.requests: list[TokenRequest] = []
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> account
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- addresses -------------------------------------------------------------
     @property
-    def port(self) -> int:
-        assert self._httpd is not None
-        return self._httpd.server_address[1]
-
-    @property
     def realm(self) -> str:
         return f"http://{self.host_ip}:{self.port}/token"
-
-    def mark(self) -> int:
-        """The number of requests so far, to slice `requests` later."""
-        with self._lock:
-            return len(self.requests)
-
-    def since(self, mark: int) -> list[TokenRequest]:
-        with self._lock:
-            return list(self.requests[mark:])
 
     def issue_refresh_token(self, account: str) -> str:
         """An identity token for `account` (what `docker login` stores as identitytoken)."""
@@ -262,14 +246,5 @@ class TokenServer:
                 rec.account, rec.granted = account, access
                 self._reply(rec, 200, body)
 
-        self._httpd = ThreadingHTTPServer((self.host_ip, 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="token-server", daemon=True)
-        self._thread.start()
+        self._serve(Handler, ip=self.host_ip, name="token-server")
         return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None

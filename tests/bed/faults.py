@@ -14,7 +14,6 @@ import json
 import re
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from bed._http import RecordingServer
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -99,17 +100,14 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client that stops reading early (a bounded Range) is expected here
 
 
-class FaultServer:
+class FaultServer(RecordingServer[Seen]):
     def __init__(self) -> None:
+        super().__init__()
         self.blobs: dict[str, bytes] = {}
         self.manifests: dict[tuple[str, str], tuple[bytes, str]] = {}
-        self.requests: list[Seen] = []
         self.connections = 0
         self.tags_page_size = 2
         self._faults: dict[str, list[Fault]] = {"ping": [], "manifest": [], "blob": [], "store": []}
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- content -----------------------------------------------------------------
     def add_blob(self, data: bytes) -> str:
@@ -169,15 +167,6 @@ class FaultServer:
         if kind == "manifest":
             return [r for r in reqs if "/manifests/" in r.path]
         return reqs
-
-    @property
-    def host(self) -> str:
-        assert self._httpd is not None
-        return f"127.0.0.1:{self._httpd.server_address[1]}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     # -- serving -------------------------------------------------------------------
     def start(self) -> FaultServer:
@@ -317,16 +306,8 @@ class FaultServer:
                     return
                 self._send(status, body, headers)
 
-        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fault-server", daemon=True)
-        self._thread.start()
+        self._serve(Handler, ip="127.0.0.1", name="fault-server", server_class=_QuietServer)
         return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
 
 
 @pytest.fixture(scope="session")

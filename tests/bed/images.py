@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import contextlib
 import io
 import json
 import tarfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence, Union
 
 import pytest
@@ -157,8 +159,31 @@ class PushedLayer:
         return d
 
 
+class _Addressed:
+    """What a pushed manifest (image or index) answers to."""
+
+    host: str
+    repo: str
+    tag: str | None
+    manifest_bytes: bytes
+    manifest_digest: str
+
+    @property
+    def size(self) -> int:
+        return len(self.manifest_bytes)
+
+    @property
+    def ref(self) -> str:
+        """host/repo:tag (or @digest when pushed without a tag)."""
+        return f"{self.host}/{self.repo}:{self.tag}" if self.tag else self.digest_ref
+
+    @property
+    def digest_ref(self) -> str:
+        return f"{self.host}/{self.repo}@{self.manifest_digest}"
+
+
 @dataclass
-class PushedImage:
+class PushedImage(_Addressed):
     host: str
     repo: str
     tag: str | None
@@ -176,22 +201,9 @@ class PushedImage:
     def diff_ids(self) -> list[str]:
         return [layer.diff_id for layer in self.layers]
 
-    @property
-    def size(self) -> int:
-        return len(self.manifest_bytes)
-
-    @property
-    def ref(self) -> str:
-        """host/repo:tag (or @digest when pushed without a tag)."""
-        return f"{self.host}/{self.repo}:{self.tag}" if self.tag else self.digest_ref
-
-    @property
-    def digest_ref(self) -> str:
-        return f"{self.host}/{self.repo}@{self.manifest_digest}"
-
 
 @dataclass
-class PushedIndex:
+class PushedIndex(_Addressed):
     host: str
     repo: str
     tag: str | None
@@ -201,18 +213,6 @@ class PushedIndex:
     manifest_digest: str
     children: list[Union[PushedImage, "PushedIndex"]]
     attestations: list[PushedImage] = field(default_factory=list)
-
-    @property
-    def size(self) -> int:
-        return len(self.manifest_bytes)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.host}/{self.repo}:{self.tag}" if self.tag else self.digest_ref
-
-    @property
-    def digest_ref(self) -> str:
-        return f"{self.host}/{self.repo}@{self.manifest_digest}"
 
 
 # -- auth -----------------------------------------------------------------------
@@ -291,7 +291,8 @@ class _Pusher:
         if not url.startswith("http"):
             url = self.base + url
         headers = {**kw.pop("headers", {}), **self._auth(repo)}
-        return self.session.request(method, url, headers=headers, timeout=60, **kw)
+        kw.setdefault("timeout", 60)
+        return self.session.request(method, url, headers=headers, **kw)
 
 
 _pushers: dict[int, _Pusher] = {}
@@ -308,10 +309,14 @@ def _pusher(reg: Any) -> _Pusher:
 # -- pushes ---------------------------------------------------------------------
 
 
-def push_blob(reg: Any, repo: str, data: bytes) -> str:
-    """Monolithic upload (POST then PUT ?digest=); returns the digest."""
+def push_blob(reg: Any, repo: str, data: bytes | Path, digest: str | None = None) -> str:
+    """Monolithic upload (POST then PUT ?digest=); returns the digest.
+
+    A Path is streamed from disk (a benchmark's gigabyte layer); pass its
+    digest along, or it is hashed first."""
     p = _pusher(reg)
-    digest = sha256_digest(data)
+    if digest is None:
+        digest = sha256_digest(data) if isinstance(data, bytes) else _file_digest(data)
     head = p.request("HEAD", repo, f"/v2/{repo}/blobs/{digest}")
     if head.status_code == 200:
         return digest
@@ -320,16 +325,27 @@ def push_blob(reg: Any, repo: str, data: bytes) -> str:
         raise PushError(f"start upload to {repo}", start)
     location = start.headers["Location"]
     sep = "&" if "?" in location else "?"
-    put = p.request(
-        "PUT",
-        repo,
-        f"{location}{sep}digest={digest}",
-        data=data,
-        headers={"Content-Type": "application/octet-stream"},
-    )
+    with contextlib.ExitStack() as stack:
+        body = data if isinstance(data, bytes) else stack.enter_context(open(data, "rb"))
+        put = p.request(
+            "PUT",
+            repo,
+            f"{location}{sep}digest={digest}",
+            data=body,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=600,
+        )
     if put.status_code != 201:
         raise PushError(f"upload blob {digest} to {repo}", put)
     return digest
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
 
 
 def push_manifest_raw(reg: Any, repo: str, ref: str, body: bytes, media_type: str) -> str:

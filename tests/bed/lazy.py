@@ -28,8 +28,10 @@ from typing import Any
 from pathlib import Path
 
 import pytest
-import requests
 import zstandard
+
+from bed._http import Running
+from bed.images import push_blob, push_manifest_raw
 
 SKIP_CONTAINERD_ENV = "LAYERSLAYER_SKIP_CONTAINERD"
 MTIME = 1_700_000_000
@@ -210,7 +212,7 @@ def zstd_chunked_convert(src: Path, dest: Path, *, tag: str = "src") -> LazyImag
     return read_layout("zstd:chunked", dest)
 
 
-class Containerd:
+class Containerd(Running):
     """A private containerd (root needed) for ctr-remote conversions; a context manager."""
 
     def __init__(self) -> None:
@@ -301,41 +303,16 @@ class Containerd:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
-    def __enter__(self) -> Containerd:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # -- pushing (raw distribution API; the images bed may offer richer helpers) ----------
 
 
-def push_image(registry_url: str, repository: str, image: LazyImage, tag: str = "latest") -> LazyImage:
-    """Push the converted image's layer, config and manifest with monolithic uploads."""
-    session = requests.Session()
-    config_digest = "sha256:" + hashlib.sha256(image.config).hexdigest()
-    for digest, data in ((image.layer["digest"], image.blob.read_bytes()), (config_digest, image.config)):
-        start = session.post(f"{registry_url}/v2/{repository}/blobs/uploads/", timeout=60)
-        start.raise_for_status()
-        location = start.headers["Location"]
-        if location.startswith("/"):
-            location = registry_url + location
-        joiner = "&" if "?" in location else "?"
-        put = session.put(
-            f"{location}{joiner}digest={digest}",
-            data=data,
-            headers={"Content-Type": "application/octet-stream"},
-            timeout=120,
-        )
-        put.raise_for_status()
-    put = session.put(
-        f"{registry_url}/v2/{repository}/manifests/{tag}",
-        data=image.manifest,
-        headers={"Content-Type": OCI_MANIFEST},
-        timeout=60,
-    )
-    put.raise_for_status()
+def push_image(registry: Any, repository: str, image: LazyImage, tag: str = "latest") -> LazyImage:
+    """Push the converted image's layer, config and manifest (bed.images uploads)."""
+    push_blob(registry, repository, image.blob.read_bytes())
+    push_blob(registry, repository, image.config)
+    push_manifest_raw(registry, repository, tag, image.manifest, OCI_MANIFEST)
     # A copy: the session-scoped converted images are shared, and one test pushing
     # under its own name must not move them for the others.
     return dataclasses.replace(image, repository=repository)
@@ -383,8 +360,8 @@ def estargz_image(lazy_source: Path, containerd: Containerd, tmp_path_factory: p
 def pushed_lazy_images(registry, zstd_chunked_image: LazyImage, estargz_image: LazyImage) -> dict[str, LazyImage]:
     """Both conversions pushed to the anonymous registry fixture (lazy/zstd, lazy/estargz)."""
     return {
-        "zstd:chunked": push_image(registry.url, "lazy/zstd", zstd_chunked_image),
-        "estargz": push_image(registry.url, "lazy/estargz", estargz_image),
+        "zstd:chunked": push_image(registry, "lazy/zstd", zstd_chunked_image),
+        "estargz": push_image(registry, "lazy/estargz", estargz_image),
     }
 
 

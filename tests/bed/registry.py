@@ -29,6 +29,8 @@ from typing import Callable, Iterator
 import pytest
 import requests
 
+from bed._http import Running
+
 SERVICE = "layerslayer-test-registry"
 ISSUER = "layerslayer-test-issuer"
 DEFAULT_USER = "tester"
@@ -72,7 +74,7 @@ class AccessRecord:
         return self.method == "GET" and "/blobs/sha256:" in self.path
 
 
-class RegistryServer:
+class RegistryServer(Running):
     """One `docker-registry serve` process on a free loopback port.
 
     flavour: "anon" (no auth), "basic" (htpasswd, bcrypt), "token" (bearer
@@ -248,11 +250,6 @@ class RegistryServer:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
-    def __enter__(self) -> RegistryServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- access log ----------------------------------------------------------
     def access_log(
