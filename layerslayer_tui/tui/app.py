@@ -32,7 +32,7 @@ from .file_actions import FileActionsMixin, carved_content, safe_destination, sa
 from .image_actions import ImageActionsMixin
 from .listing import ListingMixin
 from .search_actions import SearchActionsMixin
-from .messages import Failed, ImageLoaded, PlatformsFound, Progress, unexpected
+from .messages import Failed, ImageLoaded, PlatformsFound, Progress
 from .screens.help import HelpScreen
 from .screens.platform import PlatformScreen
 from .text import join, plain, size
@@ -160,11 +160,8 @@ class LayerslayerApp(
                 if platforms:
                     platform = platforms[0]
             image = self.session.open_image(reference, platform)
-        except LayerslayerError as err:
+        except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"loading {reference}", err))
-            return
-        except Exception as err:  # noqa: BLE001
-            self.post_message(Failed(f"loading {reference}", unexpected("loading", err)))
             return
         if not worker.is_cancelled:
             self.post_message(ImageLoaded(image))

@@ -13,7 +13,7 @@ from textual import work
 from layerslayer_tui.errors import ExportError, LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo
 
-from .messages import Failed, Progress, unexpected
+from .messages import Failed, Progress
 from .screens.dialogs import ConfirmScreen, PromptScreen
 from .text import short_digest, size
 
@@ -101,10 +101,7 @@ class ExportActionsMixin:
 
         try:
             written = self.session.download_layer(image, index, dest, progress=progress, overwrite=overwrite)
-        except LayerslayerError as err:
+        except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"downloading layer {index}", err))
-            return
-        except Exception as err:  # noqa: BLE001
-            self.post_message(Failed(f"downloading layer {index}", unexpected("downloading", err)))
             return
         self.post_message(Progress(f"Downloaded layer {index} to {written} (digest verified)."))

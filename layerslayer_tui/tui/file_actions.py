@@ -14,7 +14,7 @@ from textual import work
 from layerslayer_tui.errors import ExportError, LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo
 
-from .messages import Failed, Progress, unexpected
+from .messages import Failed, Progress
 from .screens.dialogs import ConfirmScreen, PromptScreen
 from .screens.viewer import ViewerScreen
 from .text import size
@@ -88,11 +88,8 @@ class FileActionsMixin:
     def _carve(self, image: ImageInfo, layer: int, path: str) -> None:
         try:
             carved = self.session.carve(image, layer, path, cap=VIEW_CAP)
-        except LayerslayerError as err:
+        except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"reading {path}", err))
-            return
-        except Exception as err:  # noqa: BLE001
-            self.post_message(Failed(f"reading {path}", unexpected(f"reading {path}", err)))
             return
         data, note = carved_content(carved)
         self.call_from_thread(self._show_file, path, data, note)

@@ -6,10 +6,9 @@ from __future__ import annotations
 from textual import work
 from textual.widgets import Input
 
-from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo
 
-from .messages import Failed, unexpected
+from .messages import Failed
 from .screens.choice import ChoiceScreen
 from .screens.wasted import WastedScreen
 
@@ -27,11 +26,8 @@ class ImageActionsMixin:
     def _tags(self, image: ImageInfo) -> None:
         try:
             tags = self.session.tags(image)
-        except LayerslayerError as err:
+        except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed("listing tags", err))
-            return
-        except Exception as err:  # noqa: BLE001
-            self.post_message(Failed("listing tags", unexpected("listing tags", err)))
             return
         self.call_from_thread(self._pick_tag, image, tags)
 

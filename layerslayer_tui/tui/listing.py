@@ -21,10 +21,9 @@ from textual import work
 from textual.worker import Worker, get_current_worker
 
 from layerslayer_tui.entry import EntryBatch
-from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo
 
-from .messages import Failed, LayerBatch, LayerDone, unexpected
+from .messages import Failed, LayerBatch, LayerDone
 from .progress_text import checking_line, cut_short, from_index, index_label, progress_line
 from .widgets.file_tree import FileTree
 
@@ -116,12 +115,9 @@ class ListingMixin:
         try:
             listing, batches = self._open_batches(image, index, full, resume)
             self._pump(worker, image, index, batches)
-        except LayerslayerError as err:
+        except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             if not worker.is_cancelled:
                 self.post_message(Failed(f"listing layer {index}", err, image, index))
-        except Exception as err:  # noqa: BLE001
-            if not worker.is_cancelled:
-                self.post_message(Failed(f"listing layer {index}", unexpected(f"listing layer {index}", err), image, index))
         finally:
             if worker.is_cancelled and listing is not None:
                 listing.close()
@@ -157,10 +153,8 @@ class ListingMixin:
                 listing, batches = self._open_batches(image, index, True, resume)
                 if not self._pump(worker, image, index, batches):
                     return
-            except LayerslayerError as err:
+            except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
                 self.post_message(Failed(f"listing layer {index}", err, image, index))
-            except Exception as err:  # noqa: BLE001
-                self.post_message(Failed(f"listing layer {index}", unexpected(f"listing layer {index}", err), image, index))
             finally:
                 if worker.is_cancelled and listing is not None:
                     listing.close()

@@ -41,12 +41,19 @@ class LayerDone(Message):
 
 @dataclass
 class Failed(Message):
-    """A worker met an error; `what` says what it was doing."""
+    """A worker met an error; `what` says what it was doing. Any other
+    exception becomes a LayerslayerError here, so every worker can hand over
+    what it caught and a bug in a lower layer never takes the screen down."""
 
     what: str
     error: LayerslayerError
     image: ImageInfo | None = None
     layer: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.error, LayerslayerError):
+            self.error = unexpected(self.what, self.error)
 
 
 @dataclass
@@ -57,5 +64,5 @@ class Progress(Message):
 
 
 def unexpected(what: str, err: BaseException) -> LayerslayerError:
-    """A bug in a lower layer must not take the screen down: one sentence instead."""
-    return LayerslayerError(f"Unexpected failure while {what}: {type(err).__name__}: {err}")
+    detail = f"{type(err).__name__}: {err}".rstrip(".")
+    return LayerslayerError(f"Unexpected failure while {what}: {detail}.")
