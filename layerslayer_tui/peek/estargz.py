@@ -50,9 +50,9 @@ def toc_json(member: bytes, *, cap: int) -> bytes:
     try:
         tar_bytes = inflater.decompress(member, cap + 1)
     except zlib.error as exc:
-        raise LayerFormatError(f"the eStargz TOC is not valid gzip ({exc}).") from None
+        raise LayerFormatError(f"The eStargz TOC is not valid gzip ({exc}).") from None
     if len(tar_bytes) > cap or inflater.unconsumed_tail:
-        raise LayerFormatError(f"the eStargz TOC is larger than the {cap // (1024 * 1024)} MiB limit.")
+        raise LayerFormatError(f"The eStargz TOC is larger than the {cap // (1024 * 1024)} MiB limit.")
     try:
         with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as archive:
             for member_info in archive:
@@ -61,5 +61,5 @@ def toc_json(member: bytes, *, cap: int) -> bytes:
                     if handle is not None:
                         return handle.read()
     except (tarfile.TarError, EOFError) as exc:
-        raise LayerFormatError(f"the eStargz TOC member is not a readable tar ({exc}).") from None
-    raise LayerFormatError(f"the eStargz TOC member holds no {TOC_NAME}.")
+        raise LayerFormatError(f"The eStargz TOC member is not a readable tar ({exc}).") from None
+    raise LayerFormatError(f"The eStargz TOC member holds no {TOC_NAME}.")

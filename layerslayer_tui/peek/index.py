@@ -143,7 +143,11 @@ def read_index(
 
 
 def _fallback_sentence(kind: str, why: str) -> str:
+    # `why` is an error's own sentence, so it fits inside this one lower-cased
+    # (unless it starts with an acronym such as "HTTP").
     why = why.strip().rstrip(".")
+    if why[1:2].islower():
+        why = why[0].lower() + why[1:]
     return f"The layer's {_LABELS[kind]} could not be used ({why}); listing it by streaming instead."
 
 

@@ -45,7 +45,7 @@ def annotated(annotations: dict[str, str]) -> tuple[str | None, str | None]:
 def parse_position(text: str) -> Position:
     parts = text.strip().split(":")
     if len(parts) != 4 or not all(p.isdigit() for p in parts):
-        raise LayerFormatError(f"the zstd:chunked manifest position {text[:80]!r} is not offset:length:size:type.")
+        raise LayerFormatError(f"The zstd:chunked manifest position {text[:80]!r} is not offset:length:size:type.")
     return Position(*(int(p) for p in parts))
 
 
@@ -76,9 +76,9 @@ def manifest_json(compressed: bytes, *, expected: int, cap: int) -> bytes:
                 break
             out += chunk
     except zstandard.ZstdError as exc:
-        raise LayerFormatError(f"the zstd:chunked manifest is not valid zstd ({exc}).") from None
+        raise LayerFormatError(f"The zstd:chunked manifest is not valid zstd ({exc}).") from None
     if len(out) > cap:
-        raise LayerFormatError(f"the zstd:chunked manifest is larger than the {cap // (1024 * 1024)} MiB limit.")
+        raise LayerFormatError(f"The zstd:chunked manifest is larger than the {cap // (1024 * 1024)} MiB limit.")
     if expected and len(out) != expected:
         raise LayerFormatError(
             f"the zstd:chunked manifest unpacks to {len(out)} bytes, not the {expected} its position promises."

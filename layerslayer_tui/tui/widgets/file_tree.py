@@ -20,7 +20,7 @@ from textual.widgets.tree import TreeNode
 
 from layerslayer_tui.fs import Change, Node
 
-from ..text import join, plain, size
+from ..text import join, size
 
 CHANGE_STYLE = {
     Change.ADDED: "green",
