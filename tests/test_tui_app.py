@@ -23,7 +23,7 @@ from layerslayer_tui.tui.screens.platform import PlatformScreen, preselect
 from layerslayer_tui.tui.screens.viewer import ViewerScreen
 from layerslayer_tui.tui.widgets.layer_list import LayerList
 from tui_images import HOSTILE_NAMES, HOSTILE_STEP, Demo, layer, many_items, push_demo
-from tui_pilot import labels, listed, run, tree_of, truth_paths, wait_for
+from tui_pilot import labels, list_all, listed, run, tree_of, truth_paths, wait_for
 
 pytestmark = pytest.mark.registry
 
@@ -285,9 +285,7 @@ def test_full_listing_of_every_layer_and_merged_view(demo: Demo, session: Sessio
 
     async def body(pilot: Any) -> None:
         await wait_for(pilot, listed(app, 0), "layer 0")
-        app.query_one(LayerList).focus()
-        await pilot.press("F")
-        await wait_for(pilot, lambda: all(app.workspace.is_complete(i) for i in range(3)) and not app.full_running, "every layer")
+        await list_all(pilot)
         await pilot.press("k")  # the merged row
         assert app.layer is None
         await pilot.pause(0.05)

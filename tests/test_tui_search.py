@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from tui_images import HOSTILE_NAMES, Demo, push_demo
-from tui_pilot import listed, run, tree_of, wait_for
+from tui_pilot import list_all, listed, run, tree_of, wait_for
 
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
@@ -60,9 +60,7 @@ def test_search_across_images_and_open_a_hit(demo: Demo, session: Session) -> No
 
     async def body(pilot: Any) -> None:
         await wait_for(pilot, listed(app, 0), "layer 0")
-        app.query_one(LayerList).focus()
-        await pilot.press("F")
-        await wait_for(pilot, lambda: all(app.workspace.is_complete(i) for i in range(3)) and not app.full_running, "every layer")
+        await list_all(pilot)
         app_ref = app.image.reference
         app.load(demo.ref("demo/multi:1"), "linux/amd64")
         await wait_for(pilot, lambda: app.image.reference != app_ref and listed(app, 0)(), "demo/multi")
