@@ -370,6 +370,24 @@ def fetch_blob(reg: Any, repo: str, digest: str) -> bytes:
     return r.content
 
 
+def _put_document(
+    target: Any,
+    repo: str,
+    tag: str | None,
+    doc: dict[str, Any],
+    media_type: str,
+    annotations: dict[str, str] | None = None,
+    *,
+    indent: int = 2,
+) -> tuple[bytes, str]:
+    """Serialise a manifest or index (annotations added) and PUT it under `tag`,
+    or under its own digest; returns (bytes, digest)."""
+    if annotations:
+        doc["annotations"] = dict(annotations)
+    body = json.dumps(doc, indent=indent).encode()
+    return body, push_manifest_raw(target, repo, tag or sha256_digest(body), body, media_type)
+
+
 def _as_spec(layer: bytes | LayerSpec) -> LayerSpec:
     return layer if isinstance(layer, LayerSpec) else LayerSpec(data=layer)
 
@@ -440,10 +458,8 @@ def push_image(
         if spec.urls:
             desc["urls"] = list(spec.urls)
         manifest["layers"].append(desc)
-    if annotations:
-        manifest["annotations"] = dict(annotations)
-    body = json.dumps(manifest, indent=3).encode()  # not canonical on purpose: digest is of these bytes
-    digest = push_manifest_raw(target, repo, tag or sha256_digest(body), body, manifest_type)
+    # indent=3, not canonical on purpose: the digest is of these bytes
+    body, digest = _put_document(target, repo, tag, manifest, manifest_type, annotations, indent=3)
     return PushedImage(
         host=getattr(reg, "host", target.host),
         repo=repo,
@@ -486,8 +502,7 @@ def push_artifact(
         "config": {"mediaType": OCI_EMPTY, "digest": sha256_digest(empty), "size": 2},
         "layers": [layer.descriptor() for layer in layers],
     }
-    body = json.dumps(manifest, indent=2).encode()
-    digest = push_manifest_raw(target, repo, tag or sha256_digest(body), body, OCI_MANIFEST)
+    body, digest = _put_document(target, repo, tag, manifest, OCI_MANIFEST)
     return PushedImage(
         getattr(reg, "host", target.host), repo, tag, OCI_MANIFEST, manifest, body, digest,
         {}, empty, sha256_digest(empty), layers, None,
@@ -580,10 +595,7 @@ def push_index(
                 }
             )
     index: dict[str, Any] = {"schemaVersion": 2, "mediaType": index_type, "manifests": entries}
-    if annotations:
-        index["annotations"] = dict(annotations)
-    body = json.dumps(index, indent=2).encode()
-    digest = push_manifest_raw(target, repo, tag or sha256_digest(body), body, index_type)
+    body, digest = _put_document(target, repo, tag, index, index_type, annotations)
     return PushedIndex(
         host=getattr(reg, "host", target.host),
         repo=repo,
