@@ -1,19 +1,23 @@
 """Figures for the file model: 125k-entry tree build, a 10k-entry directory,
 merge, markers, wasted space and every export format. Prints, asserts nothing.
 
-    .venv/bin/python benchmarks/bench_fs.py [ENTRIES]
+    .venv/bin/python benchmarks/bench_fs.py [ENTRIES]   (default 125000)
+
+No fixed target: these are the costs behind the TUI's 125k-entry figures
+(bench_tui.py) and the exports.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 import time
 import tracemalloc
 
 from layerslayer_tui.entry import EntryType, TarEntry
 from layerslayer_tui.fs import LayerTree, mark_all, merge, wasted
 from layerslayer_tui.fs.export import FORMATS, ExportLayer, ExportMeta, write_to
+
+from _cli import parse_size
 
 
 def entries(count: int, salt: str = "") -> list[TarEntry]:
@@ -35,7 +39,7 @@ def timed(label: str, fn):
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 125_000
+    count = parse_size(__doc__, "entries", 125_000, "entries in the base layer (default 125000)")
     data = entries(count)
     upper = entries(count // 4, salt="2")
     print(f"entries: {len(data)}")

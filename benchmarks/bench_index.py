@@ -32,6 +32,8 @@ from bed.registry import RegistryServer  # noqa: E402
 from layerslayer_tui import peek  # noqa: E402
 from layerslayer_tui.peek.index import read_index  # noqa: E402
 
+from _cli import parse_size  # noqa: E402
+
 
 def _sent(server: RegistryServer, mark: int, requests: int) -> int:
     records = server.access_log(mark, until=lambda recs: sum(r.is_blob_get for r in recs) >= requests)
@@ -70,7 +72,7 @@ def _measure(server: RegistryServer, image: LazyImage) -> None:
 
 
 def main() -> None:
-    files = int(sys.argv[1]) if len(sys.argv) > 1 else 12_000
+    files = parse_size(__doc__, "files", 12_000, "files in the source layer (default 12000)")
     with tempfile.TemporaryDirectory(prefix="bench-index-") as tmp:
         base = Path(tmp)
         t0 = time.perf_counter()
@@ -82,7 +84,7 @@ def main() -> None:
             images.append(daemon.estargz_convert(src, base / "estargz"))
         with RegistryServer("anon") as server:
             for image in images:
-                push_image(server.url, "bench/" + image.kind.replace(":", "-"), image)
+                push_image(server, "bench/" + image.kind.replace(":", "-"), image)
                 _measure(server, image)
 
 

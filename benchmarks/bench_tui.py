@@ -35,6 +35,8 @@ from layerslayer_tui.session import Session  # noqa: E402
 from layerslayer_tui.tui.app import LayerslayerApp  # noqa: E402
 from layerslayer_tui.tui.widgets.file_tree import FileTree  # noqa: E402
 
+from _cli import parse_size  # noqa: E402
+
 WIDE = 10_000
 TICK = 0.01
 
@@ -91,8 +93,8 @@ async def drive(reference: str, work: Path) -> dict[str, float]:
     return figures
 
 
-def main(argv: list[str]) -> int:
-    count = int(argv[1]) if len(argv) > 1 else 125_000 - WIDE
+def main(argv: list[str] | None = None) -> int:
+    count = parse_size(__doc__, "entries", 125_000 - WIDE, "files besides the 10k-child directory (default 115000)", argv)
     t = time.perf_counter()
     blob = layer(many_items(count, per_dir=500, wide=WIDE, size=300))
     print(f"built layer: {count + WIDE:,} files, {len(blob) / 1e6:.1f} MB gzip in {time.perf_counter() - t:.1f} s")
@@ -112,4 +114,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())
