@@ -84,7 +84,7 @@ def main() -> None:
             images.append(daemon.estargz_convert(src, base / "estargz"))
         with RegistryServer("anon") as server:
             for image in images:
-                push_image(server, "bench/" + image.kind.replace(":", "-"), image)
+                image = push_image(server, "bench/" + image.kind.replace(":", "-"), image)
                 _measure(server, image)
 
 
