@@ -305,6 +305,22 @@ def test_full_listing_of_every_layer_and_merged_view(demo: Demo, session: Sessio
     run(app, body)
 
 
+def test_F_ends_on_the_every_layer_summary(big: tuple[str, bytes], session: Session) -> None:
+    """The last layer's own "complete" line must not land after the summary:
+    its entries are fed slice by slice after the worker has already finished."""
+    ref, _blob = big
+    app = LayerslayerApp(ref, session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        await list_all(pilot)
+        await wait_for(pilot, lambda: not app._feed_queue and 0 in app.finished, "the feed queue drained")
+        await pilot.pause(0.1)
+        assert app.status_text == f"Every layer of {app.image.reference} is listed."
+
+    run(app, body)
+
+
 # -- viewer and save --------------------------------------------------------------------
 
 

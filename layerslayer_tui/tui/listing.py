@@ -23,7 +23,7 @@ from textual.worker import Worker, get_current_worker
 from layerslayer_tui.entry import EntryBatch
 from layerslayer_tui.registry.models import ImageInfo
 
-from .messages import Failed, LayerBatch, LayerDone
+from .messages import AllListed, Failed, LayerBatch, LayerDone
 from .progress_text import checking_line, cut_short, from_index, index_label, progress_line
 from .widgets.file_tree import FileTree
 
@@ -45,7 +45,8 @@ class ListingMixin:
         self.listings: dict[int, Any] = {}  # layer -> its LayerListing (for f and cancel)
         self.finished: set[int] = set()  # layers whose listing stream ended
         self.full_running = False
-        self._feed_queue: collections.deque[tuple[int, EntryBatch | None]] = collections.deque()
+        # (layer, batch); batch None: that layer's stream ended; layer None: F's worker finished
+        self._feed_queue: collections.deque[tuple[int | None, EntryBatch | None]] = collections.deque()
         self._drain_scheduled = False
         self._marking = False
         self._marked: set[int] = set()  # layers whose change markers are current
@@ -158,7 +159,14 @@ class ListingMixin:
             finally:
                 if worker.is_cancelled and listing is not None:
                     listing.close()
-        self.call_from_thread(self._all_done, image)
+        # A message, not call_from_thread: it must queue behind the last LayerDone,
+        # so that the summary is the status line's last word.
+        self.post_message(AllListed(image))
+
+    def on_all_listed(self, message: AllListed) -> None:
+        if message.image is self.image and self.workspace is not None:
+            self._feed_queue.append((None, None))
+            self._schedule_drain()
 
     def _all_done(self, image: ImageInfo) -> None:
         if image is self.image:
@@ -191,8 +199,8 @@ class ListingMixin:
     # -- feeding the workspace on the UI thread ----------------------------------
     # Batches are fed in slices of FEED_SLICE entries, one slice per turn of the
     # event loop, so a big coalesced batch never holds the screen and the keys
-    # for long. "done" travels the same queue so it is handled after the last
-    # slice.
+    # for long. "done" (a layer's, and F's for all of them) travels the same
+    # queue so it is handled after the last slice.
 
     def on_layer_batch(self, message: LayerBatch) -> None:
         if message.image is self.image and self.workspace is not None:
@@ -221,7 +229,10 @@ class ListingMixin:
         if self._marking or not self._feed_queue or self.workspace is None:
             return
         index, batch = self._feed_queue[0]
-        if batch is None:
+        if index is None:
+            self._feed_queue.popleft()
+            self._all_done(self.image)
+        elif batch is None:
             self._feed_queue.popleft()
             self._layer_done(index)
         else:

@@ -40,6 +40,13 @@ class LayerDone(Message):
 
 
 @dataclass
+class AllListed(Message):
+    """F's worker went through every layer (posted after their LayerDone)."""
+
+    image: ImageInfo
+
+
+@dataclass
 class Failed(Message):
     """A worker met an error; `what` says what it was doing. Any other
     exception becomes a LayerslayerError here, so every worker can hand over
