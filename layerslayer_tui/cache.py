@@ -34,7 +34,7 @@ from layerslayer_tui.registry.models import ImageInfo
 __all__ = ["Cache", "CachedListing", "SeenImage", "decode_entries", "encode_entries", "image_from_json",
            "image_to_json", "parse_size"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: images.platform
 _BUSY_MS = 10_000
 
 _T = TypeVar("_T")
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS images (
     reference TEXT NOT NULL,
     manifest_digest TEXT NOT NULL,
     layers TEXT NOT NULL,
+    platform TEXT NOT NULL,
     seen REAL NOT NULL,
     PRIMARY KEY (reference, manifest_digest)
 );
@@ -91,6 +92,7 @@ class SeenImage:
     reference: str
     manifest_digest: str
     layer_digests: tuple[str, ...]
+    platform: str = ""  # the platform picked from an index ("" for a single-manifest image)
 
 
 # --- the store -------------------------------------------------------------------
@@ -307,16 +309,19 @@ class Cache:
 
     def record_image(self, info: ImageInfo) -> None:
         layers = json.dumps([li.digest for li in info.layers])
+        # Only a platform picked from an index: reopening with it skips the picker.
+        platform = str(info.platform) if info.index_digest and info.platform is not None else ""
         self._run(
-            lambda db: db.execute("INSERT OR REPLACE INTO images VALUES (?,?,?,?)",
-                                  (info.reference, info.manifest_digest, layers, time.time())),
+            lambda db: db.execute("INSERT OR REPLACE INTO images VALUES (?,?,?,?,?)",
+                                  (info.reference, info.manifest_digest, layers, platform, time.time())),
             None, write=True,
         )
 
     def images(self) -> list[SeenImage]:
         def q(db: sqlite3.Connection) -> list[SeenImage]:
-            rows = db.execute("SELECT reference, manifest_digest, layers FROM images ORDER BY seen DESC").fetchall()
-            return [SeenImage(r, m, tuple(json.loads(ls))) for r, m, ls in rows]
+            rows = db.execute(
+                "SELECT reference, manifest_digest, layers, platform FROM images ORDER BY seen DESC").fetchall()
+            return [SeenImage(r, m, tuple(json.loads(ls)), p) for r, m, ls, p in rows]
 
         return self._run(q, [])
 

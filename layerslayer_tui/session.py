@@ -32,6 +32,7 @@ class SearchHit:
     layer_index: int
     path: str
     size: int
+    platform: str = ""  # the image's platform when it came from an index ("" otherwise): open it with this
 
 
 class _TrackedSource:
@@ -540,7 +541,7 @@ class Session:
                                 found.append((e.path, e.size))
                     per_layer[digest] = found
                 for path, size in found:
-                    hits.append(SearchHit(seen.reference, digest, index, path, size))
+                    hits.append(SearchHit(seen.reference, digest, index, path, size, seen.platform))
                     if limit is not None and len(hits) >= limit:
                         return hits
         return hits

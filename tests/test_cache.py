@@ -3,6 +3,7 @@ rebuild, corruption, two processes writing at once, prune/clear."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -119,6 +120,26 @@ def test_image_round_trip_and_seen_images(tmp_path: Path) -> None:
     c.record_image(info)
     seen = c.images()
     assert [(s.reference, s.manifest_digest, s.layer_digests) for s in seen] == [(info.reference, D2, (D1,))]
+    # picked from an index (index_digest set): the platform is kept, so a search hit reopens it directly
+    assert seen[0].platform == str(info.platform)
+    c.record_image(dataclasses.replace(info, manifest_digest=D1, index_digest=None))
+    assert {s.manifest_digest: s.platform for s in c.images()} == {D2: str(info.platform), D1: ""}
+
+
+def test_images_table_of_schema_1_is_rebuilt(tmp_path: Path) -> None:
+    """Version 1 had no images.platform: such a cache is rebuilt, not half-used."""
+    path = tmp_path / "c.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute("CREATE TABLE images (reference TEXT NOT NULL, manifest_digest TEXT NOT NULL, layers TEXT NOT NULL,"
+                   " seen REAL NOT NULL, PRIMARY KEY (reference, manifest_digest))")
+        db.execute("INSERT INTO images VALUES ('old/ref:1', ?, '[]', 0)", (D1,))
+    c = Cache(path)
+    assert c.enabled and c.warning is None and c.images() == []
+    info = make_image()
+    c.record_image(info)
+    assert [(s.reference, s.platform) for s in c.images()] == [(info.reference, str(info.platform))]
 
 
 def test_old_schema_is_rebuilt_not_fatal(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from tui_pilot import list_all, listed, run, tree_of, wait_for
 
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
+from layerslayer_tui.tui.screens.platform import PlatformScreen
 from layerslayer_tui.tui.screens.search import SearchScreen
 from layerslayer_tui.tui.text import size
 from layerslayer_tui.tui.widgets.layer_list import LayerList
@@ -109,6 +110,49 @@ def test_search_across_images_and_open_a_hit(demo: Demo, session: Session) -> No
         assert app.screen.query_one("#search-pattern").value == "*passwd"
         await pilot.press("escape")
         assert not isinstance(app.screen, SearchScreen)
+
+    run(app, body)
+
+
+def test_a_hit_from_a_multi_platform_image_opens_that_platform(demo: Demo, session: Session) -> None:
+    """The hit carries the platform its image was opened with: Enter opens
+    it directly, without the platform picker."""
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+    arm_base = demo.multi.children[1].layers[0].digest  # only in demo/multi's linux/arm64/v8
+
+    def no_picker() -> None:
+        assert not isinstance(app.screen, PlatformScreen), "the hit asked for its platform again"
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        app_ref = app.image.reference
+        app.load(demo.ref("demo/multi:1"), "linux/arm64/v8")
+        await wait_for(pilot, lambda: app.image.reference != app_ref and listed(app, 0)(), "demo/multi arm64")
+        multi_ref = app.image.reference
+        app.load(demo.ref("demo/app:1"))
+        await wait_for(pilot, lambda: app.image.reference == app_ref and listed(app, 0)(), "demo/app again")
+
+        screen = await search(pilot, "etc/")
+        arm_hits = [h for h in screen.hits if h.layer_digest == arm_base]
+        assert arm_hits and all(h.image == multi_ref and h.platform == "linux/arm64/v8" for h in arm_hits)
+        assert all(h.platform == "" for h in screen.hits if h.image == app_ref)
+        target = screen.hits.index(arm_hits[0])
+        table = screen.query_one("#search-results")
+        table.focus()
+        table.move_cursor(row=target)
+        await pilot.press("enter")
+
+        def opened() -> bool:
+            no_picker()
+            return app.image.reference == multi_ref and listed(app, 0)()
+
+        await wait_for(pilot, opened, "the hit's image")
+        await pilot.pause(0.1)
+        no_picker()
+        assert app.image.platform is not None and str(app.image.platform) == "linux/arm64/v8"
+        assert app.layer == 0 and app.image.layers[0].digest == arm_base
+        tree = tree_of(app)
+        await wait_for(pilot, lambda: tree.selected_node is not None and tree.selected_node.path == arm_hits[0].path.strip("/"), "cursor on the hit")
 
     run(app, body)
 

@@ -53,7 +53,8 @@ class SearchActionsMixin:
                 return
         self._pending_hit = (hit.layer_digest, path)
         self.query_one("#reference", Input).value = hit.image
-        self.load(hit.image, self.platform_arg)
+        # The hit's own platform: a multi-platform image opens without the picker.
+        self.load(hit.image, hit.platform or self.platform_arg)
 
     def _layer_with(self, digest: str, hint: int | None = None) -> int | None:
         layers = self.image.layers if self.image is not None else []
