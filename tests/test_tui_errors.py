@@ -6,7 +6,9 @@ real registry). The app keeps what it listed and keeps running."""
 from __future__ import annotations
 
 import gzip
+import inspect
 import io
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from tui_pilot import labels, listed, run, tree_of, truth_paths, wait_for
 from layerslayer_tui.errors import LayerFormatError, LayerslayerError, RateLimitedError
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
+from layerslayer_tui.tui.messages import Failed
 from layerslayer_tui.tui.text import size
 from layerslayer_tui.tui.widgets.layer_list import LayerList
 
@@ -178,3 +181,18 @@ def test_corrupt_layers_show_one_sentence_and_keep_the_listing(corrupt: tuple[An
             assert "incomplete" in app.query_one("#details").render().plain
 
         run(app, body)
+
+
+def test_failed_takes_any_exception_and_holds_a_layerslayer_error() -> None:
+    """Workers hand Failed whatever they caught: the signature says so, and
+    `error` is always the one-sentence LayerslayerError the screen shows."""
+    params = inspect.signature(Failed, eval_str=True).parameters
+    assert list(params)[:2] == ["what", "caught"]
+    assert params["caught"].annotation.type is Exception
+    assert typing.get_type_hints(Failed)["error"] is LayerslayerError
+
+    bug = Failed("listing layer 2", KeyError("size"), None, 2)
+    assert type(bug.error) is LayerslayerError and bug.layer == 2
+    assert str(bug.error) == "Unexpected failure while listing layer 2: KeyError: 'size'."
+    known = RateLimitedError("The registry asks us to slow down.")
+    assert Failed("loading x", known).error is known

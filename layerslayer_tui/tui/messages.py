@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 
 from textual.message import Message
 
@@ -48,19 +48,20 @@ class AllListed(Message):
 
 @dataclass
 class Failed(Message):
-    """A worker met an error; `what` says what it was doing. Any other
-    exception becomes a LayerslayerError here, so every worker can hand over
-    what it caught and a bug in a lower layer never takes the screen down."""
+    """A worker met an error; `what` says what it was doing. A worker hands
+    over whatever it caught (`caught`, any Exception); `error` is always a
+    LayerslayerError: any other exception is put in one sentence here, so a
+    bug in a lower layer never takes the screen down."""
 
     what: str
-    error: LayerslayerError
+    caught: InitVar[Exception]
     image: ImageInfo | None = None
     layer: int | None = None
+    error: LayerslayerError = field(init=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, caught: Exception) -> None:
         super().__post_init__()
-        if not isinstance(self.error, LayerslayerError):
-            self.error = unexpected(self.what, self.error)
+        self.error = caught if isinstance(caught, LayerslayerError) else unexpected(self.what, caught)
 
 
 @dataclass
