@@ -279,8 +279,10 @@ class Containerd(Running):
         archive = work / "src.tar"
         with tarfile.open(archive, "w") as tf:
             tf.add(src, arcname=".")
-        name = f"src-{work.name}:{tag}"
-        converted = f"estargz-{work.name}:{tag}"
+        # mkdtemp names may hold "_" next to "-", which image references refuse.
+        slug = hashlib.sha256(work.name.encode()).hexdigest()[:12]
+        name = f"src-{slug}:{tag}"
+        converted = f"estargz-{slug}:{tag}"
         self.run("images", "import", "--no-unpack", "--index-name", name, str(archive))
         self.run("images", "convert", "--estargz", "--oci", name, converted)
         self.run("images", "export", str(work / "out.tar"), converted)
