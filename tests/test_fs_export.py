@@ -16,7 +16,7 @@ import pytest
 from layerslayer_tui.errors import ExportError
 from layerslayer_tui.fs import Filter, LayerTree, mark_all, merge
 from layerslayer_tui.fs.export import ExportLayer, ExportMeta, format_for, write, write_to
-from test_fs_support import build_layer, read_entries
+from fs_support import build_layer, read_entries
 
 DATA = Path(__file__).parent / "data"
 

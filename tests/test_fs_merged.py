@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from layerslayer_tui.fs import LayerTree, merge
-from test_fs_support import MTIME, build_layer, have_umoci, read_entries, umoci_unpack, walk_rootfs
+from fs_support import MTIME, build_layer, have_umoci, read_entries, umoci_unpack, walk_rootfs
 
 LAYERS = [
     [

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from layerslayer_tui.entry import EntryType, TarEntry
 from layerslayer_tui.fs import LayerTree
-from test_fs_support import build_layer, read_entries
+from fs_support import build_layer, read_entries
 
 
 def E(path: str, kind: EntryType = EntryType.FILE, size: int = 0, **kw) -> TarEntry:
