@@ -205,11 +205,19 @@ class LayerListing:
         assert self._index is not None
         source, indexed, hidden = self._index
         streamed: list[TarEntry] = []
+        if show:
+            # The layer's own entries become the listing as they stream: collect
+            # them once, not again on top of the index entries.
+            self._entries = streamed
         held: EntryBatch | None = None
         for batch in batches:
             streamed.extend(batch.entries)
             if held is not None:
-                yield self._take(held) if show else EntryBatch([], held.progress)
+                if show:
+                    self.progress = held.progress
+                    yield held
+                else:
+                    yield EntryBatch([], held.progress)
             held = batch
             if self._closed:
                 return
