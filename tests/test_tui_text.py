@@ -129,3 +129,27 @@ def test_listing_states_in_words() -> None:
     assert progress_line(1, checked, streaming=False) == "Listed layer 1: 500 B of 500 B, 3 entries, complete, verified"
     assert progress_line(1, checked, streaming=False, note=True).endswith("complete, verified. They agree.")
     assert summary("*/id_rsa", []) == "No listing seen so far has a path matching */id_rsa."
+
+
+def test_notifications_are_literal_with_controls_escaped(tmp_path, monkeypatch) -> None:
+    """Notes and errors quote registry paths; every notification, from the app or
+    a screen, shows them literally."""
+    import asyncio
+
+    from layerslayer_tui.tui.app import LayerslayerApp
+
+    monkeypatch.setenv("LAYERSLAYER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
+
+    async def body() -> list[tuple[str, str]]:
+        app = LayerslayerApp(None)
+        async with app.run_test() as pilot:
+            app.notify("first: etc/\x1b[31mred [bold]x[/]", title="Layer 0: \x07 checked")
+            app.screen.notify("a[/]b\nc")
+            await pilot.pause()
+            return [(n.message, n.title) for n in app._notifications]
+
+    assert asyncio.run(body()) == [
+        ("first: etc/\\x1b[31mred [bold]x[/]", "Layer 0: \\x07 checked"),
+        ("a[/]b\\x0ac", ""),
+    ]

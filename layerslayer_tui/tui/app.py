@@ -35,7 +35,7 @@ from .search_actions import SearchActionsMixin
 from .messages import Failed, ImageLoaded, PlatformsFound, Progress
 from .screens.help import HelpScreen
 from .screens.platform import PlatformScreen
-from .text import join, plain, size
+from .text import join, plain, size, visible
 from .tree_view import MARKERS, TreeViewMixin
 from .widgets.details import Details
 from .widgets.file_tree import FileTree
@@ -51,6 +51,12 @@ class LayerslayerApp(
     CSS_PATH = "app.tcss"
     BINDINGS = keys.BINDINGS
     HELP = keys.HELP
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification (screens' too: they call the app's) is literal text
+        with control characters escaped: notes and errors quote registry paths."""
+        super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
 
     def __init__(self, reference: str | None = None, *, platform: str | None = None, session: Any = None) -> None:
         super().__init__()
