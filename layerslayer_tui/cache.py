@@ -14,6 +14,7 @@ answers "not cached".
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -417,7 +418,8 @@ def parse_size(text: str) -> int:
         value = float(t)
     except ValueError:
         raise ValueError(f"{text!r} is not a size (try 500M or 2G).") from None
-    if value < 0:
+    # float() also takes "inf", "nan" and "1e400" (= inf), which no byte count is.
+    if not math.isfinite(value * mult) or value < 0:
         raise ValueError(f"{text!r} is not a size (try 500M or 2G).")
     return int(value * mult)
 

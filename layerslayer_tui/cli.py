@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from layerslayer_tui import __version__
 from layerslayer_tui.errors import LayerslayerError
+from layerslayer_tui.printable import visible
 
 if TYPE_CHECKING:
     from layerslayer_tui.entry import EntryBatch
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except LayerslayerError as exc:
         _clear_progress()
-        print(f"layerslayer-tui: {exc}", file=sys.stderr)
+        _say(str(exc))
         return EXIT_ERROR
     except BrokenPipeError:
         # The reader of our stdout went away (| head): stop quietly, and point
@@ -126,6 +127,12 @@ def _main(argv: list[str]) -> int:
 # --- shared -----------------------------------------------------------------
 
 
+def _say(text: str) -> None:
+    """One line on stderr. Sentences quote references, media types, platforms
+    and paths a registry chose, so their control characters are escaped."""
+    print(f"layerslayer-tui: {visible(text)}", file=sys.stderr)
+
+
 def _session(args: argparse.Namespace) -> Session:
     from layerslayer_tui.session import Session
 
@@ -142,7 +149,7 @@ def _session(args: argparse.Namespace) -> Session:
         password=password,
     )
     for note in session.pop_warnings():
-        print(f"layerslayer-tui: {note}", file=sys.stderr)
+        _say(note)
     return session
 
 
@@ -218,7 +225,7 @@ def _export(args: argparse.Namespace, ref_text: str) -> int:
         ws.load(session, needed, full=args.full, budget=budget, on_batch=shown)
         _clear_progress()
         for note in session.pop_warnings():
-            print(f"layerslayer-tui: {note}", file=sys.stderr)
+            _say(note)
         if args.json:
             return _export_stdout(ws, mode, chosen, args.filter)
         dest = args.export
@@ -231,18 +238,30 @@ def _export(args: argparse.Namespace, ref_text: str) -> int:
             for i in chosen:
                 out = target.with_name(f"{stem}.{i}{suffix}")
                 ws.export(out, "layer", i, args.filter, args.fmt, args.force)
-                print(out, file=sys.stderr)
+                print(visible(str(out)), file=sys.stderr)
         elif mode == "merged":
             ws.export(dest, "merged", None, args.filter, args.fmt, args.force)
         else:
             ws.export(dest, "layer", chosen[0], args.filter, args.fmt, args.force)
-        partial = ws.partial_layers()
-        if partial:
-            print(
-                f"layerslayer-tui: layers {', '.join(map(str, partial))} were listed partially; use --full for everything.",
-                file=sys.stderr,
-            )
+        _report_incomplete(ws, needed, full=args.full)
     return EXIT_OK
+
+
+def _report_incomplete(ws: Any, listed: list[int], *, full: bool) -> None:
+    """Name the layers this run listed that are not complete, and why, from
+    their progress: a partial read (the budget) is cured by --full; a full read
+    that still ended short says what the reader found (digest mismatch, a
+    truncated archive). Layers never listed are not named."""
+    short = [i for i in listed if not ws.is_complete(i)]
+    if not short:
+        return
+    if not full:
+        _say(f"layers {', '.join(map(str, short))} were listed partially; use --full for everything.")
+        return
+    for i in short:
+        progress = ws.progress(i)
+        reason = progress.note if progress is not None and progress.note else "the read ended early"
+        _say(f"layer {i} is incomplete even read in full: {reason}")
 
 
 def _export_stdout(ws: Any, mode: str, chosen: list[int], pattern: str | None) -> int:
@@ -271,15 +290,20 @@ def _export_stdout(ws: Any, mode: str, chosen: list[int], pattern: str | None) -
 def _search(args: argparse.Namespace, pattern: str) -> int:
     with _session(args) as session:
         hits = session.search(pattern)
+        notes = session.pop_warnings()
+    for note in notes:
+        _say(note)
     if args.json:
+        # json.dumps escapes every control character (ensure_ascii): the output stays one JSON document.
         json.dump([{"image": h.image, "layer_index": h.layer_index, "layer_digest": h.layer_digest,
                     "path": h.path, "size": h.size} for h in hits], sys.stdout)
         sys.stdout.write("\n")
         return EXIT_OK
     for h in hits:
-        print(f"{h.image}\t{h.layer_index}\t{h.layer_digest[:19]}\t{h.size}\t{h.path}")
+        # Tab-separated, one hit a line: an escaped name cannot break the columns or the terminal.
+        print(f"{visible(h.image)}\t{h.layer_index}\t{visible(h.layer_digest[:19])}\t{h.size}\t{visible(h.path)}")
     if not hits:
-        print(f"layerslayer-tui: no cached listing has a path matching {pattern!r}.", file=sys.stderr)
+        _say(f"no cached listing has a path matching {pattern!r}.")
     return EXIT_OK
 
 
@@ -303,10 +327,10 @@ def _cache(args: argparse.Namespace, action: str) -> int:
                 json.dump(info, sys.stdout)
                 sys.stdout.write("\n")
                 return EXIT_OK
-            print(f"path: {info['path']}")
+            print(f"path: {visible(info['path'])}")
             print(f"size: {human(info['size'])}")
             if cache.warning:
-                print(f"layerslayer-tui: {cache.warning}", file=sys.stderr)
+                _say(cache.warning)
             else:
                 print(f"listings: {info['listings']} ({info['complete_listings']} complete, {info['entries']} entries)")
                 print(f"images: {info['images']}")

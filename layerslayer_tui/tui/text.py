@@ -3,30 +3,17 @@
 File names, history lines, labels and error sentences come from whoever built
 the image. They are never parsed as Rich/Textual markup and their control
 characters are shown as escapes, so `a[/]b`, `[bold]x` or `\\x1b[31m` display
-literally and cannot move the cursor or recolour the terminal.
+literally and cannot move the cursor or recolour the terminal. The escaping
+itself is `layerslayer_tui.printable` (shared with the CLI).
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# C0, DEL, C1 and the Unicode line/paragraph separators and bidi overrides,
-# which would otherwise reorder or break the line they sit in.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from layerslayer_tui.printable import visible, visible_lines
 
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def visible(text: str) -> str:
-    """The text with every control character written as a visible escape."""
-    if text.isprintable():  # the common case, and far cheaper than the regex
-        return text
-    return _CONTROL.sub(_escape, text)
+__all__ = ["join", "plain", "short_digest", "size", "visible", "visible_lines"]
 
 
 def plain(text: str, style: str = "") -> Text:
@@ -64,11 +51,3 @@ def size(n: int | None) -> str:
 
 def short_digest(digest: str, length: int = 12) -> str:
     return digest.split(":", 1)[-1][:length]
-
-
-_CONTROL_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def visible_lines(text: str) -> str:
-    """Like `visible` but keeps newlines and tabs (file contents)."""
-    return _CONTROL_KEEP_LINES.sub(_escape, text.replace("\r\n", "\n"))
