@@ -8,7 +8,21 @@ zstd-compressed blob per layer (listing_codec.py); images as JSON
 
 The cache is an optimisation, never a reason to stop: a corrupt, locked or
 unwritable file turns it off with one warning sentence, and every call then
-answers "not cached".
+answers "not cached". One damaged record (a row another program or a bad disk
+wrote) is dropped with one note in `notes` and answers "not cached", so the
+caller fetches it again.
+
+Who may see a listing (schema 3). A digest names bytes, not a registry's word
+about them: a hostile registry can claim debian's layer digest and serve other
+bytes. So a listing is shared by digest (scope "") only when the bytes it came
+from were hashed whole and matched that digest (`progress.complete and
+progress.verified`). Any other listing (a partial read, an index/TOC listing,
+a read with no digest to check) is stored under the scope it came from,
+"registry/repository", and is served only to that scope. A verified listing
+replaces the scoped ones of its digest; the two are never merged.
+
+The cache directory is created 0700 and the database files 0600 (they hold
+listings of private images); looser modes found on them are tightened.
 """
 
 from __future__ import annotations
@@ -16,7 +30,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -29,13 +45,14 @@ import zstandard
 from layerslayer_tui import locations
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
-from layerslayer_tui.listing_codec import decode_entries, encode_entries
+from layerslayer_tui.listing_codec import DecodeError, decode_entries, encode_entries
 from layerslayer_tui.registry.models import ImageInfo
 
-__all__ = ["Cache", "CachedListing", "SeenImage", "decode_entries", "encode_entries", "image_from_json",
-           "image_to_json", "parse_size"]
+__all__ = ["SHARED", "Cache", "CachedListing", "SeenImage", "decode_entries", "encode_entries", "image_from_json",
+           "image_to_json", "parse_size", "scope_of"]
 
-SCHEMA_VERSION = 2  # 2: images.platform
+# 2: images.platform. 3: listings.scope (who may see an unverified listing; see the module doc).
+SCHEMA_VERSION = 3
 _BUSY_MS = 10_000
 
 _T = TypeVar("_T")
@@ -43,7 +60,8 @@ _T = TypeVar("_T")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS listings (
-    digest TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    scope TEXT NOT NULL,
     complete INTEGER NOT NULL,
     verified INTEGER NOT NULL,
     entries INTEGER NOT NULL,
@@ -54,7 +72,8 @@ CREATE TABLE IF NOT EXISTS listings (
     note TEXT NOT NULL,
     data BLOB NOT NULL,
     stored REAL NOT NULL,
-    used REAL NOT NULL
+    used REAL NOT NULL,
+    PRIMARY KEY (digest, scope)
 );
 CREATE TABLE IF NOT EXISTS tags (key TEXT PRIMARY KEY, digest TEXT NOT NULL, stored REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (key TEXT PRIMARY KEY, data BLOB NOT NULL, stored REAL NOT NULL, used REAL NOT NULL);
@@ -73,8 +92,34 @@ _TABLES = ("meta", "listings", "tags", "docs", "images")
 _PROGRESS_COLUMNS = "compressed_read, uncompressed_read, layer_size, entries, complete, verified, source, note"
 
 
+SHARED = ""  # the scope of a verified listing: anyone holding its digest may see it
+
+# What a verified listing may be shared under. A local check (the registry code
+# validates digests too; the integrator may unify them): a digest in another
+# spelling was never compared with a hash, so it is never shared.
+_SHAREABLE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+
+
+def scope_of(registry: str, repository: str) -> str:
+    """The scope an unverified listing from this repository is stored under."""
+    return f"{registry}/{repository}"
+
+
+def _shared(digest: str, progress: ListingProgress) -> bool:
+    return bool(progress.complete and progress.verified) and _SHAREABLE_DIGEST.fullmatch(digest) is not None
+
+
+def _count(v: object, *, optional: bool = False) -> bool:
+    return (optional and v is None) or (type(v) is int and v >= 0)
+
+
 def _progress(row: tuple) -> ListingProgress:
+    """A ListingProgress from a row, every column of the type it must have
+    (SQLite stores whatever was written into it): DecodeError otherwise."""
     cread, uread, lsize, n, complete, verified, source, note = row[:8]
+    if not (_count(cread) and _count(uread) and _count(lsize, optional=True) and _count(n)
+            and complete in (0, 1) and verified in (0, 1) and type(source) is str and type(note) is str):
+        raise DecodeError("a cached listing's progress has the wrong types")
     return ListingProgress(cread, uread, lsize, n, bool(complete), bool(verified), source, note)
 
 
@@ -107,6 +152,8 @@ class Cache:
         self.path = Path(path) if path is not None else locations.cache_db()
         self.tag_ttl = tag_ttl
         self.warning: str | None = None
+        # One sentence per kind of trouble that did not stop the cache (a damaged record skipped).
+        self.notes: list[str] = []
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._open()
@@ -119,7 +166,8 @@ class Cache:
 
     def _open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_dir(self.path.parent)
+            _private_files(self.path)
             db = sqlite3.connect(self.path, timeout=_BUSY_MS / 1000, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             self._disable(exc)
@@ -202,25 +250,65 @@ class Cache:
 
     # -- listings --
 
-    def get_listing(self, digest: str) -> CachedListing | None:
-        def q(db: sqlite3.Connection) -> CachedListing | None:
-            row = db.execute(f"SELECT {_PROGRESS_COLUMNS}, data FROM listings WHERE digest=?", (digest,)).fetchone()
-            if row is None:
-                return None
-            return CachedListing(decode_entries(row[-1]), _progress(row))
+    def _listing_row(self, columns: str, digest: str, scope: str | None) -> tuple | None:
+        """The row that answers for `digest` seen from `scope`: the shared
+        (verified) one first, else the one stored under that very scope."""
+        def q(db: sqlite3.Connection) -> tuple | None:
+            if scope is None or scope == SHARED:
+                return db.execute(f"SELECT rowid, {columns} FROM listings WHERE digest=? AND scope=''",
+                                  (digest,)).fetchone()
+            return db.execute(
+                f"SELECT rowid, {columns} FROM listings WHERE digest=? AND scope IN ('', ?) ORDER BY scope='' DESC",
+                (digest, scope)).fetchone()
 
-        hit = self._run(q, None)
-        if hit is not None:
-            self._touch("listings", "digest", digest)
+        return self._run(q, None)
+
+    def get_listing(self, digest: str, scope: str | None = None) -> CachedListing | None:
+        """The listing of a layer as `scope` (`scope_of(registry, repository)`)
+        may see it: the verified one shared by digest, else one stored from
+        that registry and repository. `scope=None`: the shared one only. A
+        damaged row is dropped (a note in `notes`) and answers None."""
+        row = self._listing_row(f"{_PROGRESS_COLUMNS}, data", digest, scope)
+        if row is None:
+            return None
+        rowid, data = row[0], row[-1]
+        try:
+            if type(data) is not bytes:
+                raise DecodeError("a cached listing is not a blob")
+            hit = CachedListing(decode_entries(data), _progress(row[1:]))
+            if len(hit.entries) != hit.progress.entries:
+                raise DecodeError("a cached listing has the wrong number of entries")
+        except Exception:  # noqa: BLE001 - any failure to decode one row is damage to that row, nothing more
+            self._damaged("listings", rowid)
+            return None
+        self._touch(rowid)
         return hit
 
-    def put_listing(self, digest: str, entries: list[TarEntry], progress: ListingProgress) -> bool:
-        """Store a listing unless a better one is already there. True if stored."""
+    def put_listing(self, digest: str, entries: list[TarEntry], progress: ListingProgress,
+                    scope: str | None = None) -> bool:
+        """Store a listing unless a better one is already there. True if stored.
+
+        A complete, verified listing is shared by digest and replaces the
+        scoped ones of that digest. Any other listing is stored under `scope`
+        (where it came from: `scope_of(registry, repository)`), which it then
+        needs: ValueError without it."""
+        if _shared(digest, progress):
+            key = SHARED
+        elif scope is None or scope == SHARED:
+            raise ValueError("an unverified listing is stored under the registry and repository it came from")
+        else:
+            key = scope
         rank = (int(progress.complete), int(progress.verified), len(entries))
 
         def better(db: sqlite3.Connection) -> bool:
-            row = db.execute("SELECT complete, verified, entries FROM listings WHERE digest=?", (digest,)).fetchone()
-            return row is None or tuple(row) < rank
+            # A shared listing answers every scope: nothing scoped is stored next to it.
+            if key != SHARED and db.execute("SELECT 1 FROM listings WHERE digest=? AND scope=''",
+                                            (digest,)).fetchone() is not None:
+                return False
+            row = db.execute("SELECT complete, verified, entries FROM listings WHERE digest=? AND scope=?",
+                             (digest, key)).fetchone()
+            # A row of the wrong types (damage) is no reason to keep it.
+            return row is None or not all(type(v) is int for v in row) or tuple(row) < rank
 
         # Encoding a large listing costs far more than this look-up, so skip it
         # when the answer is already no; the write re-checks, as another process
@@ -233,30 +321,51 @@ class Cache:
         def w(db: sqlite3.Connection) -> bool:
             if not better(db):
                 return False
+            if key == SHARED:
+                db.execute("DELETE FROM listings WHERE digest=? AND scope!=''", (digest,))
             db.execute(
-                "INSERT OR REPLACE INTO listings VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (digest, int(progress.complete), int(progress.verified), len(entries), progress.compressed_read,
+                "INSERT OR REPLACE INTO listings (digest, scope, complete, verified, entries, compressed_read, "
+                "uncompressed_read, layer_size, source, note, data, stored, used) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (digest, key, int(progress.complete), int(progress.verified), len(entries), progress.compressed_read,
                  progress.uncompressed_read, progress.layer_size, progress.source, progress.note, data, now, now),
             )
             return True
 
         return self._run(w, False, write=True)
 
-    def listing_state(self, digest: str) -> ListingProgress | None:
-        """How far the cached listing got, without decoding it."""
-        def q(db: sqlite3.Connection) -> ListingProgress | None:
-            row = db.execute(f"SELECT {_PROGRESS_COLUMNS} FROM listings WHERE digest=?", (digest,)).fetchone()
-            return None if row is None else _progress(row)
+    def drop_listing(self, digest: str, scope: str) -> None:
+        """Forget the listing stored under `scope` (never the shared one)."""
+        if scope != SHARED:
+            self._run(lambda db: db.execute("DELETE FROM listings WHERE digest=? AND scope=?", (digest, scope)),
+                      None, write=True)
 
-        return self._run(q, None)
+    def listing_state(self, digest: str, scope: str | None = None) -> ListingProgress | None:
+        """How far the listing `get_listing(digest, scope)` would give got, without decoding it."""
+        row = self._listing_row(_PROGRESS_COLUMNS, digest, scope)
+        if row is None:
+            return None
+        try:
+            return _progress(row[1:])
+        except DecodeError:
+            self._damaged("listings", row[0])
+            return None
 
-    def _touch(self, table: str, col: str, key: str) -> None:
+    def _damaged(self, table: str, rowid: object) -> None:
+        """Drop one damaged row and say so once; the caller then fetches it again."""
+        self._run(lambda db: db.execute(f"DELETE FROM {table} WHERE rowid=?", (rowid,)), None, write=True)
+        note = (f"A damaged record in the cache at {self.path} was skipped and will be fetched again; "
+                "`layerslayer-tui cache clear` resets the cache.")
+        with self._lock:
+            if note not in self.notes:
+                self.notes.append(note)
+
+    def _touch(self, rowid: int) -> None:
         # Best effort: recency only steers prune, so a busy database is no reason to give up the cache.
         with self._lock:
             if self._db is None:
                 return
             try:
-                self._db.execute(f"UPDATE {table} SET used=? WHERE {col}=?", (time.time(), key))
+                self._db.execute("UPDATE listings SET used=? WHERE rowid=?", (time.time(), rowid))
             except sqlite3.Error:
                 pass
 
@@ -270,13 +379,15 @@ class Cache:
         age = self.tag_ttl if max_age is None else max_age
         key = self._tag_key(registry, repository, tag)
 
-        def q(db: sqlite3.Connection) -> str | None:
-            row = db.execute("SELECT digest, stored FROM tags WHERE key=?", (key,)).fetchone()
-            if row is None or time.time() - row[1] > age:
-                return None
-            return row[0]
-
-        return self._run(q, None)
+        row = self._run(lambda db: db.execute("SELECT rowid, digest, stored FROM tags WHERE key=?",
+                                              (key,)).fetchone(), None)
+        if row is None:
+            return None
+        rowid, digest, stored = row
+        if type(digest) is not str or type(stored) not in (int, float) or not _DIGEST_TEXT.fullmatch(digest):
+            self._damaged("tags", rowid)
+            return None
+        return None if time.time() - stored > age else digest
 
     def put_tag(self, registry: str, repository: str, tag: str, digest: str) -> None:
         key = self._tag_key(registry, repository, tag)
@@ -284,11 +395,30 @@ class Cache:
                   None, write=True)
 
     def get_doc(self, key: str) -> bytes | None:
-        def q(db: sqlite3.Connection) -> bytes | None:
-            row = db.execute("SELECT data FROM docs WHERE key=?", (key,)).fetchone()
-            return None if row is None else bytes(row[0])
+        row = self._run(lambda db: db.execute("SELECT rowid, data FROM docs WHERE key=?", (key,)).fetchone(), None)
+        if row is None:
+            return None
+        if type(row[1]) is not bytes:
+            self._damaged("docs", row[0])
+            return None
+        return row[1]
 
-        return self._run(q, None)
+    def get_decoded(self, key: str, decode: Callable[[bytes], _T]) -> _T | None:
+        """A document through its decoder; one that does not decode is damage:
+        dropped (a note in `notes`), None, so the caller fetches it again."""
+        data = self.get_doc(key)
+        if data is None:
+            return None
+        try:
+            return decode(data)
+        except Exception:  # noqa: BLE001 - any failure to decode one document is damage to it, nothing more
+            self._damaged_doc(key)
+            return None
+
+    def _damaged_doc(self, key: str) -> None:
+        row = self._run(lambda db: db.execute("SELECT rowid FROM docs WHERE key=?", (key,)).fetchone(), None)
+        if row is not None:
+            self._damaged("docs", row[0])
 
     def put_doc(self, key: str, data: bytes) -> None:
         now = time.time()
@@ -296,14 +426,7 @@ class Cache:
                   None, write=True)
 
     def get_image(self, key: str) -> ImageInfo | None:
-        data = self.get_doc("image:" + key)
-        if data is None:
-            return None
-        try:
-            return image_from_json(data)
-        except (ValueError, KeyError, TypeError) as exc:
-            self._disable(exc)
-            return None
+        return self.get_decoded("image:" + key, image_from_json)
 
     def put_image(self, key: str, info: ImageInfo) -> None:
         self.put_doc("image:" + key, image_to_json(info))
@@ -319,15 +442,18 @@ class Cache:
         )
 
     def images(self) -> list[SeenImage]:
-        def q(db: sqlite3.Connection) -> list[SeenImage]:
-            rows = db.execute(
-                "SELECT reference, manifest_digest, layers, platform FROM images ORDER BY seen DESC").fetchall()
-            return [SeenImage(r, m, tuple(json.loads(ls)), p) for r, m, ls, p in rows]
-
-        return self._run(q, [])
+        rows = self._run(lambda db: db.execute(
+            "SELECT rowid, reference, manifest_digest, layers, platform FROM images ORDER BY seen DESC").fetchall(), [])
+        out = []
+        for rowid, *row in rows:
+            try:
+                out.append(_seen_image(*row))
+            except Exception:  # noqa: BLE001 - a damaged row is skipped, the others still count
+                self._damaged("images", rowid)
+        return out
 
     def listed_digests(self) -> list[str]:
-        return self._run(lambda db: [r[0] for r in db.execute("SELECT digest FROM listings")], [])
+        return self._run(lambda db: [r[0] for r in db.execute("SELECT DISTINCT digest FROM listings")], [])
 
     # -- management --
 
@@ -393,17 +519,53 @@ class Cache:
 
         def w(db: sqlite3.Connection) -> None:
             freed = 0
-            for table, col in (("listings", "digest"), ("docs", "key")):
-                rows = db.execute(f"SELECT {col}, length(data) FROM {table} ORDER BY used ASC").fetchall()
-                for key, length in rows:
+            for table in ("listings", "docs"):
+                rows = db.execute(f"SELECT rowid, length(data) FROM {table} ORDER BY used ASC").fetchall()
+                for rowid, length in rows:
                     if freed >= need:
                         return
-                    db.execute(f"DELETE FROM {table} WHERE {col}=?", (key,))
-                    freed += length + 200
+                    db.execute(f"DELETE FROM {table} WHERE rowid=?", (rowid,))
+                    freed += (length or 0) + 200
 
         self._run(w, None, write=True)
         self._compact()
         return max(0, before - self.size())
+
+
+_DIGEST_TEXT = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+
+
+def _seen_image(reference: object, manifest_digest: object, layers: object, platform: object) -> SeenImage:
+    digests = json.loads(layers) if type(layers) is str else None
+    if not (type(reference) is str and type(manifest_digest) is str and type(platform) is str
+            and type(digests) is list and all(type(d) is str for d in digests)):
+        raise DecodeError("a cached image record has the wrong types")
+    return SeenImage(reference, manifest_digest, tuple(digests), platform)
+
+
+def _private_dir(path: Path) -> None:
+    """Create the cache directory 0700, and tighten an existing one of ours to
+    0700 (the listings of private images are in it). A shared directory (sticky,
+    like /tmp) or one owned by someone else is left as it is."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid == os.geteuid() and not st.st_mode & stat.S_ISVTX and stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
+
+
+def _private_files(db: Path) -> None:
+    """The database 0600 before SQLite opens it (SQLite gives its -wal and -shm
+    files the database's mode); existing files of any of the three tightened."""
+    fd = os.open(db, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm"):
+        name = f"{db}{suffix}"
+        try:
+            st = os.lstat(name)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o077:
+            os.chmod(name, stat.S_IMODE(st.st_mode) & 0o600)
 
 
 def parse_size(text: str) -> int:

@@ -105,26 +105,90 @@ def encode_entries(entries: list[TarEntry]) -> bytes:
     return zstandard.ZstdCompressor(level=3).compress(raw)
 
 
+class DecodeError(ValueError):
+    """A cached record that does not decode to values of the right types."""
+
+
+# Which values each column may hold once decoded (bool is not an int here: JSON true is damage).
+_INT = (int,)
+_COLUMN_TYPES: dict[str, tuple[type, ...]] = {"size": _INT, "mode": _INT, "uid": _INT, "gid": _INT, "uname": (str,),
+                                              "gname": (str,), "mtime": (int, float), "offset": _INT,
+                                              "devmajor": _INT, "devminor": _INT}
+_ARRAY_CODES = dict(_COLUMNS)
+
+
+def _checked(name: str, col: Any, n: int, body: memoryview) -> Any:
+    """A column expanded, its values of the column's types (DecodeError otherwise).
+    A packed array holds the right type by construction once its typecode is
+    the column's; a constant is checked once; only JSON lists are walked."""
+    allowed = _COLUMN_TYPES.get(name, _INT)
+    if isinstance(col, dict):
+        if "c" in col:
+            if n and type(col["c"]) not in allowed:  # an empty listing stores None
+                raise DecodeError(f"a cached listing's {name} has the wrong type")
+        elif col.get("a") != _ARRAY_CODES.get(name, "b") or not isinstance(col.get("r"), list) or \
+                len(col["r"]) != 2 or not all(type(v) is int for v in col["r"]):
+            raise DecodeError(f"a cached listing's {name} column is malformed")
+    elif not isinstance(col, list) or not all(type(v) in allowed for v in col):
+        raise DecodeError(f"a cached listing's {name} has the wrong type")
+    return _expand(col, n, body)
+
+
+def _sparse(kind: str, values: Any, n: int, ok: Any) -> dict[int, Any]:
+    """{index: value} of a sparse column, indexes in range and values `ok`."""
+    if not isinstance(values, dict):
+        raise DecodeError(f"a cached listing's {kind} is malformed")
+    out = {}
+    for key, value in values.items():
+        if not key.isdigit() or int(key) >= n or not ok(value):
+            raise DecodeError(f"a cached listing's {kind} is malformed")
+        out[int(key)] = value
+    return out
+
+
+def _str_dict(v: Any) -> bool:
+    return isinstance(v, dict) and all(type(k) is str and type(x) is str for k, x in v.items())
+
+
 def decode_entries(blob: bytes) -> list[TarEntry]:
+    """The entries `encode_entries` stored. The blob is ours but the file is
+    not out of reach of other programs or bad disks, so anything that is not
+    the shape encode_entries writes raises (DecodeError, or whatever zstd,
+    JSON or indexing raise on garbage) and never yields values of the wrong
+    type."""
     raw = zstandard.ZstdDecompressor().decompress(blob, max_output_size=_MAX_BLOB)
     hlen = int.from_bytes(raw[:8], "big")
     if hlen > len(raw) - 8:
-        raise ValueError("a cached listing is truncated")
+        raise DecodeError("a cached listing is truncated")
     c = json.loads(raw[8 : 8 + hlen].decode("utf-8", "surrogatepass"))
+    if not isinstance(c, dict):
+        raise DecodeError("a cached listing's header is malformed")
     body = memoryview(raw)[8 + hlen :]
     n = c["n"]
+    if type(n) is not int or n < 0:
+        raise DecodeError("a cached listing's entry count is malformed")
     pcol = c["path"]
     if n == 0:
         paths: list[str] = []
-    elif isinstance(pcol, list) and len(pcol) == 2 and isinstance(pcol[0], int):
+    elif isinstance(pcol, list) and len(pcol) == 2 and type(pcol[0]) is int and type(pcol[1]) is int:
         start, length = pcol
+        if start < 0 or length < 0 or start + length > len(body):
+            raise DecodeError("a cached listing is truncated")
         paths = bytes(body[start : start + length]).decode("utf-8", "surrogatepass").split("\0")
-    else:
+    elif isinstance(pcol, list) and all(type(p) is str for p in pcol):
         paths = pcol
+    else:
+        raise DecodeError("a cached listing's paths are malformed")
     if len(paths) != n:
-        raise ValueError("a cached listing has the wrong number of paths")
-    types = [_TYPES[t] for t in _expand(c["type"], n, body)]
-    cols = {name: _expand(c[name], n, body) for name, _ in _COLUMNS}
+        raise DecodeError("a cached listing has the wrong number of paths")
+    codes = list(_checked("type", c["type"], n, body))
+    if codes and not (min(codes) >= 0 and max(codes) < len(_TYPES)):
+        raise DecodeError("a cached listing's types are malformed")
+    types = [_TYPES[t] for t in codes]
+    cols = {name: _checked(name, c[name], n, body) for name, _ in _COLUMNS}
+    links = _sparse("links", c["link"], n, lambda v: type(v) is str)
+    xattrs = _sparse("xattrs", c["xattrs"], n, _str_dict)
+    extra = _sparse("extra", c["extra"], n, lambda v: isinstance(v, dict) and all(type(k) is str for k in v))
     # The collector would otherwise walk the growing heap many times while
     # 100k+ objects are created; nothing here makes reference cycles.
     was_enabled = gc.isenabled()
@@ -138,10 +202,10 @@ def decode_entries(blob: bytes) -> list[TarEntry]:
     finally:
         if was_enabled:
             gc.enable()
-    for i, v in c["link"].items():
-        entries[int(i)].link = v
-    for i, v in c["xattrs"].items():
-        entries[int(i)].xattrs = v
-    for i, v in c["extra"].items():
-        entries[int(i)].extra = v
+    for i, v in links.items():
+        entries[i].link = v
+    for i, v in xattrs.items():
+        entries[i].xattrs = v
+    for i, v in extra.items():
+        entries[i].extra = v
     return entries

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from layerslayer_tui.cache import Cache, CachedListing
+from layerslayer_tui.cache import Cache, CachedListing, scope_of
 from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
 from layerslayer_tui.entry import EntryBatch, ListingProgress, TarEntry
-from layerslayer_tui.errors import ExportError, LayerslayerError, NetworkError, OfflineError
+from layerslayer_tui.errors import ExportError, LayerFormatError, LayerslayerError, NetworkError, OfflineError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
 
 DEFAULT_BUDGET = 256 * 1024
@@ -102,9 +102,15 @@ class LayerListing:
     ) -> None:
         # The index listing a full read is checked against, with the converter files it hides.
         self._index: tuple[str, list[TarEntry], frozenset[str]] | None = None
-        if full and cached is not None and _unverified_index(cached.progress) and not session.offline:
-            self._index = (cached.progress.source, cached.entries, frozenset())
-            cached = None  # the full read streams the layer instead of showing the cached index listing
+        if full and cached is not None and not session.offline:
+            if _unverified_index(cached.progress):
+                self._index = (cached.progress.source, cached.entries, frozenset())
+                cached = None  # the full read streams the layer instead of showing the cached index listing
+            elif not cached.complete:
+                # A full read is one verified stream from byte 0: a cached partial is
+                # not shown first and then topped up (its entries would end up in a
+                # "verified" listing without coming from the verified bytes).
+                cached = None
         self.image = image
         self.layer = layer
         self.cached = cached is not None
@@ -119,6 +125,8 @@ class LayerListing:
         self._closed = False
         self._started = False
         self._stored = cached.complete if cached is not None else False
+        # Set when the layer's bytes disagreed with the cached partial listing shown first.
+        self._conflict: LayerslayerError | None = None
 
     @property
     def complete(self) -> bool:
@@ -177,6 +185,8 @@ class LayerListing:
     def continue_full(self) -> Iterator[EntryBatch]:
         """The rest of the layer after a partial listing: only new entries.
         After an index listing: the layer read whole to check the index."""
+        if self._conflict is not None:
+            return self._raise(self._conflict)
         if self._closed:
             return iter(())
         if self.complete:
@@ -237,30 +247,64 @@ class LayerListing:
         self._store()
         yield EntryBatch(last, progress)
 
+    @staticmethod
+    def _raise(err: LayerslayerError) -> Iterator[EntryBatch]:
+        raise err
+        yield  # pragma: no cover - makes this a generator, so it raises when iterated
+
     def _continue(self) -> Iterator[EntryBatch]:
         self._session._require_online(f"the rest of layer {self.layer.index + 1}")
         if self._peek is not None:
-            batches: Iterator[EntryBatch] = self._peek.continue_full()
-            skip = 0
-        else:
-            # From a cached partial: the decompressor state is gone, so read from
-            # byte 0 again and drop the entries already shown (same stream order).
-            from layerslayer_tui import peek
+            # The same stream carries on: every entry comes from the bytes it hashes.
+            for batch in self._peek.continue_full():
+                yield self._take(batch)
+                if self._closed:
+                    return
+            self._store()
+            return
+        # From a cached partial: the decompressor state is gone, so read from byte
+        # 0 again. The listing kept is the stream's own; the cached entries shown
+        # first are only matched against it (and not shown twice). Should the
+        # stream disagree with them, what was shown cannot be trusted: the cached
+        # partial is dropped and the caller told to open the layer again.
+        from layerslayer_tui import peek
 
-            desc = self.layer.descriptor
-            self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest,
-                                       annotations=desc.annotations, media_type=desc.media_type)
-            batches = iter(self._peek)
-            skip = len(self._entries)
-        for batch in batches:
-            if skip:
-                drop = min(skip, len(batch.entries))
-                skip -= drop
-                batch = EntryBatch(batch.entries[drop:], batch.progress)
-            yield self._take(batch)
+        desc = self.layer.descriptor
+        shown = len(self._entries)  # self._entries[:shown] is what the caller holds already
+        self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest,
+                                   annotations=desc.annotations, media_type=desc.media_type)
+        streamed: list[TarEntry] = []
+        for batch in self._peek:
+            start = len(streamed)
+            streamed.extend(batch.entries)
+            if start < shown and any(_shown_as(self._entries[i]) != _shown_as(streamed[i])
+                                     for i in range(start, min(len(streamed), shown))):
+                self._disagree()
+            if batch.progress.complete and len(streamed) < shown:
+                self._disagree()  # before the last batch could label the listing complete
+            new = batch.entries[max(0, shown - start):]
+            self._entries.extend(new)
+            self.progress = batch.progress
+            yield EntryBatch(new, batch.progress)
             if self._closed:
                 return
+        if len(streamed) < shown:
+            self._disagree()
+        self._entries = streamed
         self._store()
+
+    def _disagree(self) -> None:
+        """The layer's bytes do not hold the cached partial listing shown before."""
+        cache = self._session.cache
+        if cache is not None:
+            cache.drop_listing(self.layer.digest, self._scope)
+        self._stored = True  # nothing of this listing goes back into the cache
+        self._conflict = LayerFormatError(
+            f"Layer {self.layer.index + 1}'s bytes do not match the listing cached from "
+            f"{self.image.registry}/{self.image.repository} earlier; that listing was dropped: "
+            "open the image again to list the layer from its bytes."
+        )
+        raise self._conflict
 
     def _guard(self, it: Iterator[EntryBatch]) -> Iterator[EntryBatch]:
         """A cancelled listing ends quietly (its closed stream makes the reader
@@ -298,8 +342,12 @@ class LayerListing:
         progress = dataclasses.replace(self.progress, entries=len(self._entries))
         if self._closed and not progress.complete:
             progress.note = progress.note or "listing stopped early"
-        cache.put_listing(self.layer.digest, self._entries, progress)
+        cache.put_listing(self.layer.digest, self._entries, progress, scope=self._scope)
         self._stored = progress.complete
+
+    @property
+    def _scope(self) -> str:
+        return scope_of(self.image.registry, self.image.repository)
 
     def close(self) -> None:
         self._closed = True
@@ -311,6 +359,12 @@ class LayerListing:
                 peek_obj.close()
             except Exception:  # noqa: BLE001 - best effort from another thread
                 pass
+
+
+def _shown_as(e: TarEntry) -> tuple:
+    """What a listing shows of an entry (extra is left out: its tuples come back
+    from the cache as lists)."""
+    return (e.path, e.type, e.size, e.mode, e.uid, e.gid, e.uname, e.gname, e.mtime, e.link, e.offset)
 
 
 def _unverified_index(progress: ListingProgress) -> bool:
@@ -357,8 +411,10 @@ class Session:
     @property
     def warnings(self) -> list[str]:
         out = []
-        if self.cache is not None and self.cache.warning:
-            out.append(self.cache.warning)
+        if self.cache is not None:
+            if self.cache.warning:
+                out.append(self.cache.warning)
+            out.extend(self.cache.notes)
         return out
 
     def pop_warnings(self) -> list[str]:
@@ -413,9 +469,9 @@ class Session:
         top = self._top_digest(ref)
         key = f"platforms:{ref.registry}/{ref.repository}@{top}" if top else None
         if key and self.cache is not None:
-            doc = self.cache.get_doc(key)
-            if doc is not None:
-                return platforms_from_json(doc)
+            cached = self.cache.get_decoded(key, platforms_from_json)
+            if cached is not None:
+                return cached
         self._require_online(f"the platforms of {ref_text}")
         found = self.client(ref.registry).list_platforms(ref)
         if key and self.cache is not None:
@@ -475,7 +531,8 @@ class Session:
         else a partial (or, with `full`, a complete) peek over the blob.
         Raises OfflineError at once when offline and not cached."""
         info = self._layer(image, layer)
-        cached = self.cache.get_listing(info.digest) if self.cache is not None else None
+        scope = scope_of(image.registry, image.repository)
+        cached = self.cache.get_listing(info.digest, scope) if self.cache is not None else None
         if cached is None:
             self._require_online(f"the listing of layer {info.index + 1} ({info.digest[:19]})")
         return LayerListing(self, image, info, cached=cached, full=full, budget=budget)
@@ -524,30 +581,38 @@ class Session:
     def search(self, pattern: str, *, limit: int | None = None) -> list[SearchHit]:
         """Paths matching `pattern` (glob when it has * ? [, else substring;
         see fs.PathMatcher) in every cached listing of every image seen.
-        Whiteout markers are not files and are skipped."""
+        Whiteout markers are not files and are skipped. Each image sees the
+        listings it may see (`Cache.get_listing` with its scope): a listing a
+        registry served unverified is never attributed to an image elsewhere."""
         from layerslayer_tui.fs import PathMatcher
+        from layerslayer_tui.reference import parse
 
         if self.cache is None:
             return []
         match = PathMatcher(pattern)
         hits: list[SearchHit] = []
-        per_layer: dict[str, list[tuple[str, int]]] = {}
+        per_layer: dict[tuple[str, str], list[tuple[str, int]]] = {}
         seen_refs: set[tuple[str, str]] = set()
         for seen in self.cache.images():
             if (seen.reference, seen.manifest_digest) in seen_refs:
                 continue
             seen_refs.add((seen.reference, seen.manifest_digest))
+            try:
+                ref = parse(seen.reference)
+            except LayerslayerError:
+                continue  # not a reference this app wrote: nothing can be attributed to it
+            scope = scope_of(ref.registry, ref.repository)
             for index, digest in enumerate(seen.layer_digests):
-                found = per_layer.get(digest)
+                found = per_layer.get((digest, scope))
                 if found is None:
-                    listing = self.cache.get_listing(digest)
+                    listing = self.cache.get_listing(digest, scope)
                     found = []
                     if listing is not None:
                         for e in listing.entries:
                             name = e.path.rpartition("/")[2]
                             if not name.startswith(".wh.") and match(e.path, name):
                                 found.append((e.path, e.size))
-                    per_layer[digest] = found
+                    per_layer[(digest, scope)] = found
                 for path, size in found:
                     hits.append(SearchHit(seen.reference, digest, index, path, size, seen.platform))
                     if limit is not None and len(hits) >= limit:

@@ -21,6 +21,7 @@ from layerslayer_tui.registry.models import Descriptor, HistoryStep, ImageInfo, 
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
+SCOPE = "localhost:5000/x/y"  # where an unverified listing came from
 
 
 def sample_entries(n: int = 300) -> list[TarEntry]:
@@ -72,17 +73,17 @@ def test_listing_store_and_upgrade_rules(tmp_path: Path) -> None:
     assert c.enabled and c.warning is None
     entries = sample_entries()
     partial = ListingProgress(1000, 5000, 9000, 100, False, False, "stream", "")
-    assert c.put_listing(D1, entries[:100], partial)
-    got = c.get_listing(D1)
+    assert c.put_listing(D1, entries[:100], partial, scope=SCOPE)
+    got = c.get_listing(D1, SCOPE)
     assert got is not None and not got.complete and got.entries == entries[:100]
     assert got.progress.compressed_read == 1000 and got.progress.uncompressed_read == 5000
     # a shorter partial never replaces a longer one
-    assert not c.put_listing(D1, entries[:10], ListingProgress(10, 10, 9000, 10))
+    assert not c.put_listing(D1, entries[:10], ListingProgress(10, 10, 9000, 10), scope=SCOPE)
     full = ListingProgress(9000, 90000, 9000, len(entries), True, True, "stream", "")
     assert c.put_listing(D1, entries, full)
     # and a partial never replaces a complete one
-    assert not c.put_listing(D1, entries[:200], partial)
-    got = c.get_listing(D1)
+    assert not c.put_listing(D1, entries[:200], partial, scope=SCOPE)
+    got = c.get_listing(D1, SCOPE)
     assert got is not None and got.complete and got.progress.verified and got.entries == entries
     assert c.listing_state(D1).entries == len(entries)
     assert c.get_listing(D2) is None
@@ -152,7 +153,7 @@ def test_old_schema_is_rebuilt_not_fatal(tmp_path: Path) -> None:
     c = Cache(path)
     assert c.enabled and c.warning is None
     assert c.get_listing("x") is None
-    assert c.put_listing(D1, sample_entries(8), ListingProgress(entries=5, complete=True))
+    assert c.put_listing(D1, sample_entries(8), ListingProgress(entries=5, complete=True, verified=True))
     assert c.get_listing(D1) is not None
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta").fetchone()[0] == str(cache_mod.SCHEMA_VERSION)
@@ -166,22 +167,25 @@ def test_corrupt_file_warns_once_and_runs_without_cache(tmp_path: Path) -> None:
     assert c.warning is not None and str(path) in c.warning and "\n" not in c.warning
     # everything is a miss, nothing raises
     assert c.get_listing(D1) is None
-    assert not c.put_listing(D1, sample_entries(3), ListingProgress(complete=True))
+    assert not c.put_listing(D1, sample_entries(3), ListingProgress(complete=True, verified=True))
     assert c.images() == [] and c.get_tag("r", "p", "t") is None
     # clear removes the damaged file and starts afresh
     c.clear()
     assert c.enabled and c.warning is None
-    assert c.put_listing(D1, sample_entries(3), ListingProgress(entries=3, complete=True))
+    assert c.put_listing(D1, sample_entries(3), ListingProgress(entries=3, complete=True, verified=True))
 
 
-def test_damaged_row_disables_instead_of_crashing(tmp_path: Path) -> None:
+def test_damaged_row_is_skipped_with_a_note(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     c = Cache(path)
-    c.put_listing(D1, sample_entries(3), ListingProgress(entries=3, complete=True))
+    c.put_listing(D1, sample_entries(3), ListingProgress(entries=3, complete=True, verified=True))
     with sqlite3.connect(path) as db:
         db.execute("UPDATE listings SET data = x'00112233'")
     assert c.get_listing(D1) is None
-    assert not c.enabled and c.warning
+    # the row is gone, the cache still works, and one note says so
+    assert c.enabled and c.warning is None and len(c.notes) == 1 and "damaged" in c.notes[0]
+    assert c.put_listing(D1, sample_entries(3), ListingProgress(entries=3, complete=True, verified=True))
+    assert c.get_listing(D1) is not None
 
 
 def test_unwritable_location_warns(tmp_path: Path) -> None:
@@ -201,7 +205,7 @@ _WRITER = textwrap.dedent(
     assert c.enabled, c.warning
     for i in range(40):
         entries = [TarEntry(f"{who}/{i}/{j}", EntryType.FILE, j) for j in range(200)]
-        assert c.put_listing(f"sha256:{who}{i:062d}", entries, ListingProgress(entries=200, complete=True))
+        assert c.put_listing(f"sha256:{who}{i:062d}", entries, ListingProgress(entries=200, complete=True, verified=True))
         c.put_tag("r", "p", f"{who}{i}", "sha256:x")
     assert c.enabled, c.warning
     print("ok")
@@ -235,7 +239,7 @@ def test_prune_and_clear(tmp_path: Path) -> None:
     for i in range(30):
         # random names so zstd cannot squeeze them to nothing
         entries = [TarEntry(f"{rnd.getrandbits(64):x}/{j}", EntryType.FILE, rnd.getrandbits(30)) for j in range(2000)]
-        c.put_listing(f"sha256:{i:064d}", entries, ListingProgress(entries=2000, complete=True))
+        c.put_listing(f"sha256:{i:064d}", entries, ListingProgress(entries=2000, complete=True, verified=True))
     c.get_listing(f"sha256:{0:064d}")  # most recently used survives
     before = c.size()
     assert before > 400_000

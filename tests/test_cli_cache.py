@@ -28,7 +28,7 @@ def fill(n_layers: int = 12) -> None:
     c = Cache()
     for i in range(n_layers):
         entries = [TarEntry(f"{rnd.getrandbits(64):x}/{j}", EntryType.FILE, j) for j in range(3000)]
-        assert c.put_listing(f"sha256:{i:064d}", entries, ListingProgress(entries=3000, complete=True))
+        assert c.put_listing(f"sha256:{i:064d}", entries, ListingProgress(entries=3000, complete=True, verified=True))
     c.close()
 
 

@@ -16,6 +16,7 @@ import requests
 
 from bed.images import PushedImage, make_layer, push_image
 from layerslayer_tui.errors import NotFoundError, OfflineError
+from layerslayer_tui.cache import scope_of
 from layerslayer_tui.session import Session
 
 pytestmark = pytest.mark.registry
@@ -112,7 +113,7 @@ def test_partial_then_complete_upgrades_the_cache(bed: Bed, tmp_path: Path) -> N
         first = drain(listing)
         assert not listing.complete and 0 < len(first) < len(expected)
         assert first == expected[: len(first)]
-        assert s.cache.listing_state(image.layers[0].digest).complete is False
+        assert s.cache.listing_state(image.layers[0].digest, scope_of(image.registry, image.repository)).complete is False
 
     # a new run shows the cached partial at once, and `f` fetches the rest
     with Session(cache_path=db) as s:

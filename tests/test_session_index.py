@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bed.lazy import LazyImage, push_image
+from layerslayer_tui.cache import scope_of
 from layerslayer_tui.session import Session
 
 pytestmark = pytest.mark.registry
@@ -27,7 +28,7 @@ def test_index_listing_is_complete_cheap_and_cached(registry, zstd_chunked_image
         listing = s.listing(image, 0)
         paths = {e.path for b in listing for e in b.entries}
         assert listing.complete and listing.progress.source == "zstd:chunked index"
-        state = s.cache.listing_state(image.layers[0].digest)
+        state = s.cache.listing_state(image.layers[0].digest, scope_of(image.registry, image.repository))
         assert state is not None and state.complete and state.source == "zstd:chunked index"
     digest = img.layer["digest"]
     records = registry.access_log(mark, until=lambda recs: any(digest in r.path for r in recs))
