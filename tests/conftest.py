@@ -5,5 +5,6 @@ pytest_plugins = [
     "bed.images",  # pushes images (OCI / Docker, indexes, history) through the registry API
     "bed.faults",  # a loopback HTTP server that injects faults a real registry won't produce
     "bed.layers",  # builds layer tars with tarfile/GNU tar, compresses with gzip/zstd
+    "bed.hostile",  # a registry that lies about digests and puts escape sequences in its documents
     "bed.lazy",  # eStargz / zstd:chunked producers (containerd + ctr-remote, skopeo)
 ]

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from bed.images import PushedImage, make_layer, push_image
-from layerslayer_tui.errors import NotFoundError, OfflineError
 from layerslayer_tui.cache import scope_of
+from layerslayer_tui.errors import NotFoundError, OfflineError
 from layerslayer_tui.session import Session
 
 pytestmark = pytest.mark.registry
