@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
 
 from bed.images import PushedImage, push_image
 from bed.layers import build_tar, many_files_spec, tarfile_listing
+from fuzz_cache import check_blob, check_document, check_entries, damaged_blobs, damaged_documents
 from layerslayer_tui.cache import Cache, scope_of
 from layerslayer_tui.entry import EntryType, ListingProgress, TarEntry
 from layerslayer_tui.errors import LayerFormatError
@@ -325,3 +327,37 @@ def test_tampered_image_and_search_rows_are_skipped(small, tmp_path: Path) -> No
     hits = run(["search", "f1.bin", "--json"], cache)
     assert hits.returncode == 0 and hits.stderr == ""
     assert {h["path"] for h in json.loads(hits.stdout)} >= {"data/d0/f1.bin"}
+
+
+# -- the row decoders under fuzzing (a longer run: benchmarks/fuzz_cache_rows.py) ------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(damaged_blobs())
+def test_listing_decoder_refuses_or_types_every_value(blob: bytes) -> None:
+    check_blob(blob)
+
+
+@settings(max_examples=300, deadline=None)
+@given(damaged_documents())
+def test_image_decoder_refuses_or_types_every_value(doc: bytes) -> None:
+    check_document(doc)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=damaged_blobs())
+def test_the_cache_survives_any_listing_row(blob: bytes, tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "c.db"
+    c = Cache(path)
+    digest = "sha256:" + "7" * 64
+    assert c.put_listing(digest, [TarEntry("a", EntryType.FILE)], ListingProgress(entries=1, complete=True,
+                                                                                  verified=True))
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE listings SET data = ?", (blob,))
+    got = c.get_listing(digest)
+    assert c.enabled and c.warning is None
+    if got is None:
+        assert len(c.notes) == 1 and c.get_listing(digest) is None
+    else:
+        check_entries(got.entries)
+    c.close()
