@@ -127,6 +127,7 @@ def _progress(row: tuple) -> ListingProgress:
 class CachedListing:
     entries: list[TarEntry]
     progress: ListingProgress
+    scope: str = ""  # SHARED, or the "registry/repository" it is kept for
 
     @property
     def complete(self) -> bool:
@@ -268,14 +269,14 @@ class Cache:
         may see it: the verified one shared by digest, else one stored from
         that registry and repository. `scope=None`: the shared one only. A
         damaged row is dropped (a note in `notes`) and answers None."""
-        row = self._listing_row(f"{_PROGRESS_COLUMNS}, data", digest, scope)
+        row = self._listing_row(f"{_PROGRESS_COLUMNS}, scope, data", digest, scope)
         if row is None:
             return None
-        rowid, data = row[0], row[-1]
+        rowid, found, data = row[0], row[-2], row[-1]
         try:
             if type(data) is not bytes:
                 raise DecodeError("a cached listing is not a blob")
-            hit = CachedListing(decode_entries(data), _progress(row[1:]))
+            hit = CachedListing(decode_entries(data), _progress(row[1:]), found)
             if len(hit.entries) != hit.progress.entries:
                 raise DecodeError("a cached listing has the wrong number of entries")
         except Exception:  # noqa: BLE001 - any failure to decode one row is damage to that row, nothing more

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from layerslayer_tui.cache import Cache, CachedListing, scope_of
+from layerslayer_tui.cache import SHARED, Cache, CachedListing, scope_of
 from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
 from layerslayer_tui.entry import EntryBatch, ListingProgress, TarEntry
 from layerslayer_tui.errors import ExportError, LayerFormatError, LayerslayerError, NetworkError, OfflineError
@@ -603,7 +603,8 @@ class Session:
                 continue  # not a reference this app wrote: nothing can be attributed to it
             scope = scope_of(ref.registry, ref.repository)
             for index, digest in enumerate(seen.layer_digests):
-                found = per_layer.get((digest, scope))
+                # A shared listing is matched once, whichever image asks first.
+                found = per_layer.get((digest, SHARED), per_layer.get((digest, scope)))
                 if found is None:
                     listing = self.cache.get_listing(digest, scope)
                     found = []
@@ -612,7 +613,7 @@ class Session:
                             name = e.path.rpartition("/")[2]
                             if not name.startswith(".wh.") and match(e.path, name):
                                 found.append((e.path, e.size))
-                    per_layer[(digest, scope)] = found
+                    per_layer[(digest, listing.scope if listing is not None else scope)] = found
                 for path, size in found:
                     hits.append(SearchHit(seen.reference, digest, index, path, size, seen.platform))
                     if limit is not None and len(hits) >= limit:
