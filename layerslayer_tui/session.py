@@ -266,7 +266,7 @@ class LayerListing:
         # 0 again. The listing kept is the stream's own; the cached entries shown
         # first are only matched against it (and not shown twice). Should the
         # stream disagree with them, what was shown cannot be trusted: the cached
-        # partial is dropped and the caller told to open the layer again.
+        # partial is dropped and the caller told to open the image again.
         from layerslayer_tui import peek
 
         desc = self.layer.descriptor
