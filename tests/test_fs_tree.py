@@ -14,11 +14,14 @@ def E(path: str, kind: EntryType = EntryType.FILE, size: int = 0, **kw) -> TarEn
     return TarEntry(path=path, type=kind, size=size, **kw)
 
 
-def test_paths_are_normalised_and_escapes_refused() -> None:
+def test_paths_are_normalised_and_unsafe_names_flagged() -> None:
     tree = LayerTree(0)
     tree.add([E("./a//b/./c", size=3), E("/abs", size=1), E("../evil"), E("a/../../x"), E("./"), E("a/", EntryType.DIR)])
-    assert sorted(n.path for n in tree.walk()) == ["a", "a/b", "a/b/c", "abs"]
-    assert tree.skipped == 3
+    assert sorted(n.path for n in tree.walk()) == ["../evil", "/abs", "a", "a/../../x", "a/b", "a/b/c"]
+    assert [(n.path, n.unsafe) for n in tree.unsafe] == [
+        ("/abs", "absolute"), ("../evil", "escapes the root"), ("a/../../x", "escapes the root")
+    ]  # fmt: skip
+    assert tree.skipped == 3 and tree.get("abs") is None and tree.get("/abs").unsafe == "absolute"
     assert tree.get("a").entry is not None and tree.get("a/b").implied
 
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 
 from .merged import MergedTree
-from .node import Node
+from .node import Change, Node
+from .paths import classify
 from .tree import LayerTree
 
-
-class Change(str, enum.Enum):
-    ADDED = "added"
-    MODIFIED = "modified"
-    REMOVED = "removed"
-    UNMODIFIED = "unmodified"
+__all__ = ["Change", "compare", "mark_all", "mark_changes"]
 
 
 def compare(node: Node, lower: Node | None) -> Change:
@@ -48,8 +43,13 @@ def mark_changes(tree: LayerTree, lower: MergedTree | None) -> Counter[Change]:
     """
     counts: Counter[Change] = Counter()
     lower_get = lower.get if lower is not None else (lambda _p: None)
-    for node in tree._nodes.values():
+    for node in tree.nodes():
         node.change = compare(node, lower_get(node.path))
+        counts[node.change] += 1
+    for node in tree.unsafe:
+        # Compared where a runtime puts it (see merged.py).
+        place = classify(node.path)[0]
+        node.change = compare(node, lower_get(place) if place else None)
         counts[node.change] += 1
     for node in tree.removals:
         node.change = Change.REMOVED

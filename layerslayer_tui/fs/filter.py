@@ -6,8 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from .changes import Change
-from .node import Node, TreeView, walk
+from .node import Change, Node, TreeView, walk
 
 _GLOB_CHARS = frozenset("*?[")
 

@@ -5,6 +5,15 @@ whiteouts and opaque markers hide lower content only (so they are applied
 before the layer's own entries), a directory over a directory updates its
 attributes, anything else replaces the path and its subtree, and a hardlink
 binds to the content its target had when the link was applied.
+
+Names a runtime must clean are placed the way umoci and containerd place
+them: clamped into the root ("../escape/evil" in "escape/evil", "/abs/file" in
+"abs/file"), still flagged. Symlinks among a path's parents are followed
+inside the root like filepath-securejoin does, but with Linux's limit of 40
+links (ELOOP), a bound on the length of what they expand to, and a budget of
+work per layer; an entry whose parents do not resolve within those bounds is
+listed beside the tree under its own name, flagged LINK_LOOP, where a runtime
+would have refused the whole layer.
 """
 
 from __future__ import annotations
@@ -12,23 +21,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..entry import EntryType
-from .node import Node, TreeView
-from .paths import normalize, split
+from .node import FlaggedNode, Node, TreeView
+from .paths import WHITEOUT_PREFIX, classify, split
 from .tree import LayerTree
 
 HARDLINK = EntryType.HARDLINK.value
 SYMLINK = EntryType.SYMLINK.value
 
+MAX_LINK_HOPS = 40  # Linux's MAXSYMLINKS: one more is ELOOP
+MAX_PATH_PARTS = 4096  # PATH_MAX is 4096 bytes, so no real path has more parts
+WORK_PER_LAYER = 1_000_000  # path parts resolved per layer before giving up on the rest
+LINK_LOOP = "too many levels of symbolic links"
+
 
 class MergedTree(TreeView):
     """Same reading API as LayerTree; no whiteouts; each node's `layer_index`
-    is the layer its entry (or, for directories, its attributes) came from."""
+    is the layer its entry (or, for directories, its attributes) came from.
+    `flagged` lists entries that could not be placed (LINK_LOOP)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.partial_layers: list[int] = []  # applied layers whose listing is partial or missing
         self.layers_applied = 0
         self._partial_trees: list[LayerTree | None] = []
+        self._work = 0  # path parts resolved for the layer being applied
 
     def apply(self, tree: LayerTree | None, index: int | None = None) -> None:
         """Put one more layer on top; None stands for a layer not listed yet."""
@@ -42,87 +58,133 @@ class MergedTree(TreeView):
         if not tree.complete:
             self.partial_layers.append(index)
             self._partial_trees.append(tree)
+        self._work = 0
         nodes = self._nodes
         for dir_path in tree.opaque_dirs:
             holder = self.get(dir_path)
             if holder is None or holder.kids is None:
-                holder = self.get(self._resolve(dir_path))
+                real = self._resolve(dir_path)
+                holder = self.get(real) if real is not None else None
             if holder is not None and holder.kids:
                 for child in list(holder.kids.values()):
                     self._detach(child)
         for gone in tree.whiteouts:
-            node = nodes.get(gone) or nodes.get(self._real(gone))
+            node = nodes.get(gone)
+            if node is None:
+                real = self._real(gone)
+                node = nodes.get(real) if real is not None else None
             if node is not None:
                 self._detach(node)
         links: list[Node] = []
+        resolved: dict[str, str | None] = {}  # parent path -> where it lands, for this layer
         # Insertion order puts every directory before its contents, and is
-        # cheaper than a sorted walk.
-        for src in list(tree._nodes.values()):
-            parent_path, name = split(src.path)
-            parent = nodes.get(parent_path) if parent_path else self.root
-            if parent is None or parent.kids is None:
-                # Extraction follows symlinks among the parents (inside the root),
-                # so "lnk/x" over a lower "lnk -> usr" lands in "usr/x".
-                parent = self._ensure_dir(self._resolve(parent_path), index)
-            path = f"{parent.path}/{name}" if parent.path else name
-            old = parent.kids.get(name)  # type: ignore[union-attr]
-            if src.kids is not None:
-                if old is not None and old.kids is not None:
-                    if src.entry is not None:
-                        old.entry = src.entry
-                        old.layer_index = index
-                    continue
-                if src.entry is None and old is not None and old.kind == SYMLINK:
-                    continue  # only named as a parent: its children follow the link
-            if old is not None:
-                self._detach(old)
-            node = Node(path, src.kind, src.entry, index, name)
-            self._attach(parent, node)  # type: ignore[arg-type]
-            if src.kind == HARDLINK:
-                links.append(node)
+        # cheaper than a sorted walk. Members with unsafe names come last, at
+        # the place a runtime clamps them to.
+        for src in tree.nodes():
+            self._place(src, src.path, None, index, resolved, links)
+        for src in tree.unsafe:
+            place = classify(src.path)[0]
+            if place is not None and not split(place)[1].startswith(WHITEOUT_PREFIX):
+                self._place(src, place, src.unsafe, index, resolved, links)
         # Resolved after the layer's own entries so a link may name a file the
         # same layer adds later in sorted order (tar puts targets first).
         for node in links:
             link = node.entry.link if node.entry is not None else None
-            clean = normalize(link) if link else None
-            target = (nodes.get(clean) or nodes.get(self._real(clean))) if clean else None
+            clean = classify(link)[0] if link else None
+            target = nodes.get(clean) if clean else None
+            if target is None and clean:
+                real = self._real(clean)
+                target = nodes.get(real) if real is not None else None
             if target is not None:
                 node.target = target.target if target.kind == HARDLINK else target.entry
 
-    def _real(self, path: str) -> str:
-        """path with symlinks among its parents followed (the last part is not)."""
+    def _place(
+        self, src: Node, path: str, unsafe: str | None, index: int, resolved: dict[str, str | None], links: list[Node]
+    ) -> None:
+        nodes = self._nodes
+        parent_path, name = split(path)
+        parent = nodes.get(parent_path) if parent_path else self.root
+        if parent is None or parent.kids is None:
+            # Extraction follows symlinks among the parents (inside the root),
+            # so "lnk/x" over a lower "lnk -> usr" lands in "usr/x".
+            if parent_path in resolved:
+                real = resolved[parent_path]
+            else:
+                real = resolved[parent_path] = self._resolve(parent_path)
+            if real is None:
+                self._add_flagged(FlaggedNode(src.path, src.kind, src.entry, index, src.path, LINK_LOOP))
+                return
+            parent = self._ensure_dir(real, index)
+        path = f"{parent.path}/{name}" if parent.path else name
+        old = parent.kids.get(name)  # type: ignore[union-attr]
+        if src.kids is not None:
+            if old is not None and old.kids is not None:
+                if src.entry is not None:
+                    old.entry = src.entry
+                    old.layer_index = index
+                return
+            if src.entry is None and old is not None and old.kind == SYMLINK:
+                return  # only named as a parent: its children follow the link
+        if old is not None:
+            self._detach(old)
+            resolved.clear()  # what it was may have been on a resolved path
+        if src.kind == SYMLINK:
+            resolved.clear()
+        if unsafe is None:
+            node = Node(path, src.kind, src.entry, index, name)
+        else:
+            node = FlaggedNode(path, src.kind, src.entry, index, name, unsafe)
+        self._attach(parent, node)  # type: ignore[arg-type]
+        if src.kind == HARDLINK:
+            links.append(node)
+
+    def _real(self, path: str) -> str | None:
+        """path with symlinks among its parents followed (the last part is not);
+        None when they do not resolve."""
         parent, name = split(path)
         if not parent:
             return path
         real_parent = self._resolve(parent)
+        if real_parent is None:
+            return None
         return f"{real_parent}/{name}" if real_parent else name
 
-    def _resolve(self, path: str) -> str:
+    def _resolve(self, path: str) -> str | None:
         """Where path lands when every symlink in it is followed without leaving
-        the root (".." stops at the root), like filepath-securejoin."""
+        the root (".." stops at the root), like filepath-securejoin; None past
+        MAX_LINK_HOPS links, MAX_PATH_PARTS parts, or the layer's work budget."""
         nodes = self._nodes
         todo = path.split("/")[::-1]
-        cur: list[str] = []
-        hops = 0
+        cur = ""  # kept as one string: a join per part would be quadratic
+        depth = hops = 0
         while todo:
+            self._work += 1
+            if self._work > WORK_PER_LAYER or len(todo) > MAX_PATH_PARTS:
+                return None
             part = todo.pop()
             if part in ("", "."):
                 continue
             if part == "..":
-                if cur:
-                    cur.pop()
+                if depth:
+                    cur = cur.rpartition("/")[0]
+                    depth -= 1
                 continue
-            candidate = "/".join(cur + [part])
+            candidate = f"{cur}/{part}" if cur else part
             node = nodes.get(candidate)
-            if node is not None and node.kind == SYMLINK and node.entry is not None and node.entry.link and hops < 255:
+            if node is not None and node.kind == SYMLINK and node.entry is not None and node.entry.link:
                 hops += 1
+                if hops > MAX_LINK_HOPS:
+                    return None
                 link = node.entry.link
                 if link.startswith("/"):
-                    cur = []
+                    cur, depth = "", 0
                 todo.extend(link.split("/")[::-1])
                 continue
-            cur.append(part)
-        return "/".join(cur)
+            if depth >= MAX_PATH_PARTS:
+                return None
+            cur = candidate
+            depth += 1
+        return cur
 
     def may_be_incomplete(self, path: str = "") -> bool:
         """True when a partial or missing layer below could still change this directory."""

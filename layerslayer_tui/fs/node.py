@@ -1,4 +1,7 @@
-"""Tree nodes and the reading API shared by layer trees and merged views.
+"""Tree nodes, change markers and the reading API every view shares.
+
+This is the leaf of fs/: layer trees, merged views, filtered views, change
+marking and export all import from here and nothing here imports them.
 
 Nodes are plain slotted objects (no widgets, no Rich text) so 125k of them
 stay small; directory totals are kept current on every insert and removal by
@@ -7,15 +10,20 @@ walking up the parent chain, which costs O(depth) per change.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..entry import EntryType, TarEntry
 from .paths import split
 
-if TYPE_CHECKING:
-    from .changes import Change
-    from .filter import FilteredView
+
+class Change(str, enum.Enum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    REMOVED = "removed"
+    UNMODIFIED = "unmodified"
+
 
 DIR = EntryType.DIR.value
 FILE = EntryType.FILE.value
@@ -83,11 +91,39 @@ class Node:
     def is_removal(self) -> bool:
         return self.kind in (WHITEOUT, OPAQUE)
 
+    # Why this entry is flagged (see paths.ABSOLUTE...; None for ordinary
+    # nodes); only FlaggedNode stores one, so ordinary nodes pay no slot.
+    unsafe: str | None = None
+
     def __repr__(self) -> str:
         return f"Node({self.path!r}, {self.kind}, files={self.total_files}, bytes={self.total_bytes})"
 
 
-def walk(view: TreeView | FilteredView, path: str = "", *, removals: bool = False) -> Iterator[Node]:
+class FlaggedNode(Node):
+    """An entry shown with a warning: a name that is absolute or escapes the
+    root (paths.ABSOLUTE, paths.ESCAPES...), or one the merged view could not
+    place because a symlink on its way does not resolve (LINK_LOOP)."""
+
+    __slots__ = ("unsafe",)
+
+    def __init__(self, path: str, kind: str, entry: TarEntry | None, layer_index: int | None, name: str, unsafe: str) -> None:
+        super().__init__(path, kind, entry, layer_index, name)
+        self.unsafe = unsafe
+
+
+class View(Protocol):
+    """The reading API of every view (layer, merged, filtered)."""
+
+    root: Node
+
+    def get(self, path: str) -> Node | None: ...
+
+    def children(self, path: str = "", *, removals: bool = False) -> list[Node]: ...
+
+    def walk(self, path: str = "", *, removals: bool = False) -> Iterator[Node]: ...
+
+
+def walk(view: View, path: str = "", *, removals: bool = False) -> Iterator[Node]:
     """Depth-first over any view's get()/children(), so a filtered view walks
     only what it shows (its children() leave the rest out)."""
     start = view.get(path)
@@ -114,25 +150,46 @@ class TreeView:
     def __init__(self) -> None:
         self.root = Node("", DIR, None, name="")
         self._nodes: dict[str, Node] = {}
+        # Entries listed under the name they were stored with, beside the tree
+        # (children of the root, never in `kids`): see FlaggedNode.
+        self._flagged: dict[str, FlaggedNode] = {}
 
     # -- reading -----------------------------------------------------------
 
     def get(self, path: str) -> Node | None:
         if path in ("", "/", "."):
             return self.root
+        if self._flagged:
+            flagged = self._flagged.get(path)
+            if flagged is not None:
+                return flagged
         return self._nodes.get(path.strip("/"))
 
     def children(self, path: str = "", *, removals: bool = False) -> list[Node]:
-        """Children of a directory, directories first then by name ([] for non-dirs)."""
+        """Children of a directory, directories first then by name ([] for non-dirs);
+        flagged entries come last in the root."""
         node = self.get(path)
         if node is None or node.kids is None:
             return []
         if node._sorted is None:
             node._sorted = sorted(node.kids.values(), key=_sort_key)
+        out = list(node._sorted)
+        if node is self.root and self._flagged:
+            out.extend(sorted(self._flagged.values(), key=lambda n: n.name))
         extra = self._removals_under(node.path) if removals else None
         if extra:
-            return node._sorted + sorted(extra, key=lambda n: n.name)
-        return list(node._sorted)
+            out.extend(sorted(extra, key=lambda n: n.name))
+        return out
+
+    def nodes(self) -> Iterator[Node]:
+        """Every node of the tree in insertion order (a directory before what
+        it holds); removals and flagged entries are not included."""
+        return iter(list(self._nodes.values()))
+
+    @property
+    def flagged(self) -> list[FlaggedNode]:
+        """Entries listed beside the tree under their stored name, in listing order."""
+        return list(self._flagged.values())
 
     def walk(self, path: str = "", *, removals: bool = False) -> Iterator[Node]:
         """Depth-first, parents before children, in children() order; excludes the start node."""
@@ -194,18 +251,37 @@ class TreeView:
             p = p.parent
         node.parent = None
 
+    def _add_flagged(self, node: FlaggedNode) -> None:
+        old = self._flagged.pop(node.path, None)
+        delta_files, delta_bytes = node.total_files, node.total_bytes
+        if old is not None:
+            delta_files -= old.total_files
+            delta_bytes -= old.total_bytes
+        node.parent = self.root  # linked upwards only, like removals
+        self._flagged[node.path] = node
+        self.root.total_files += delta_files
+        self.root.total_bytes += delta_bytes
+
     def _ensure_dir(self, path: str, layer_index: int | None) -> Node:
-        """The directory at path, implying it (and its parents) when missing."""
-        if not path:
-            return self.root
-        node = self._nodes.get(path)
-        if node is not None and node.kids is not None:
-            return node
-        parent = self._ensure_dir(split(path)[0], layer_index)
-        if node is not None:
-            # Something that is not a directory sits where a directory is needed:
-            # extraction would replace it, so do the same.
-            self._detach(node)
-        node = Node(path, DIR, None, layer_index)
-        self._attach(parent, node)
-        return node
+        """The directory at path, implying it (and its parents) when missing.
+        Iterative: a hostile path may have thousands of parts."""
+        nodes = self._nodes
+        missing: list[str] = []
+        parent: Node = self.root
+        while path:
+            node = nodes.get(path)
+            if node is not None and node.kids is not None:
+                parent = node
+                break
+            missing.append(path)
+            path = split(path)[0]
+        for path in reversed(missing):
+            node = nodes.get(path)
+            if node is not None:
+                # Something that is not a directory sits where a directory is needed:
+                # extraction would replace it, so do the same.
+                self._detach(node)
+            node = Node(path, DIR, None, layer_index)
+            self._attach(parent, node)
+            parent = node
+        return parent

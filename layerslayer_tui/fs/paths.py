@@ -1,7 +1,10 @@
-"""Path normalisation for untrusted tar names.
+"""Path normalisation for untrusted tar names: the one place that cleans them.
 
-Layer tars come from registries we do not control, so every name is cleaned
-here once and the rest of fs/ only ever sees canonical relative paths.
+Layer tars come from registries we do not control. The readers (tar scanner,
+index readers, carving) keep a name as stored apart from the harmless "./"
+prefix and trailing "/" (`tar_name`), so fs/ can still tell an absolute or
+escaping name; fs/ then gives every name one canonical relative form
+(`normalize`) or flags it as unsafe (`classify`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,25 @@ WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 # Other ".wh..wh.*" names are AUFS bookkeeping (plinks, orphans): never user files.
 META_PREFIX = ".wh..wh."
+
+# Why a name is unsafe (the values exports write as "unsafe").
+ABSOLUTE = "absolute"  # "/abs/file"
+ESCAPES = "escapes the root"  # "../x", "a/../../x"
+DOTDOT = "has a .. part"  # "a/../b": stays inside, but a name a runtime must resolve
+INVALID = "invalid name"  # a NUL byte (only a PAX record can carry one)
+
+
+def tar_name(name: str) -> str:
+    """A reader's form of a stored name: leading "./" and trailing "/" dropped,
+    "." (the archive root) becomes "". A leading "/" and ".." parts are kept so
+    that fs/ can flag them; this is the rule carving matches names with too."""
+    while name.startswith("./"):
+        name = name[2:].lstrip("/")  # ".//etc" is "etc", not an absolute name
+    if name == ".":
+        return ""
+    if name.endswith("/") and name.strip("/"):
+        name = name.rstrip("/")
+    return name
 
 
 def normalize(path: str) -> str | None:
@@ -30,6 +52,32 @@ def normalize(path: str) -> str | None:
     if not parts:
         return None
     return "/".join(parts)
+
+
+def classify(path: str) -> tuple[str | None, str | None]:
+    """(where a runtime puts the name, why it is unsafe or None).
+
+    The place follows umoci and containerd, which clamp a name into the root
+    as if the root were "/": ".." at the root stays at the root and a leading
+    "/" is dropped ("../escape/evil" lands in "escape/evil"). The place is
+    None for the root itself and for invalid names.
+    """
+    if "\x00" in path:
+        return None, INVALID
+    reason = ABSOLUTE if path.startswith("/") else None
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+                reason = reason or DOTDOT
+            else:
+                reason = ESCAPES
+            continue
+        parts.append(part)
+    return ("/".join(parts) or None), reason
 
 
 def split(path: str) -> tuple[str, str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .changes import Change, compare
+from .changes import compare
 from .filter import PathMatcher
 from .merged import MergedTree
-from .node import Node
+from .node import Change, Node
 from .tree import LayerTree
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..entry import TarEntry
-from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
-from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, normalize
+from .node import DIR, OPAQUE, WHITEOUT, FlaggedNode, Node, TreeView
+from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, classify
 
 
 class LayerTree(TreeView):
@@ -16,6 +16,10 @@ class LayerTree(TreeView):
     removal of `name` and `.wh..wh..opq` as the removal of the directory's
     lower contents (see `removals`). The caller says whether the listing is
     complete; a partial tree can tell which directories may still grow.
+
+    A name that is absolute or holds ".." is listed under the name it was
+    stored with, beside the tree (a FlaggedNode among the root's children,
+    see `unsafe`), never dropped and never placed where the name points.
     """
 
     def __init__(self, index: int | None = None, *, complete: bool = False) -> None:
@@ -23,7 +27,6 @@ class LayerTree(TreeView):
         self.index = index
         self.complete = complete
         self.last_path: str | None = None
-        self.skipped = 0  # names refused as unsafe (".." or empty)
         self.entries = 0  # entries accepted, whiteouts included
         self._whiteouts: dict[str, Node] = {}  # deleted path -> marker node
         self._opaque: dict[str, Node] = {}  # directory path -> marker node
@@ -36,12 +39,16 @@ class LayerTree(TreeView):
         index = self.index
         for entry in entries:
             path = entry.path
-            # Most names are already clean; only suspicious ones pay for normalize().
-            if not path or path[0] == "/" or path[-1] == "/" or "//" in path or "/." in path or path[0] == ".":
-                path = normalize(path)
-                if path is None:
-                    self.skipped += 1
+            # Most names are already clean; only suspicious ones pay for classify().
+            if not path or path[0] == "/" or path[-1] == "/" or "//" in path or "/." in path or path[0] == "." or "\x00" in path:
+                place, unsafe = classify(path)
+                if unsafe is not None:
+                    self.entries += 1
+                    self._add_flagged(FlaggedNode(path, entry.type._value_, entry, index, path, unsafe))
                     continue
+                if place is None:
+                    continue  # the archive root ("./"): not a file of the layer
+                path = place
             self.entries += 1
             self.last_path = path
             parent_path, _, name = path.rpartition("/")
@@ -85,6 +92,17 @@ class LayerTree(TreeView):
         bucket.append(node)
 
     # -- reading -----------------------------------------------------------
+
+    @property
+    def unsafe(self) -> list[FlaggedNode]:
+        """Members whose stored name is absolute or holds "..", in listing order
+        (`unsafe` says why; a merged view places them where a runtime would)."""
+        return self.flagged
+
+    @property
+    def skipped(self) -> int:
+        """How many members have an unsafe name (kept for older callers)."""
+        return len(self._flagged)
 
     @property
     def removals(self) -> list[Node]:

@@ -66,7 +66,7 @@ def wasted(trees: Sequence[LayerTree | None]) -> WastedReport:
 
     for index, tree in enumerate(trees):
         if tree is not None:
-            for node in tree._nodes.values():
+            for node in tree.nodes():
                 if not node.kids:  # leaves only, empty directories included
                     visit(node.path, node.entry.size if node.entry is not None else 0, index)
             for path, _marker in tree.whiteouts.items():
