@@ -99,7 +99,9 @@ def test_merged_json_has_no_whiteouts_and_digests_per_origin(trees, tmp_path: Pa
     types = {e["type"] for e in doc["entries"]}
     assert not types & {"whiteout", "opaque"}
     by_path = {e["path"]: e for e in doc["entries"]}
-    assert set(by_path) == {n.path for n in view.walk() if n.entry is not None}
+    # The merged view is the image as a container sees it: implied directories included.
+    assert set(by_path) == {n.path for n in view.walk()}
+    assert by_path["usr"]["implied"] is True and "implied" not in by_path["usr/bin"]
     assert by_path["etc/passwd"]["layer"] == 1 and by_path["etc/passwd"]["layer_digest"].endswith("1")
     assert by_path["tmp"]["layer"] == 0 and "usr/bin/busybox" not in by_path and "etc/hostname" not in by_path
     assert by_path["odd name\nwith newline"]["size"] == 1

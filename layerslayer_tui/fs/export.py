@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from ..errors import ExportError
 from .filter import Filter, FilteredView
+from .merged import MergedTree
 from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
 from .paths import normalize
 from .tree import LayerTree
@@ -29,8 +30,14 @@ FORMATS = ("txt", "json", "csv", "tar.txt")
 _ALIASES = {"ls": "tar.txt", "tar": "tar.txt", "tartxt": "tar.txt", "text": "txt", "tree": "txt"}
 FIELDS = (
     "path", "type", "size", "mode", "uid", "gid", "uname", "gname",
-    "mtime", "link", "layer", "layer_digest", "change",
+    "mtime", "link", "layer", "layer_digest", "change", "unsafe", "implied",
 )  # fmt: skip
+
+# What a runtime gives a directory no tar entry declares (umoci and containerd
+# create it with MkdirAll: 0755, owned by the unpacking user, root in a
+# container runtime, stamped with the time of the unpack, which no listing knows).
+IMPLIED_MODE = 0o755
+IMPLIED_UID = IMPLIED_GID = 0
 
 
 @dataclass(slots=True)
@@ -191,16 +198,18 @@ def write_to(
         FilteredView(view, filter, removals=with_removals) if filter is not None and filter.active else view
     )
     writer = {"txt": _write_txt, "json": _write_json, "csv": _write_csv, "tar.txt": _write_ls}[fmt]
-    return writer(shown, out, meta, filter, with_removals)
+    # A merged view is the image as a container sees it, implied directories
+    # included; a layer view lists only what its tar holds.
+    return writer(shown, out, meta, filter, with_removals, isinstance(view, MergedTree))
 
 
 # -- rows ------------------------------------------------------------------
 
 
-def _entries(shown: Any, with_removals: bool) -> Iterator[Node]:
-    """Nodes that stand for an entry (implied directories have none)."""
+def _entries(shown: Any, with_removals: bool, implied: bool) -> Iterator[Node]:
+    """Nodes that stand for an entry, and implied directories when asked."""
     for node in shown.walk(removals=with_removals):
-        if node.entry is not None:
+        if node.entry is not None or (implied and node.kind == DIR):
             yield node
 
 
@@ -218,32 +227,39 @@ def _mtime(value: float) -> int | float:
 
 def _row(node: Node, by_index: dict[int, str], only: str | None) -> tuple:
     e = node.entry
-    assert e is not None
     index = node.layer_index
     digest = by_index.get(index, only) if index is not None else only
     change = node.change.value if node.change is not None else None
+    if e is None:  # an implied directory: what a runtime creates
+        return (node.path, DIR, 0, IMPLIED_MODE, IMPLIED_UID, IMPLIED_GID, "", "",
+                None, None, index, digest, change, node.unsafe, True)  # fmt: skip
     link = e.link if node.kind not in (WHITEOUT, OPAQUE) else None
     size = e.size if node.kind not in (WHITEOUT, OPAQUE, DIR) else 0
     return (node.path, node.kind, size, e.mode, e.uid, e.gid, e.uname, e.gname,
-            _mtime(e.mtime), link, index, digest, change)  # fmt: skip
+            _mtime(e.mtime), link, index, digest, change, node.unsafe, False)  # fmt: skip
 
 
-def _write_json(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+def _write_json(
+    shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool, implied: bool
+) -> int:
     header = json.dumps(meta.header(flt), ensure_ascii=True)
     out.write(header[:-1] + ', "entries": [')
     enc = json.encoder.encode_basestring_ascii  # the C escaper json.dumps uses; one call per string
     by_index, only = _digests(meta)
     sep = "\n"
     rows = 0
-    for node in _entries(shown, with_removals):
-        path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change = _row(node, by_index, only)
+    for node in _entries(shown, with_removals, implied):
+        row = _row(node, by_index, only)
+        path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change, unsafe, dir_implied = row
+        # "unsafe" and "implied" are written only when set (docs/EXPORT-FORMATS.md).
+        flags = (f', "unsafe": {enc(unsafe)}' if unsafe else "") + (', "implied": true' if dir_implied else "")
         out.write(
             f'{sep}{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
             f'"uid": {uid}, "gid": {gid}, "uname": {enc(uname)}, "gname": {enc(gname)}, '
-            f'"mtime": {mtime!r}, "link": {"null" if link is None else enc(link)}, '
+            f'"mtime": {"null" if mtime is None else repr(mtime)}, "link": {"null" if link is None else enc(link)}, '
             f'"layer": {"null" if index is None else index}, '
             f'"layer_digest": {"null" if digest is None else enc(digest)}, '
-            f'"change": {"null" if change is None else enc(change)}}}'
+            f'"change": {"null" if change is None else enc(change)}{flags}}}'
         )
         sep = ",\n"
         rows += 1
@@ -251,13 +267,16 @@ def _write_json(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, w
     return rows
 
 
-def _write_csv(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+def _write_csv(
+    shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool, implied: bool
+) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
     by_index, only = _digests(meta)
     rows = 0
-    for node in _entries(shown, with_removals):
-        writer.writerow(_row(node, by_index, only))
+    for node in _entries(shown, with_removals, implied):
+        row = _row(node, by_index, only)
+        writer.writerow(row[:-1] + (("true" if row[-1] else None),))
         rows += 1
     return rows
 
@@ -287,7 +306,9 @@ def human(size: int) -> str:
     return str(size)  # pragma: no cover
 
 
-def _write_txt(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+def _write_txt(
+    shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool, implied: bool
+) -> int:
     out.write(".\n")
     dirs = files = rows = 0
     # Iterative depth-first walk keeping, per level, whether more siblings follow.
@@ -322,6 +343,8 @@ def _txt_label(node: Node) -> str:
         label += f" -> {quote(link)}"
     elif link is not None and node.kind == "hardlink":
         label += f" => {quote(link)}"
+    if node.unsafe:
+        label += f"  [unsafe: {node.unsafe}]"
     return label
 
 
@@ -342,15 +365,26 @@ def mode_string(kind: str, mode: int) -> str:
     return "".join(chars)
 
 
-def _write_ls(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool) -> int:
+_NO_STAMP = "????-??-?? ??:??"  # an implied directory's time is the time of the unpack
+
+
+def _write_ls(
+    shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool, implied: bool
+) -> int:
     # GNU tar widens the owner/size column as it meets longer values (list.c).
     ugswidth = 19
     rows = 0
     gmtime = time.gmtime
     stamps: dict[float, str] = {}  # layers share a handful of mtimes
-    for node in _entries(shown, with_removals):
+    for node in _entries(shown, with_removals, implied):
         e = node.entry
-        assert e is not None
+        if e is None:
+            user, group = str(IMPLIED_UID), str(IMPLIED_GID)
+            pad = len(user) + 1 + len(group) + 1
+            ugswidth = max(ugswidth, pad)
+            out.write(f"{mode_string(DIR, IMPLIED_MODE)} {user}/{group} {'0':>{ugswidth - pad + 1}} {_NO_STAMP} {quote(node.path)}/\n")
+            rows += 1
+            continue
         if node.is_removal:
             # A layer's tar holds the marker itself: list it as tar would.
             kind, name, link = e.type.value, normalize(e.path) or e.path, e.link
@@ -372,9 +406,14 @@ def _write_ls(shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, wit
             line += f" -> {quote(link)}"
         elif kind == "hardlink" and link is not None:
             line += f" link to {quote(link)}"
+        if node.unsafe:
+            line += f"  [unsafe: {node.unsafe}]"
         out.write(line + "\n")
         rows += 1
     return rows
 
 
-__all__ = ["ExportLayer", "ExportMeta", "FIELDS", "FORMATS", "format_for", "human", "mode_string", "write", "write_to"]
+__all__ = [
+    "ExportLayer", "ExportMeta", "FIELDS", "FORMATS", "IMPLIED_MODE", "format_for", "human", "mode_string", "write",
+    "write_to",
+]  # fmt: skip
