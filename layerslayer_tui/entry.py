@@ -24,7 +24,7 @@ class EntryType(str, enum.Enum):
 
 @dataclass(slots=True)
 class TarEntry:
-    path: str  # normalised: no leading "./" or "/", no trailing "/"; "" never appears
+    path: str  # as stored, less a leading "./" and a trailing "/" (fs.paths.tar_name); "" never appears
     type: EntryType
     size: int = 0  # content size in bytes (the real size for GNU sparse files)
     mode: int = 0  # permission bits incl. setuid/setgid/sticky (no file-type bits)

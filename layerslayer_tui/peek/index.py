@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from layerslayer_tui.entry import EntryBatch, EntryType, ListingProgress, TarEntry
 from layerslayer_tui.errors import LayerslayerError
+from layerslayer_tui.fs.paths import tar_name as normalise  # the one name rule (see fs/paths.py)
 from layerslayer_tui.peek import estargz, zstdchunked
 from layerslayer_tui.peek.source import ByteSource
 
@@ -265,16 +266,6 @@ def _zstd(
     document = zstdchunked.manifest_json(compressed, expected=where.uncompressed, cap=MAX_INDEX_BYTES)
     listing.entries, listing.hidden_paths = _entries(document, frozenset())
     listing.hidden = len(listing.hidden_paths)
-
-
-def normalise(name: str) -> str:
-    """The same path rule as the tar scanner: no leading "./" or "/", no trailing "/"."""
-    if not name.startswith(("./", "/", ".")) and not name.endswith("/"):
-        return name  # the common case, kept cheap for 100k-entry indexes
-    while name.startswith(("./", "/")):
-        name = name[2:] if name.startswith("./") else name[1:]
-    name = name.rstrip("/")
-    return "" if name == "." else name
 
 
 def _entries(document: bytes, hidden_names: frozenset[str]) -> tuple[list[TarEntry], list[str]]:

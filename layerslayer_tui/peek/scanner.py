@@ -16,6 +16,7 @@ from typing import Protocol
 
 from ..entry import EntryType, TarEntry
 from ..errors import LayerFormatError
+from ..fs.paths import tar_name as normalise  # the one name rule; keeps "/" and ".." for fs/ to flag
 from . import tarformat as tf
 
 _HEADER_UNPACK = tf.HEADER.unpack_from
@@ -72,23 +73,6 @@ def _num(raw: bytes, offset: int) -> int:
         return int(text or b"0", 8)
     except ValueError:
         raise _fail(offset, "a malformed number in a header") from None
-
-
-def normalise(path: str) -> str:
-    """Strip leading "./" and "/" and trailing "/" (so "./" becomes "")."""
-    if path.startswith(("./", "/")) or path == ".":
-        while True:
-            if path.startswith("./"):
-                path = path[2:]
-            elif path.startswith("/"):
-                path = path[1:]
-            elif path == ".":
-                path = ""
-            else:
-                break
-    if path.endswith("/"):
-        path = path.rstrip("/")
-    return path
 
 
 def parse_pax(record: bytes, offset: int) -> dict[str, bytes]:

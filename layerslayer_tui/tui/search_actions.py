@@ -8,15 +8,11 @@ from typing import Any
 
 from textual.widgets import Input
 
+from layerslayer_tui.fs.paths import tar_name
+
 from .screens.search import SearchScreen
 from .widgets.file_tree import FileTree
 from .widgets.layer_list import LayerList
-
-
-def _clean(path: str) -> str:
-    while path.startswith("./"):
-        path = path[2:]
-    return path.strip("/")
 
 
 class SearchActionsMixin:
@@ -44,7 +40,7 @@ class SearchActionsMixin:
 
     def open_hit(self, hit: Any) -> None:
         """Show a search hit: load its image unless it is open, select its layer, reveal the path."""
-        path = _clean(hit.path)
+        path = tar_name(hit.path)
         image = self.image
         if image is not None and image.reference == hit.image:
             index = self._layer_with(hit.layer_digest, hit.layer_index)
