@@ -226,6 +226,10 @@ def _export(args: argparse.Namespace, ref_text: str) -> int:
         _clear_progress()
         for note in session.pop_warnings():
             _say(note)
+        for index in needed:  # names that are absolute or escape the root: never silent
+            unsafe = ws.tree(index).unsafe_note()
+            if unsafe is not None:
+                _say(unsafe)
         if args.json:
             return _export_stdout(ws, mode, chosen, args.filter)
         dest = args.export

@@ -22,7 +22,7 @@ from ..errors import ExportError
 from .filter import Filter, FilteredView
 from .merged import MergedTree
 from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
-from .paths import normalize
+from .paths import normalize, quote
 from .tree import LayerTree
 
 FORMAT_VERSION = 1
@@ -283,17 +283,6 @@ def _write_csv(
 
 # -- text formats ----------------------------------------------------------
 
-# GNU tar's "escape" quoting: backslash and control characters made visible,
-# so one entry is always one line whatever bytes the name holds.
-_ESCAPES = {i: f"\\{i:03o}" for i in list(range(32)) + [127]}
-_ESCAPES.update({ord("\\"): "\\\\", ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"})
-_ESCAPES.update({ord("\a"): "\\a", ord("\b"): "\\b", ord("\f"): "\\f", ord("\v"): "\\v"})
-
-
-def quote(text: str) -> str:
-    return text.translate(_ESCAPES)
-
-
 def human(size: int) -> str:
     """tree -h style: bytes below 1 KiB, else one decimal and a K/M/G/T/P unit."""
     if size < 1024:
@@ -414,6 +403,6 @@ def _write_ls(
 
 
 __all__ = [
-    "ExportLayer", "ExportMeta", "FIELDS", "FORMATS", "IMPLIED_MODE", "format_for", "human", "mode_string", "write",
+    "ExportLayer", "ExportMeta", "FIELDS", "FORMATS", "IMPLIED_MODE", "format_for", "quote", "human", "mode_string", "write",
     "write_to",
 ]  # fmt: skip

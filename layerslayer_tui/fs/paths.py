@@ -80,6 +80,18 @@ def classify(path: str) -> tuple[str | None, str | None]:
     return ("/".join(parts) or None), reason
 
 
+# GNU tar's "escape" quoting: backslash and control characters made visible,
+# so one entry is always one line whatever bytes the name holds.
+_ESCAPES = {i: f"\\{i:03o}" for i in list(range(32)) + [127]}
+_ESCAPES.update({ord("\\"): "\\\\", ord("\n"): "\\n", ord("\t"): "\\t", ord("\r"): "\\r"})
+_ESCAPES.update({ord("\a"): "\\a", ord("\b"): "\\b", ord("\f"): "\\f", ord("\v"): "\\v"})
+
+
+def quote(text: str) -> str:
+    """A name for one line of text (exports, warnings): controls escaped as GNU tar does."""
+    return text.translate(_ESCAPES)
+
+
 def split(path: str) -> tuple[str, str]:
     """(parent, name); the parent of a top-level name is ""."""
     head, sep, tail = path.rpartition("/")

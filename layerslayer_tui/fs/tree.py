@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ..entry import TarEntry
 from .node import DIR, OPAQUE, WHITEOUT, FlaggedNode, Node, TreeView
-from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, classify
+from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, classify, quote
 
 
 class LayerTree(TreeView):
@@ -98,6 +98,20 @@ class LayerTree(TreeView):
         """Members whose stored name is absolute or holds "..", in listing order
         (`unsafe` says why; a merged view places them where a runtime would)."""
         return self.flagged
+
+    def unsafe_note(self, first: int = 3) -> str | None:
+        """The warning to show once a listing holds unsafe names (None when none
+        does): the count and the first names, escaped for a terminal."""
+        flagged = self.unsafe
+        if not flagged:
+            return None
+        names = ", ".join(quote(n.path) for n in flagged[:first]) + (", …" if len(flagged) > first else "")
+        layer = "This layer" if self.index is None else f"Layer {self.index}"
+        count = "1 member whose name is" if len(flagged) == 1 else f"{len(flagged)} members whose names are"
+        return (
+            f"{layer} holds {count} absolute or outside the root ({names}); they are listed flagged "
+            "under their stored names and the merged view places them inside the root, as umoci does."
+        )
 
     @property
     def skipped(self) -> int:

@@ -293,10 +293,20 @@ class ListingMixin:
                             severity="information" if agree else "warning", markup=False)
             elif cut_short(progress):
                 self.notify(progress.note, title=f"Layer {index} is incomplete", severity="warning", markup=False)
+        self._warn_unsafe(index)
         if index == self.layer or self.merged or self.layer is None:
             self.refresh_view()
             self.update_details()
         self._reveal_pending(index)
+
+    def _warn_unsafe(self, index: int) -> None:
+        """One notification per layer (per count) when its names are absolute or escape the root."""
+        tree = self.workspace.tree(index)
+        told = self.__dict__.setdefault("_unsafe_told", {})  # layer digest -> members already reported
+        key = self.image.layers[index].digest
+        if len(tree.unsafe) > told.get(key, 0):
+            told[key] = len(tree.unsafe)
+            self.notify(tree.unsafe_note() or "", title=f"Layer {index}: unsafe names", severity="warning", markup=False)
 
     # -- change markers -----------------------------------------------------------
 
