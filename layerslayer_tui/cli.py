@@ -204,7 +204,7 @@ def _layer_choice(text: str, count: int) -> tuple[str, list[int]]:
 
 
 def _export(args: argparse.Namespace, ref_text: str) -> int:
-    from layerslayer_tui.fs.export import human
+    from layerslayer_tui.units import human_size
     from layerslayer_tui.workspace import Workspace
 
     budget = _budget(args.budget)
@@ -220,7 +220,7 @@ def _export(args: argparse.Namespace, ref_text: str) -> int:
 
         def shown(index: int, batch: EntryBatch) -> None:
             p = batch.progress
-            _progress(f"layer {index + 1}/{total}: {p.entries} entries, {human(p.compressed_read)} read")
+            _progress(f"layer {index + 1}/{total}: {p.entries} entries, {human_size(p.compressed_read, compact=True)} read")
 
         ws.load(session, needed, full=args.full, budget=budget, on_batch=shown)
         _clear_progress()
@@ -313,7 +313,7 @@ def _search(args: argparse.Namespace, pattern: str) -> int:
 
 def _cache(args: argparse.Namespace, action: str) -> int:
     from layerslayer_tui.cache import Cache, parse_size
-    from layerslayer_tui.fs.export import human
+    from layerslayer_tui.units import human_size
 
     if action == "prune" and not args.max_size:
         raise _UsageError("cache prune needs --max-size SIZE (e.g. 500M).")
@@ -332,7 +332,7 @@ def _cache(args: argparse.Namespace, action: str) -> int:
                 sys.stdout.write("\n")
                 return EXIT_OK
             print(f"path: {visible(info['path'])}")
-            print(f"size: {human(info['size'])}")
+            print(f"size: {human_size(info['size'], compact=True)}")
             if cache.warning:
                 _say(cache.warning)
             else:
@@ -343,12 +343,12 @@ def _cache(args: argparse.Namespace, action: str) -> int:
             cache.clear()
             if cache.warning:
                 raise LayerslayerError(cache.warning)
-            print(f"Cache cleared ({human(max(0, before - cache.size()))} freed).")
+            print(f"Cache cleared ({human_size(max(0, before - cache.size()), compact=True)} freed).")
         else:
             if cache.warning:
                 raise LayerslayerError(cache.warning)
             freed = cache.prune(limit)
-            print(f"Cache pruned to {human(cache.size())} ({human(freed)} freed).")
+            print(f"Cache pruned to {human_size(cache.size(), compact=True)} ({human_size(freed, compact=True)} freed).")
     finally:
         cache.close()
     return EXIT_OK

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import ExportError
+from ..units import human_size
 from .filter import Filter, FilteredView
 from .merged import MergedTree
 from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
@@ -283,18 +284,6 @@ def _write_csv(
 
 # -- text formats ----------------------------------------------------------
 
-def human(size: int) -> str:
-    """tree -h style: bytes below 1 KiB, else one decimal and a K/M/G/T/P unit."""
-    if size < 1024:
-        return str(size)
-    value = float(size)
-    for unit in "KMGTPE":
-        value /= 1024
-        if value < 1024 or unit == "E":
-            return f"{value:.1f}{unit}"
-    return str(size)  # pragma: no cover
-
-
 def _write_txt(
     shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool, implied: bool
 ) -> int:
@@ -326,7 +315,7 @@ def _txt_label(node: Node) -> str:
     if node.kind == OPAQUE:
         return "[     -]  (opaque: lower contents hidden)"
     size = node.total_bytes if node.kind == DIR else (node.entry.size if node.entry is not None else 0)
-    label = f"[{human(size):>6}]  {quote(node.name)}"
+    label = f"[{human_size(size, compact=True):>6}]  {quote(node.name)}"
     link = node.entry.link if node.entry is not None else None
     if link is not None and node.kind == "symlink":
         label += f" -> {quote(link)}"
@@ -403,6 +392,6 @@ def _write_ls(
 
 
 __all__ = [
-    "ExportLayer", "ExportMeta", "FIELDS", "FORMATS", "IMPLIED_MODE", "format_for", "quote", "human", "mode_string", "write",
+    "ExportLayer", "ExportMeta", "FIELDS", "FORMATS", "IMPLIED_MODE", "format_for", "quote", "mode_string", "write",
     "write_to",
 ]  # fmt: skip

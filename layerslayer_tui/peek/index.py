@@ -21,6 +21,7 @@ from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs.paths import tar_name as normalise  # the one name rule (see fs/paths.py)
 from layerslayer_tui.peek import estargz, zstdchunked
 from layerslayer_tui.peek.source import ByteSource
+from layerslayer_tui.units import human_size
 
 ESTARGZ = "estargz index"
 ZSTD_CHUNKED = "zstd:chunked index"
@@ -70,7 +71,7 @@ class IndexListing:
         """The status line: 'complete (from eStargz index, 9.8 KiB read)' or the fallback reason."""
         if self.fallback_reason is not None:
             return self.fallback_reason
-        return f"complete (from {_LABELS[self.source]}, {_human(self.bytes_read)} read)"
+        return f"complete (from {_LABELS[self.source]}, {human_size(self.bytes_read)} read)"
 
     def progress(self) -> ListingProgress:
         # verified stays False: the index was checked, the layer's bytes were not.
@@ -150,14 +151,6 @@ def _fallback_sentence(kind: str, why: str) -> str:
     if why[1:2].islower():
         why = why[0].lower() + why[1:]
     return f"The layer's {_LABELS[kind]} could not be used ({why}); listing it by streaming instead."
-
-
-def _human(count: int) -> str:
-    if count < 1024:
-        return f"{count} bytes"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KiB"
-    return f"{count / (1024 * 1024):.1f} MiB"
 
 
 class _Reader:

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..entry import EntryBatch, ListingProgress, TarEntry
 from ..errors import LayerFormatError, NetworkError, ProtocolError
+from ..units import human_size
 from .decompress import StreamDecoder, check_media_type
 from .scanner import Capture, TarScanner
 from .source import ByteSource, ByteStream
@@ -37,13 +38,8 @@ INDEX_ANNOTATIONS = (
 
 
 def human(count: int | None) -> str:
-    if count is None:
-        return "an unknown size"
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count} bytes" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    return f"{count} bytes"  # pragma: no cover
+    """A size in a note: units.human_size, with words for an unknown size."""
+    return "an unknown size" if count is None else human_size(count)
 
 
 class _Hasher:

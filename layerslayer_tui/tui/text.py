@@ -12,6 +12,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from layerslayer_tui.printable import visible, visible_lines
+from layerslayer_tui.units import human_size as size  # the one size formatter; `size` is the name tui/ uses
 
 __all__ = ["join", "plain", "short_digest", "size", "visible", "visible_lines"]
 
@@ -30,23 +31,6 @@ def join(*parts: tuple[str, str] | str) -> Text:
         else:
             out.append(visible(part[0]), style=part[1])
     return out
-
-
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
-
-
-def size(n: int | None) -> str:
-    """Human size with binary units: 512 B, 4.0 KiB, 28 MiB."""
-    if n is None:
-        return "?"
-    value = float(n)
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            if unit == "B":
-                return f"{int(value)} B"
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover - the loop always returns
 
 
 def short_digest(digest: str, length: int = 12) -> str:
