@@ -208,3 +208,29 @@ def test_implied_directories_in_csv_and_tar_txt() -> None:
     line = next(line for line in ls if line.endswith(" etc/app/"))
     assert line.split() == ["drwxr-xr-x", "0/0", "0", "????-??-??", "??:??", "etc/app/"]
     assert len(line) == len(next(line for line in ls if line.endswith(" etc/"))) + 4  # columns aligned
+
+
+@pytest.mark.registry
+def test_the_app_warns_once_per_layer(registry, tmp_path: Path, monkeypatch) -> None:
+    from layerslayer_tui.session import Session
+    from layerslayer_tui.tui.app import LayerslayerApp
+    from tui_pilot import labels, listed, run, tree_of, wait_for
+
+    monkeypatch.setenv("LAYERSLAYER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
+    image = push_image(registry, "fidelity/app", "1", [gzip.compress(build_layer(UNSAFE[0]), mtime=0)])
+    with Session(cache_path=tmp_path / "cache.sqlite3") as session:
+        app = LayerslayerApp(image.ref, session=session)
+
+        async def body(pilot: Any) -> None:
+            await wait_for(pilot, listed(app, 0), "layer 0")
+            await pilot.pause(0.1)
+            warnings = [n for n in app._notifications if n.title == "Layer 0: unsafe names"]
+            assert len(warnings) == 1 and "4 members" in warnings[0].message
+            assert warnings[0].message == trees_of(UNSAFE)[0].unsafe_note()
+            shown = labels(tree_of(app).root)
+            assert any(label.startswith("../escape/evil") for label in shown), shown
+            app._layer_done(0)  # the same listing again (e.g. after f): no second notification
+            assert len([n for n in app._notifications if n.title == "Layer 0: unsafe names"]) == 1
+
+        run(app, body)
