@@ -227,17 +227,18 @@ def _mtime(value: float) -> int | float:
 
 
 def _row(node: Node, by_index: dict[int, str], only: str | None) -> tuple:
+    """The FIELDS of one node, CSV-ready (implied is "true" or None)."""
     e = node.entry
     index = node.layer_index
     digest = by_index.get(index, only) if index is not None else only
     change = node.change.value if node.change is not None else None
     if e is None:  # an implied directory: what a runtime creates
         return (node.path, DIR, 0, IMPLIED_MODE, IMPLIED_UID, IMPLIED_GID, "", "",
-                None, None, index, digest, change, node.unsafe, True)  # fmt: skip
+                None, None, index, digest, change, node.unsafe, "true")  # fmt: skip
     link = e.link if node.kind not in (WHITEOUT, OPAQUE) else None
     size = e.size if node.kind not in (WHITEOUT, OPAQUE, DIR) else 0
     return (node.path, node.kind, size, e.mode, e.uid, e.gid, e.uname, e.gname,
-            _mtime(e.mtime), link, index, digest, change, node.unsafe, False)  # fmt: skip
+            _mtime(e.mtime), link, index, digest, change, node.unsafe, None)  # fmt: skip
 
 
 def _write_json(
@@ -276,8 +277,7 @@ def _write_csv(
     by_index, only = _digests(meta)
     rows = 0
     for node in _entries(shown, with_removals, implied):
-        row = _row(node, by_index, only)
-        writer.writerow(row[:-1] + (("true" if row[-1] else None),))
+        writer.writerow(_row(node, by_index, only))
         rows += 1
     return rows
 
