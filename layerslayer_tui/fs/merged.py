@@ -45,6 +45,7 @@ class MergedTree(TreeView):
         self.layers_applied = 0
         self._partial_trees: list[LayerTree | None] = []
         self._work = 0  # path parts resolved for the layer being applied
+        self._link_parts: dict[str, list[str]] = {}  # link target -> its parts, reversed
 
     def apply(self, tree: LayerTree | None, index: int | None = None) -> None:
         """Put one more layer on top; None stands for a layer not listed yet."""
@@ -107,10 +108,7 @@ class MergedTree(TreeView):
         if parent is None or parent.kids is None:
             # Extraction follows symlinks among the parents (inside the root),
             # so "lnk/x" over a lower "lnk -> usr" lands in "usr/x".
-            if parent_path in resolved:
-                real = resolved[parent_path]
-            else:
-                real = resolved[parent_path] = self._resolve(parent_path)
+            real = self._resolve_cached(parent_path, resolved)
             if real is None:
                 self._add_flagged(FlaggedNode(src.path, src.kind, src.entry, index, src.path, LINK_LOOP))
                 return
@@ -149,17 +147,36 @@ class MergedTree(TreeView):
             return None
         return f"{real_parent}/{name}" if real_parent else name
 
-    def _resolve(self, path: str) -> str | None:
-        """Where path lands when every symlink in it is followed without leaving
-        the root (".." stops at the root), like filepath-securejoin; None past
-        MAX_LINK_HOPS links, MAX_PATH_PARTS parts, or the layer's work budget."""
+    def _resolve_cached(self, path: str, resolved: dict[str, str | None]) -> str | None:
+        """_resolve with every ancestor's answer kept: resolving goes left to
+        right, so "a/b/c" starts from where "a/b" landed, and nothing below a
+        directory that did not resolve resolves either. Many entries share
+        their directories, so each directory is resolved once per layer."""
+        chain: list[str] = []
+        known = path
+        while known and known not in resolved:
+            chain.append(known)
+            known = split(known)[0]
+        cur = resolved[known] if known else ""
+        for prefix in reversed(chain):
+            if cur is not None:
+                cur = self._resolve(split(prefix)[1], cur)
+            resolved[prefix] = cur
+        return cur
+
+    def _resolve(self, path: str, start: str = "") -> str | None:
+        """Where path (relative to the resolved directory `start`) lands when
+        every symlink in it is followed without leaving the root (".." stops at
+        the root), like filepath-securejoin; None past MAX_LINK_HOPS links,
+        MAX_PATH_PARTS parts, or the layer's work budget."""
         nodes = self._nodes
         todo = path.split("/")[::-1]
-        cur = ""  # kept as one string: a join per part would be quadratic
-        depth = hops = 0
+        cur = start  # kept as one string: a join per part would be quadratic
+        depth = start.count("/") + 1 if start else 0
+        hops = 0
         while todo:
             self._work += 1
-            if self._work > WORK_PER_LAYER or len(todo) > MAX_PATH_PARTS:
+            if self._work > WORK_PER_LAYER:
                 return None
             part = todo.pop()
             if part in ("", "."):
@@ -176,9 +193,14 @@ class MergedTree(TreeView):
                 if hops > MAX_LINK_HOPS:
                     return None
                 link = node.entry.link
+                parts = self._link_parts.get(link)
+                if parts is None:
+                    parts = self._link_parts[link] = link.split("/")[::-1]
+                if len(todo) + len(parts) > MAX_PATH_PARTS:
+                    return None
                 if link.startswith("/"):
                     cur, depth = "", 0
-                todo.extend(link.split("/")[::-1])
+                todo.extend(parts)
                 continue
             if depth >= MAX_PATH_PARTS:
                 return None
