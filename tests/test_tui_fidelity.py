@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from bed.faults import FaultServer
 from bed.images import push_image
+from bed.layers import Item
 from tui_images import BASE, Demo, layer, push_demo
 from tui_pilot import listed, run, tree_of, wait_for
 
@@ -221,3 +222,99 @@ def test_saving_a_symlink_saves_the_link(demo: Demo, session: Session, dirs: Pat
         await wait_for(pilot, lambda: os.readlink(folder / "env") == "/bin/sh", "the link replaced")
 
     run(app, body)
+
+
+# -- a filter shows where its matches are (issue 11 #3) ------------------------------------
+
+SCHEMA = "usr/share/glib-2.0/schemas/org.gnome.desktop.a11y.keyboard.gschema.xml"
+
+
+def wide_items() -> list[Item]:
+    """1,500 small files over 30 directories under usr/, and one deep schema file."""
+    items = [Item("usr", "dir"), Item("usr/share", "dir"), Item("usr/share/glib-2.0", "dir"),
+             Item("usr/share/glib-2.0/schemas", "dir"), Item(SCHEMA, data=b"<schemalist/>\n")]
+    for d in range(30):
+        items.append(Item(f"usr/share/d{d:02d}", "dir"))
+        items.extend(Item(f"usr/share/d{d:02d}/f{d:02d}{n:03d}.txt", data=b"x" * n) for n in range(50))
+    return items
+
+
+@pytest.fixture(scope="module")
+def wide(registry) -> tuple[str, list[Item]]:
+    items = wide_items()
+    return push_image(registry, "demo/wide", "1", [layer(items)]).ref, items
+
+
+def test_a_filter_expands_the_path_to_its_match_and_counts_what_it_keeps(wide: tuple[str, list[Item]],
+                                                                         session: Session) -> None:
+    ref, items = wide
+    app = LayerslayerApp(ref, session=session)
+    files = sum(1 for i in items if i.kind != "dir")
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, lambda: listed(app, 0)() and app.workspace.is_complete(0), "layer 0 in full")
+        tree = tree_of(app)
+        tree.focus()
+        await pilot.press("slash", *"a11y.keyboard.gschema", "enter")
+        await pilot.pause()
+        widget = tree.widget_for(SCHEMA)
+        assert widget is not None  # in sight, no expansion needed
+        assert tree.cursor_node is widget
+        usr = tree.widget_for("usr")
+        assert usr.label.plain == f"usr/  14 B in 1 of {files:,} files"
+        assert tree.widget_for("usr/share").label.plain == f"share/  14 B in 1 of {files:,} files"
+        assert "1 match, all in sight" in app.status_text
+        tree.move_cursor(usr)
+        await pilot.pause()
+        assert f"dir, 14 B in 1 of {files:,} files (filtered)" in app.query_one("#details").render().plain.replace("\n", "")
+
+    run(app, body)
+
+
+def test_a_filter_with_many_matches_says_how_many_stay_collapsed(wide: tuple[str, list[Item]],
+                                                                session: Session) -> None:
+    ref, items = wide
+    app = LayerslayerApp(ref, session=session)
+    matches = [i.name for i in items if i.kind != "dir" and "1.txt" in i.name]  # f..001, f..011, ... 5 per dir
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, lambda: listed(app, 0)() and app.workspace.is_complete(0), "layer 0 in full")
+        tree = tree_of(app)
+        tree.focus()
+        await pilot.press("slash", *"1.txt", "enter")
+        await pilot.pause()
+        in_sight = [p for p in matches if tree.widget_for(p) is not None]
+        assert 0 < len(in_sight) < len(matches)
+        assert len(in_sight) <= 50
+        rows = sum(1 for _ in _shown_rows(tree.root))
+        assert rows <= 200 + 2
+        collapsed = len(matches) - len(in_sight)
+        assert f"{len(matches):,} matches, {collapsed:,} of them in collapsed directories" in app.status_text
+
+    run(app, body)
+
+
+def _shown_rows(node: Any):
+    for child in node.children:
+        yield child
+        if child.is_expanded:
+            yield from _shown_rows(child)
+
+
+def test_filter_counts_match_a_count_by_hand() -> None:
+    from layerslayer_tui.entry import EntryType, TarEntry
+    from layerslayer_tui.fs import Filter, FilteredView, LayerTree
+
+    tree = LayerTree(0)
+    entries = [TarEntry(i.name, EntryType(i.kind), size=len(i.data)) for i in wide_items()]
+    entries.append(TarEntry("usr/share/d03/link.txt", EntryType.SYMLINK, link="f03001.txt"))
+    tree.add(entries)
+    for pattern in ("1.txt", "d0", "a11y", "share/d1*", "nothing"):
+        view = FilteredView(tree, Filter.of(pattern))
+        for node in [tree.root, *tree.walk()]:
+            if node.kids is None:
+                continue
+            leaves = [n for n in view.walk(node.path) if n.kids is None]
+            assert view.kept(node) == (sum(n.total_files for n in leaves), sum(n.total_bytes for n in leaves)), (pattern, node.path)
+        direct = [n for n in tree.walk() if Filter.of(pattern).pattern and view.shows(n)]
+        assert {n.path for n in view.result.matches} <= {n.path for n in direct}
