@@ -7,6 +7,7 @@ progress, and a Details pane that never runs label and value together."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,87 @@ def test_filter_counts_match_a_count_by_hand() -> None:
             assert view.kept(node) == (sum(n.total_files for n in leaves), sum(n.total_bytes for n in leaves)), (pattern, node.path)
         direct = [n for n in tree.walk() if Filter.of(pattern).pattern and view.shows(n)]
         assert {n.path for n in view.result.matches} <= {n.path for n in direct}
+
+
+# -- status decided on typed progress, never on an edited copy (issue 11 #4) ------------------
+
+
+class Recording(LayerslayerApp):
+    """Every status line and every "Listing" value of the Details pane, as shown."""
+
+    CSS_PATH = str(Path(inspect.getfile(LayerslayerApp)).with_name("app.tcss"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.said: list[str] = []
+        self.states: list[str] = []
+
+    def set_status(self, text: Any, style: str = "") -> None:
+        super().set_status(text, style)
+        self.said.append(self.status_text)
+
+    def update_details(self) -> None:
+        super().update_details()
+        self.states += [f.value for f in self.query_one("#details").fields if f.name == "Listing"]
+
+
+@pytest.fixture(scope="module")
+def big(registry) -> str:
+    """One gzip layer of 3,000 poorly compressible files: more than three feed slices."""
+    from tui_images import many_items
+
+    return push_image(registry, "demo/fid-big", "1", [layer(many_items(3000))]).ref
+
+
+def test_reopening_a_big_cached_listing_never_says_partial_or_incomplete(big: str, session: Session) -> None:
+    image = session.open_image(big)
+    listing = session.listing(image, 0, full=True)
+    for _batch in listing:
+        pass
+    assert listing.complete and listing.progress.verified and len(listing.entries) > 3000
+    app = Recording(big, session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, lambda: listed(app, 0)() and app.workspace.is_complete(0), "the cached listing")
+        await pilot.pause(0.1)
+        layer_lines = [s for s in app.said if "layer 0" in s]
+        assert layer_lines, app.said
+        for line in layer_lines:
+            assert "partial" not in line and "incomplete" not in line, line
+        assert app.status_text.startswith("Listed layer 0 from the cache:") and "complete, verified" in app.status_text
+        states = [s for s in app.states if s != "not listed"]  # before the first batch
+        assert states and all(s.startswith("complete, verified") for s in states), app.states
+        assert len(app.workspace.tree(0)) == len(listing.entries)
+
+    run(app, body)
+
+
+def test_a_cut_short_cached_listing_is_still_cut_short(registry, session: Session) -> None:
+    """The cache keeps no flag for it: read back, a whole-blob partial is cut short, not 'press f'."""
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        for n in range(20):
+            info = tarfile.TarInfo(f"f{n:02d}")
+            info.size = 600
+            tf.addfile(info, io.BytesIO(b"y" * 600))
+    cut = gzip.compress(raw.getvalue()[:6000], mtime=0)  # the archive stops mid-way
+    ref = push_image(registry, "demo/fid-cut", "1", [cut]).ref
+    image = session.open_image(ref)
+    for _batch in session.listing(image, 0):
+        pass
+    app = LayerslayerApp(ref, session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "the cached listing")
+        await pilot.pause(0.1)
+        progress = app.workspace.progress(0)
+        assert progress.cached and progress.cut_short and not progress.complete
+        assert str(tree_of(app).border_subtitle) == "cut short"
+        await pilot.press("f")
+        assert "there is nothing more to list" in app.status_text
+
+    run(app, body)
