@@ -403,3 +403,51 @@ def test_a_cut_short_cached_listing_is_still_cut_short(registry, session: Sessio
         assert "there is nothing more to list" in app.status_text
 
     run(app, body)
+
+
+# -- the Details pane keeps label and value apart (issue 11 #5) -------------------------------
+
+
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
+def test_details_keep_label_and_value_apart(demo: Demo, session: Session, width: int, height: int) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+    seen: list[str] = []
+
+    def pane_lines() -> list[str]:
+        """The Details pane's rows as drawn on screen (inside its border)."""
+        details = app.query_one("#details")
+        region = details.content_region
+        rows = [s.text for s in app.screen._compositor.render_strips()]
+        return [rows[y][region.x : region.right].rstrip() for y in range(region.y, region.bottom)]
+
+    def check() -> None:
+        fields = app.query_one("#details").fields
+        lines = pane_lines()
+        for field in fields:
+            line = next((l for l in lines if l.startswith(field.name)), None)
+            assert line is not None, (field.name, lines)
+            after = line[len(field.name) :]
+            assert after.startswith(" ") and after[1:2] not in ("", " "), (width, line)
+            value = field.value.replace("\x1b", "\\x1b")
+            shown = after[1:].rstrip("…")
+            assert value.startswith(shown) or shown.startswith(value[: len(shown)]), (width, line)
+            seen.append(line)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        await pilot.pause()
+        check()  # the layer
+        tree = tree_of(app)
+        tree.focus()
+        for path in ("etc", "usr/bin/env", "bin/sh", "etc/os-release"):
+            parent = path.rpartition("/")[0]
+            if parent:
+                tree.expand_path(parent)
+                await pilot.pause()
+            tree.move_cursor(tree.widget_for(path))
+            await pilot.pause(0.05)
+            check()
+        assert any(l.startswith("Mode drwxr-xr-x") for l in seen)
+        assert any(l.startswith("Link -> /bin/sh") for l in seen)
+
+    run(app, body, size=(width, height))
