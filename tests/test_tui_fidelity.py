@@ -17,7 +17,7 @@ from bed.faults import FaultServer
 from bed.images import push_image
 from bed.layers import Item
 from tui_images import BASE, Demo, layer, push_demo
-from tui_pilot import listed, run, tree_of, wait_for
+from tui_pilot import layer_done, listed, run, tree_of, wait_for
 
 from layerslayer_tui.registry.models import ImageInfo
 from layerslayer_tui.session import Session
@@ -451,3 +451,58 @@ def test_details_keep_label_and_value_apart(demo: Demo, session: Session, width:
         assert any(l.startswith("Link -> /bin/sh") for l in seen)
 
     run(app, body, size=(width, height))
+
+
+# -- small status fixes from issue 14 #9 ------------------------------------------------------
+
+
+def test_escape_with_nothing_running_does_not_say_cancelled(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, layer_done(app, 0), "layer 0")
+        await wait_for(pilot, lambda: not app._feed_queue, "layer 0 on screen")
+        app.query_one(LayerList).focus()
+        await pilot.press("escape")
+        assert "Cancelled" not in app.status_text
+        assert app.status_text == "Nothing to cancel: no listing is running."
+
+    run(app, body)
+
+
+def test_wasted_space_of_a_partial_image_is_unknown_and_F_works_there(big: str, session: Session) -> None:
+    from textual.widgets import Label
+
+    from layerslayer_tui.tui.screens.wasted import WastedScreen
+
+    app = LayerslayerApp(big, session=session)
+
+    def said() -> str:
+        return "\n".join(str(label.render()) for label in app.screen.query(Label))
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0 (partial)")
+        assert not app.workspace.is_complete(0)
+        app.query_one(LayerList).focus()
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WastedScreen), "the wasted-space report")
+        text = said()
+        assert "Efficiency unknown until every layer is listed" in text and "100.0 %" not in text
+        assert "Layer 0 is only partly listed: press F" in text and "Layers 0 are" not in text
+        await pilot.press("F")
+        await wait_for(pilot, lambda: not isinstance(app.screen, WastedScreen), "the report closed")
+        await wait_for(pilot, lambda: app.workspace.is_complete(0) and not app.full_running, "every layer listed")
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, WastedScreen), "the wasted-space report")
+        assert "Efficiency 100.0 %" in said()
+
+    run(app, body)
+
+
+def test_layer_lists_read_as_sentences() -> None:
+    from layerslayer_tui.tui.progress_text import partly_listed
+
+    assert partly_listed([0]) == "Layer 0 is only partly listed"
+    assert partly_listed([0, 2]) == "Layers 0 and 2 are only partly listed"
+    assert partly_listed([0, 1, 2]) == "Layers 0, 1 and 2 are only partly listed"
+    assert partly_listed(list(range(12))) == "Layers 0, 1, 2, 3, 4, 5, 6, 7 … (12 in all) are only partly listed"

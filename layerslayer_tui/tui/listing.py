@@ -382,8 +382,16 @@ class ListingMixin:
         self.finished.difference_update(todo)
         self._list_all(self.image, plan)
 
+    def _listing_running(self) -> bool:
+        return self.full_running or any(w.is_running for w in self.workers if w.group in ("listing", "full")) or any(
+            index not in self.finished for index in self.listings
+        )
+
     def action_cancel(self) -> None:
         if self.image is None:
+            return
+        if not self._listing_running():
+            self.set_status("Nothing to cancel: no listing is running.")
             return
         self._cancel_listings()
         self.finished.update(l.index for l in self.image.layers if self.workspace.progress(l.index) is not None)

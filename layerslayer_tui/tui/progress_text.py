@@ -98,3 +98,12 @@ def partial_subtitle(progress: ListingProgress | None, *, running: bool, checkin
     if cut_short(progress) and not running:
         return "cut short"
     return f"{percent(progress):.1f} % read" + ("" if running else " · f for all")
+
+
+def partly_listed(layers: list[int], *, most: int = 8) -> str:
+    """'Layer 0 is only partly listed', 'Layers 0 and 2 are …', 'Layers 0, 1, 2 … (12 in all) are …'."""
+    if len(layers) == 1:
+        return f"Layer {layers[0]} is only partly listed"
+    if len(layers) > most:
+        return f"Layers {', '.join(str(i) for i in layers[:most])} … ({len(layers)} in all) are only partly listed"
+    return f"Layers {', '.join(str(i) for i in layers[:-1])} and {layers[-1]} are only partly listed"

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from layerslayer_tui.fs import Change, Filter, FilteredView
 
-from .progress_text import partial_note, partial_subtitle
+from .progress_text import partial_note, partial_subtitle, partly_listed
 from .text import plain
 from .screens.dialogs import PromptScreen
 from .widgets.file_tree import FileTree
@@ -120,8 +120,7 @@ class TreeViewMixin:
         partial = self.workspace.partial_layers(upto)
         if not partial:
             return None
-        layers = ", ".join(str(i) for i in partial[:8]) + (" …" if len(partial) > 8 else "")
-        return Text(f"… layers {layers} are only partly listed: press F for all of them", style="bold yellow", end="")
+        return Text(f"… {partly_listed(partial)}: press F for all of them", style="bold yellow", end="")
 
     def _tree_title(self) -> Text:
         # A border title given as str is read as markup: the filter is typed text.
