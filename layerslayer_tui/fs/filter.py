@@ -144,8 +144,16 @@ class FilterResult:
             while p is not None and p.parent is not None and id(p) not in expanded:
                 chain.append(p)
                 p = p.parent
+            if in_sight >= max_matches:
+                break
             cost = sum(self.rows.get(id(d), 0) for d in chain)
-            if in_sight >= max_matches or rows + cost > max_rows:
+            if rows + cost > max_rows:
+                # open what fits on the way down to it, so the view still narrows toward the matches
+                for d in reversed(chain):
+                    rows += self.rows.get(id(d), 0)
+                    if rows > max_rows:
+                        break
+                    expanded[id(d)] = d
                 break
             rows += cost
             for d in reversed(chain):
