@@ -73,32 +73,36 @@ class Filter:
         stats: dict[int, list[int]] = {}
         dirs: list[Node] = []  # every directory walked, parents before children
         root = view.root
+        # bound once: this loop runs for every node of a 125k-entry layer
+        shown_add, stats_get, keep_match, keep_dir = shown.add, stats.get, matches.append, dirs.append
         for node in view.walk(removals=removals):
             parent = node.parent
-            inherited = id(parent) in matched_dirs
+            pid = id(parent)
+            inherited = pid in matched_dirs
             ok = match is None or inherited or match(node.path, node.name)
-            if node.kids is not None:
-                dirs.append(node)
+            leaf = node.kids is None
+            if not leaf:
+                keep_dir(node)
                 if ok and match is not None:
                     matched_dirs.add(id(node))
             if not ok or (markers is not None and node.change not in markers):
                 continue
             if not inherited:
-                matches.append(node)
-            shown.add(id(node))
-            acc = stats.get(id(parent))
+                keep_match(node)
+            shown_add(id(node))
+            acc = stats_get(pid)
             if acc is None:
-                acc = stats[id(parent)] = [0, 0, 0]
+                acc = stats[pid] = [0, 0, 0]
             acc[0] += 1
-            if node.kids is None:
+            if leaf:
                 acc[1] += node.total_files
                 acc[2] += node.total_bytes
             # every directory above it not shown yet (walked parents first, so
             # usually none: the loop stops at once)
             while parent is not root and parent is not None and id(parent) not in shown:
-                shown.add(id(parent))
+                shown_add(id(parent))
                 parent = parent.parent
-                up = stats.get(id(parent))
+                up = stats_get(id(parent))
                 if up is None:
                     up = stats[id(parent)] = [0, 0, 0]
                 up[0] += 1
