@@ -121,7 +121,8 @@ def test_download_refuses_a_layer_digest_that_is_not_sha256(demo: Demo, tmp_path
             await pilot.press("d")
             await pilot.pause(0.1)
             assert not isinstance(app.screen, PromptScreen)  # nothing pre-filled from the digest
-            assert "no valid sha256 digest" in app.status_text and "not downloaded" in app.status_text
+            assert "malformed digest" in app.status_text and "not downloaded" in app.status_text
+            assert "../" not in app.status_text  # the bad value is not echoed
             assert sorted(p.name for p in dirs.iterdir() if not p.name.startswith(("cache", "c.sqlite", "data"))) == []
             # a layer with a proper digest still offers its download
             app.query_one(LayerList).highlight_layer(0)

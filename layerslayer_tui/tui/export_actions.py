@@ -74,8 +74,9 @@ class ExportActionsMixin:
             return
         if not valid_digest(layer.digest):
             # The digest names the file and the blob's URL: an unchecked one could point anywhere.
-            self.set_status(f"Layer {layer.index} has no valid sha256 digest ({layer.digest!r}), so it is not downloaded.",
-                            "yellow")
+            # (not echoed: it is untrusted text of any length)
+            self.set_status(f"Layer {layer.index} has a malformed digest (expected sha256: and 64 lowercase hex digits),"
+                            " so it is not downloaded.", "yellow")
             return
         ext = ".tar.zst" if "zstd" in layer.media_type else ".tar.gz" if "gzip" in layer.media_type else ".tar"
         default = f"./{short_digest(layer.digest)}{ext}"

@@ -45,7 +45,8 @@ class ImageActionsMixin:
             tag = tags[index]
             if not valid_tag(tag):
                 # The registry sent it: it never goes into the reference box raw.
-                self.set_status(f"The registry listed {tag!r}, which is not a valid tag name; it was not opened.",
+                shown = repr(tag) if len(tag) <= 80 else repr(tag[:80]) + " …"
+                self.set_status(f"The registry listed {shown}, which is not a valid tag name; it was not opened.",
                                 "yellow")
                 return
             reference = f"{image.registry}/{image.repository}:{tag}"
