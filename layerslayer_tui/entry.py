@@ -41,9 +41,18 @@ class TarEntry:
     extra: dict[str, object] | None = field(default=None)  # reader-specific facts (e.g. sparse, chunk digests)
 
 
+class SourceKind(str, enum.Enum):
+    """What a listing's entries were read from."""
+
+    STREAM = "stream"  # the layer's own bytes, through the tar scanner
+    INDEX = "index"  # the layer's index (eStargz TOC, zstd:chunked manifest): its bytes unchecked
+
+
 @dataclass(slots=True)
 class ListingProgress:
-    """What a peek has read so far; sent with every batch of entries."""
+    """What a peek has read so far; sent with every batch of entries.
+
+    Decide on the typed fields; `source` and `note` are words for people."""
 
     compressed_read: int = 0  # raw blob bytes consumed (from byte 0 of the blob)
     uncompressed_read: int = 0  # tar bytes decoded
@@ -51,8 +60,18 @@ class ListingProgress:
     entries: int = 0  # entries yielded so far
     complete: bool = False  # the end of the archive was reached (or an index gave the full listing)
     verified: bool = False  # sha256 and size of the whole blob checked against the digest
-    source: str = "stream"  # "stream", "estargz index", "zstd:chunked index"
-    note: str = ""  # one plain sentence for the status line (e.g. "the registry ignored Range")
+    source: str = "stream"  # label: "stream", "estargz index", "zstd:chunked index"
+    note: str = ""  # one plain sentence for the status line (e.g. "the registry ignored Range"); display only
+    kind: SourceKind | None = None  # what the entries came from; None: from `source` (rows stored before it existed)
+    cached: bool = False  # replayed from the local cache, not read just now
+    # the whole blob was read and the listing is still not complete (the archive
+    # ends early, or the bytes do not match the digest): reading again gets nothing more
+    cut_short: bool = False
+    index_agrees: bool | None = None  # an index listing checked against the layer's bytes: agreed? (None: no check)
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            self.kind = SourceKind.STREAM if self.source == SourceKind.STREAM.value else SourceKind.INDEX
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from layerslayer_tui.cache import SHARED, Cache, CachedListing, scope_of
 from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
-from layerslayer_tui.entry import EntryBatch, ListingProgress, TarEntry
+from layerslayer_tui.entry import EntryBatch, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.errors import ExportError, LayerFormatError, LayerslayerError, NetworkError, OfflineError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
 
@@ -100,6 +100,12 @@ class LayerListing:
         full: bool,
         budget: int,
     ) -> None:
+        if cached is not None:
+            # The cache keeps no flag for a cut-short listing: a partial row that
+            # had read the whole blob is one.
+            p = cached.progress
+            cut = not p.complete and bool(p.layer_size) and p.compressed_read >= (p.layer_size or 0)
+            cached = dataclasses.replace(cached, progress=dataclasses.replace(p, cached=True, cut_short=cut))
         # The index listing a full read is checked against, with the converter files it hides.
         self._index: tuple[str, list[TarEntry], frozenset[str]] | None = None
         if full and cached is not None and not session.offline:
@@ -234,7 +240,8 @@ class LayerListing:
         if held is None:
             return
         check = compare(source, indexed, streamed, hidden)
-        progress = dataclasses.replace(held.progress, note=" ".join(filter(None, (check.note, held.progress.note))))
+        progress = dataclasses.replace(held.progress, note=" ".join(filter(None, (check.note, held.progress.note))),
+                                       index_agrees=check.agree)
         if show:
             last = held.entries
         else:
@@ -369,7 +376,7 @@ def _shown_as(e: TarEntry) -> tuple:
 
 def _unverified_index(progress: ListingProgress) -> bool:
     """A complete listing read from the layer's index whose bytes were never checked."""
-    return progress.complete and not progress.verified and progress.source != "stream"
+    return progress.complete and not progress.verified and progress.kind is SourceKind.INDEX
 
 
 class Session:

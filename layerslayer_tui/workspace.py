@@ -35,6 +35,7 @@ class Workspace:
         self._trees: list[LayerTree] = [LayerTree(i) for i in range(n)]
         self._progress: list[ListingProgress | None] = [None] * n
         self._marked: list[bool] = [False] * n
+        self._feeding: list[bool] = [False] * n  # the last batch fed was a slice with more to come
 
     def _check(self, layer_index: int) -> int:
         if not 0 <= layer_index < len(self._trees):
@@ -43,12 +44,16 @@ class Workspace:
 
     # --- feeding ---------------------------------------------------------------
 
-    def feed(self, layer_index: int, batch: EntryBatch) -> None:
-        """Add a batch's entries to the layer's tree and record its progress."""
+    def feed(self, layer_index: int, batch: EntryBatch, *, more: bool = False) -> None:
+        """Add a batch's entries to the layer's tree and record its progress.
+        `more`: the batch is a slice and the rest of it follows (the UI feeds
+        big batches in slices); until the last slice the layer's tree is not
+        complete, whatever its progress says."""
         tree = self._trees[self._check(layer_index)]
         tree.add(batch.entries)
-        tree.complete = batch.progress.complete
+        tree.complete = batch.progress.complete and not more
         self._progress[layer_index] = batch.progress
+        self._feeding[layer_index] = more
         # markers of this layer and of every layer above it depend on it
         for i in range(layer_index, len(self._marked)):
             self._marked[i] = False
@@ -57,6 +62,7 @@ class Workspace:
         """Forget a layer's entries (e.g. before re-listing it from scratch)."""
         self._trees[self._check(layer_index)] = LayerTree(layer_index)
         self._progress[layer_index] = None
+        self._feeding[layer_index] = False
         for i in range(layer_index, len(self._marked)):
             self._marked[i] = False
 
@@ -74,8 +80,9 @@ class Workspace:
         return self.progress(layer_index) is not None
 
     def is_complete(self, layer_index: int) -> bool:
+        """The listing is complete and every entry of it is in the tree."""
         p = self.progress(layer_index)
-        return p is not None and p.complete
+        return p is not None and p.complete and not self._feeding[layer_index]
 
     def partial_layers(self, upto: int | None = None) -> list[int]:
         """Indexes (<= upto) whose listing is missing or partial."""
@@ -127,7 +134,7 @@ class Workspace:
         layers = []
         for i in indexes:
             p = self._progress[i]
-            layers.append(ExportLayer.from_layer(self.image.layers[i], complete=bool(p and p.complete),
+            layers.append(ExportLayer.from_layer(self.image.layers[i], complete=self.is_complete(i),
                                                  verified=bool(p and p.verified)))
         plat = self.image.platform
         return ExportMeta(self.image.reference, str(plat) if plat else None, self.image.manifest_digest, view, layers)

@@ -121,7 +121,8 @@ def test_listing_states_in_words() -> None:
     assert progress_line(0, index, streaming=False) == "Listed layer 0: 312 entries, complete (from eStargz index, 9.8 KiB read)"
     assert partial_subtitle(index, running=False) == "from its eStargz index · f checks it"
     # the whole blob read, its digest right, its archive unfinished: never "complete, verified"
-    short = ListingProgress(compressed_read=500, layer_size=500, entries=3, verified=True, note="The layer ends early.")
+    short = ListingProgress(compressed_read=500, layer_size=500, entries=3, verified=True, cut_short=True,
+                            note="The layer ends early.")
     assert listing_state(short) == "incomplete"
     assert progress_line(2, short, streaming=False) == "Listed layer 2: 500 B of 500 B, 3 entries, incomplete. The layer ends early."
     assert partial_subtitle(short, running=False) == "cut short"

@@ -57,22 +57,121 @@ class Filter:
 
     def visible(self, view: TreeView, *, removals: bool = False) -> set[int]:
         """ids of the nodes to show: the matches and every directory above them."""
+        return self.apply(view, removals=removals).shown
+
+    def apply(self, view: TreeView, *, removals: bool = False) -> FilterResult:
+        """What the filter keeps, in one walk of the view: the nodes to show,
+        the nodes it matched itself, and per directory the files and bytes it
+        keeps (so a label can say "1 of 111,368 files")."""
         match = PathMatcher(self.pattern) if self.pattern else None
         markers = self.markers
         shown: set[int] = set()
         matched_dirs: set[int] = set()  # directories the pattern itself matched
+        matches: list[Node] = []
+        # directory id -> [children shown, files kept right in it, bytes kept right in it]
+        stats: dict[int, list[int]] = {}
+        dirs: list[Node] = []  # every directory walked, parents before children
+        root = view.root
+        # bound once: this loop runs for every node of a 125k-entry layer
+        shown_add, stats_get, keep_match, keep_dir = shown.add, stats.get, matches.append, dirs.append
         for node in view.walk(removals=removals):
             parent = node.parent
-            ok = match is None or (parent is not None and id(parent) in matched_dirs) or match(node.path, node.name)
-            if ok and node.kids is not None and match is not None:
-                matched_dirs.add(id(node))
-            if ok and (markers is None or node.change in markers):
-                shown.add(id(node))
-                p = node.parent
-                while p is not None and id(p) not in shown and p is not view.root:
-                    shown.add(id(p))
-                    p = p.parent
-        return shown
+            pid = id(parent)
+            inherited = pid in matched_dirs
+            ok = match is None or inherited or match(node.path, node.name)
+            leaf = node.kids is None
+            if not leaf:
+                keep_dir(node)
+                if ok and match is not None:
+                    matched_dirs.add(id(node))
+            if not ok or (markers is not None and node.change not in markers):
+                continue
+            if not inherited:
+                keep_match(node)
+            shown_add(id(node))
+            acc = stats_get(pid)
+            if acc is None:
+                acc = stats[pid] = [0, 0, 0]
+            acc[0] += 1
+            if leaf:
+                acc[1] += node.total_files
+                acc[2] += node.total_bytes
+            # every directory above it not shown yet (walked parents first, so
+            # usually none: the loop stops at once)
+            while parent is not root and parent is not None and id(parent) not in shown:
+                shown_add(id(parent))
+                parent = parent.parent
+                up = stats_get(id(parent))
+                if up is None:
+                    up = stats[id(parent)] = [0, 0, 0]
+                up[0] += 1
+        # Children before parents: each directory's total goes up once (no walk per leaf).
+        kept: dict[int, tuple[int, int]] = {}
+        rows: dict[int, int] = {}
+        for node in reversed(dirs):
+            acc = stats.get(id(node))
+            if acc is None:
+                continue
+            rows[id(node)] = acc[0]
+            if acc[1] or acc[2]:
+                kept[id(node)] = (acc[1], acc[2])
+                up = stats.get(id(node.parent))
+                if up is None:
+                    up = stats[id(node.parent)] = [0, 0, 0]
+                up[1] += acc[1]
+                up[2] += acc[2]
+        acc = stats.get(id(root), [0, 0, 0])
+        rows[id(root)] = acc[0]
+        kept[id(root)] = (acc[1], acc[2])
+        return FilterResult(shown, matches, kept, rows)
+
+
+@dataclass(slots=True)
+class FilterResult:
+    """What a filter keeps of one view (ids are those of the view's nodes)."""
+
+    shown: set[int]  # the nodes to show: matches, what a matched directory holds, and directories above them
+    matches: list[Node]  # the nodes the filter matched itself, in walk order (not what a matched directory holds)
+    kept: dict[int, tuple[int, int]]  # directory id -> (files, bytes) kept below it; absent: none
+    rows: dict[int, int]  # directory id -> how many of its children are shown
+
+    def reveal(self, *, max_matches: int = 50, max_rows: int = 200) -> Reveal:
+        """The directories to expand so that the first matches are in sight:
+        as many as fit in `max_matches` matches and `max_rows` tree rows."""
+        expanded: dict[int, Node] = {}  # insertion order: parents before children
+        rows = 0
+        in_sight = 0
+        for node in self.matches:
+            chain: list[Node] = []
+            p = node.parent
+            while p is not None and p.parent is not None and id(p) not in expanded:
+                chain.append(p)
+                p = p.parent
+            if in_sight >= max_matches:
+                break
+            cost = sum(self.rows.get(id(d), 0) for d in chain)
+            if rows + cost > max_rows:
+                # open what fits on the way down to it, so the view still narrows toward the matches
+                for d in reversed(chain):
+                    rows += self.rows.get(id(d), 0)
+                    if rows > max_rows:
+                        break
+                    expanded[id(d)] = d
+                break
+            rows += cost
+            for d in reversed(chain):
+                expanded[id(d)] = d
+            in_sight += 1
+        # matches further down whose directories happen to be expanded already are in sight too
+        seen = sum(1 for n in self.matches if n.parent is None or n.parent.parent is None or id(n.parent) in expanded)
+        return Reveal([d.path for d in expanded.values()], seen, len(self.matches) - seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Reveal:
+    expand: list[str]  # directory paths to expand, parents first
+    in_sight: int  # matches shown once those are expanded
+    collapsed: int  # matches left inside collapsed directories
 
 
 class FilteredView:
@@ -81,7 +180,8 @@ class FilteredView:
     def __init__(self, view: TreeView, flt: Filter, *, removals: bool = False) -> None:
         self.view = view
         self.filter = flt
-        self._shown = flt.visible(view, removals=removals)
+        self.result = flt.apply(view, removals=removals)
+        self._shown = self.result.shown
 
     def __getattr__(self, name: str):
         return getattr(self.view, name)
@@ -103,3 +203,9 @@ class FilteredView:
 
     def shows(self, node: Node) -> bool:
         return id(node) in self._shown
+
+    def kept(self, node: Node) -> tuple[int, int]:
+        """(files, bytes) the filter keeps under a directory (the node's own for a leaf)."""
+        if node.kids is None:
+            return (node.total_files, node.total_bytes) if id(node) in self._shown else (0, 0)
+        return self.result.kept.get(id(node), (0, 0))

@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from layerslayer_tui.entry import EntryBatch, EntryType, ListingProgress, TarEntry
+from layerslayer_tui.entry import EntryBatch, EntryType, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs.paths import tar_name as normalise  # the one name rule (see fs/paths.py)
 from layerslayer_tui.peek import estargz, zstdchunked
@@ -82,6 +82,7 @@ class IndexListing:
             complete=self.ok,
             source=self.source,
             note=self.note,
+            kind=SourceKind.INDEX,
         )
 
     def batch(self) -> EntryBatch:

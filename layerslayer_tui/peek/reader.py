@@ -354,6 +354,7 @@ class Peek:
         matches = None if self._expected is None else pipe.hasher.hexdigest() == self._expected
         p.verified = bool(matches) and size_ok and self._size is not None
         p.complete = reached and size_ok and matches is not False
+        p.cut_short = not p.complete  # the whole blob went through: there is nothing more to read
         if matches is False:
             note = "The layer's bytes do not match its digest, so this listing cannot be trusted."
         elif not reached:

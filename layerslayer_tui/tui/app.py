@@ -263,7 +263,9 @@ class LayerslayerApp(
         tree = self.query_one(FileTree)
         node = tree.selected_node if tree.has_focus else None
         if node is not None:
-            details.show(file_details(node, self.layer, merged=self.merged or self.layer is None), "File")
+            counted = getattr(tree.view, "kept", None)  # under a filter: what it keeps of a directory
+            kept = counted(node) if counted is not None and node.is_dir else None
+            details.show(file_details(node, self.layer, merged=self.merged or self.layer is None, kept=kept), "File")
             return
         layer = self.layer_info(self.layer)
         if layer is None:

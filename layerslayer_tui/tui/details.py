@@ -14,6 +14,7 @@ from layerslayer_tui.registry.models import ImageInfo, LayerInfo
 from .progress_text import listing_state
 from .text import size
 from .widgets.details import Field
+from .widgets.file_tree import dir_totals
 
 _TYPE_BITS = {
     "file": stat.S_IFREG,
@@ -89,8 +90,9 @@ def _kind(node: Any) -> str:
     return str(getattr(node.kind, "value", node.kind))
 
 
-def file_details(node: Any, layer: int | None, *, merged: bool = False) -> list[Field]:
-    """The file under the cursor in the view of `layer` (or the merged view)."""
+def file_details(node: Any, layer: int | None, *, merged: bool = False, kept: tuple[int, int] | None = None) -> list[Field]:
+    """The file under the cursor in the view of `layer` (or the merged view);
+    `kept`: for a directory under a filter, the (files, bytes) it keeps."""
     out = _Lines()
     out.field("Path", "/" + node.path, wrap=True)
     entry = node.entry
@@ -102,8 +104,7 @@ def file_details(node: Any, layer: int | None, *, merged: bool = False) -> list[
         out.field("Opaque", f"layer {layer} hides what lower layers put here", "red")
         return out.text()
     if node.is_dir:
-        files = node.total_files
-        what = f"dir, {size(node.total_bytes)} in {files:,} file{'' if files == 1 else 's'}"
+        what = "dir, " + dir_totals(node, kept) + (" (filtered)" if kept is not None and kept != (node.total_files, node.total_bytes) else "")
     elif kind in ("char", "block") and entry is not None:
         what = f"{kind} device {entry.devmajor},{entry.devminor}"
     elif kind == "file":

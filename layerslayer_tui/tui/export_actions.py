@@ -13,7 +13,9 @@ from textual import work
 from layerslayer_tui.errors import ExportError, LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo
 
+from .checks import valid_digest
 from .messages import Failed, Progress
+from .saving import publish, temp_beside
 from .screens.dialogs import ConfirmScreen, PromptScreen
 from .text import short_digest, size
 
@@ -70,6 +72,12 @@ class ExportActionsMixin:
         if layer is None or self.image is None:
             self.set_status("Select a layer to download it.")
             return
+        if not valid_digest(layer.digest):
+            # The digest names the file and the blob's URL: an unchecked one could point anywhere.
+            # (not echoed: it is untrusted text of any length)
+            self.set_status(f"Layer {layer.index} has a malformed digest (expected sha256: and 64 lowercase hex digits),"
+                            " so it is not downloaded.", "yellow")
+            return
         ext = ".tar.zst" if "zstd" in layer.media_type else ".tar.gz" if "gzip" in layer.media_type else ".tar"
         default = f"./{short_digest(layer.digest)}{ext}"
 
@@ -77,7 +85,7 @@ class ExportActionsMixin:
             if not value:
                 return
             dest = Path(value.strip()).expanduser()
-            if dest.exists():
+            if dest.exists() or dest.is_symlink():  # a dangling symlink is there too
                 self.push_screen(ConfirmScreen(f"{dest} exists. Overwrite it?"), lambda yes: yes and self._download(layer.index, dest, True))
             else:
                 self._download(layer.index, dest, False)
@@ -99,9 +107,17 @@ class ExportActionsMixin:
                 pct = f" ({100 * done / total:.0f} %)" if total else ""
                 self.post_message(Progress(f"Downloading layer {index}: {size(done)} of {size(total)}{pct}"))
 
+        tmp: Path | None = None
         try:
-            written = self.session.download_layer(image, index, dest, progress=progress, overwrite=overwrite)
+            # Downloaded beside dest, then moved there by export's no-clobber step:
+            # whatever sits at dest (a dangling symlink too) stays unless the user said yes.
+            tmp = temp_beside(dest)
+            self.session.download_layer(image, index, tmp, progress=progress, overwrite=True)
+            publish(tmp, dest, overwrite)
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"downloading layer {index}", err))
             return
-        self.post_message(Progress(f"Downloaded layer {index} to {written} (digest verified)."))
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+        self.post_message(Progress(f"Downloaded layer {index} to {dest} (digest verified)."))

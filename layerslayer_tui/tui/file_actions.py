@@ -15,6 +15,7 @@ from layerslayer_tui.errors import ExportError, LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo
 
 from .messages import Failed, Progress
+from .saving import publish, save_link, temp_beside
 from .screens.dialogs import ConfirmScreen, PromptScreen
 from .screens.viewer import ViewerScreen
 from .text import size
@@ -120,19 +121,34 @@ class FileActionsMixin:
         self.push_screen(PromptScreen(f"Save {name} into folder", ".", f"The file is written as <folder>/{name}.", "folder"), chosen)
 
     def _save(self, node: Any, dest: Path, overwrite: bool) -> None:
+        if node.kind == "symlink" and node.entry is not None:
+            self._save_symlink(node, dest, overwrite)
+            return
         self.set_status(f"Saving {node.path} to {dest} …")
         self._save_worker(self.image, self._node_layer(node), node.path, dest, overwrite)
 
+    def _save_symlink(self, node: Any, dest: Path, overwrite: bool) -> None:
+        """A symlink has no content of its own: it is saved as a symlink (its
+        target as the layer holds it; nothing is read from the registry)."""
+        target = node.entry.link or ""
+        try:
+            save_link(target, dest, overwrite)
+        except LayerslayerError as err:
+            self.show_error(f"saving {node.path}", err)
+            return
+        self.set_status(f"Saved {node.path} to {dest} as a symlink to {target} (the link only, not what it points to).")
+
     @work(thread=True, group="save")
     def _save_worker(self, image: ImageInfo, layer: int, path: str, dest: Path, overwrite: bool) -> None:
-        tmp = dest.with_name(f".{dest.name}.part-{os.getpid()}")
+        tmp: Path | None = None
         try:
-            self.session.carve(image, layer, path, dest=tmp)
-            if not overwrite and dest.exists():
-                raise ExportError(f"{dest} appeared while saving; it was left alone.")
-            if dest.is_symlink():
-                dest.unlink()
-            os.replace(tmp, dest)
+            tmp = temp_beside(dest)
+            carved = self.session.carve(image, layer, path, dest=tmp)
+            if carved.target is not None:  # the layer holds a symlink there: no content to write
+                save_link(carved.target, dest, overwrite)
+                self.post_message(Progress(f"Saved {path} to {dest} as a symlink to {carved.target}."))
+                return
+            publish(tmp, dest, overwrite)
         except LayerslayerError as err:
             self.post_message(Failed(f"saving {path}", err))
             return
@@ -140,6 +156,6 @@ class FileActionsMixin:
             self.post_message(Failed(f"saving {path}", ExportError(f"Cannot write {dest}: {err.strerror or err}.")))
             return
         finally:
-            if tmp.exists():
-                tmp.unlink()
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         self.post_message(Progress(f"Saved {path} to {dest}."))

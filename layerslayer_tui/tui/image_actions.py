@@ -8,6 +8,7 @@ from textual.widgets import Input
 
 from layerslayer_tui.registry.models import ImageInfo
 
+from .checks import valid_tag
 from .messages import Failed
 from .screens.choice import ChoiceScreen
 from .screens.wasted import WastedScreen
@@ -41,7 +42,14 @@ class ImageActionsMixin:
         def chosen(index: int | None) -> None:
             if index is None:
                 return
-            reference = f"{image.registry}/{image.repository}:{tags[index]}"
+            tag = tags[index]
+            if not valid_tag(tag):
+                # The registry sent it: it never goes into the reference box raw.
+                shown = repr(tag) if len(tag) <= 80 else repr(tag[:80]) + " …"
+                self.set_status(f"The registry listed {shown}, which is not a valid tag name; it was not opened.",
+                                "yellow")
+                return
+            reference = f"{image.registry}/{image.repository}:{tag}"
             self.query_one("#reference", Input).value = reference
             self.load(reference, self.platform_arg)
 

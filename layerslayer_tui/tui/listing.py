@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import gc
 import time
 from collections.abc import Iterator
@@ -238,16 +237,18 @@ class ListingMixin:
         else:
             entries = batch.entries
             if len(entries) > FEED_SLICE:
-                head = EntryBatch(entries[:FEED_SLICE], dataclasses.replace(batch.progress, complete=False, verified=False))
+                # Every slice carries the batch's own progress (never an edited
+                # copy: the status would contradict itself); the workspace knows
+                # more of the batch follows.
                 self._feed_queue[0] = (index, EntryBatch(entries[FEED_SLICE:], batch.progress))
-                self._feed(index, head)
+                self._feed(index, EntryBatch(entries[:FEED_SLICE], batch.progress), more=True)
             else:
                 self._feed_queue.popleft()
                 self._feed(index, batch)
         if self._feed_queue:
             self._schedule_drain()
 
-    def _feed(self, index: int, batch: EntryBatch) -> None:
+    def _feed(self, index: int, batch: EntryBatch, *, more: bool = False) -> None:
         label = self._checking.get(index)
         if label is not None and not batch.entries and not batch.progress.complete:
             # A check in progress: the tree keeps the index listing (complete)
@@ -256,7 +257,7 @@ class ListingMixin:
             self.set_status(checking_line(index, batch.progress, label))
             return
         self._check_progress.pop(index, None)
-        self.workspace.feed(index, batch)
+        self.workspace.feed(index, batch, more=more)
         # 100k+ long-lived nodes make every full collection scan them all
         # (150+ ms, a visible freeze). They live as long as the image is open,
         # so move them out of the collector's way; unfrozen on the next image.
@@ -288,7 +289,7 @@ class ListingMixin:
         self.set_status(progress_line(index, progress, streaming=False, note=checked is not None))
         if progress is not None and progress.note:
             if checked is not None:
-                agree = progress.complete and "agree" in progress.note
+                agree = progress.complete and progress.index_agrees is True
                 self.notify(progress.note, title=f"Layer {index}: {checked} checked",
                             severity="information" if agree else "warning", markup=False)
             elif cut_short(progress):
@@ -391,8 +392,16 @@ class ListingMixin:
         self.finished.difference_update(todo)
         self._list_all(self.image, plan)
 
+    def _listing_running(self) -> bool:
+        return self.full_running or any(w.is_running for w in self.workers if w.group in ("listing", "full")) or any(
+            index not in self.finished for index in self.listings
+        )
+
     def action_cancel(self) -> None:
         if self.image is None:
+            return
+        if not self._listing_running():
+            self.set_status("Nothing to cancel: no listing is running.")
             return
         self._cancel_listings()
         self.finished.update(l.index for l in self.image.layers if self.workspace.progress(l.index) is not None)

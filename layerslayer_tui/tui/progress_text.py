@@ -1,10 +1,13 @@
-"""How far a layer's listing got, in words for the status line and details."""
+"""How far a layer's listing got, in words for the status line and details.
+
+Every decision here reads `ListingProgress`'s typed fields; its `note` and
+`source` label are only ever shown."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from layerslayer_tui.entry import ListingProgress
+from layerslayer_tui.entry import ListingProgress, SourceKind
 
 from .text import size
 
@@ -20,17 +23,12 @@ def percent(progress: ListingProgress) -> float:
 
 def from_index(progress: ListingProgress | None) -> bool:
     """Complete from the layer's own index, its bytes never checked: `f` checks them."""
-    return progress is not None and progress.complete and not progress.verified and progress.source != "stream"
+    return progress is not None and progress.complete and not progress.verified and progress.kind is SourceKind.INDEX
 
 
 def cut_short(progress: ListingProgress | None) -> bool:
     """The whole blob was read and its archive still did not end: nothing more to fetch."""
-    return (
-        progress is not None
-        and not progress.complete
-        and bool(progress.layer_size)
-        and progress.compressed_read >= (progress.layer_size or 0)
-    )
+    return progress is not None and progress.cut_short and not progress.complete
 
 
 def index_label(progress: ListingProgress) -> str:
@@ -41,8 +39,6 @@ def listing_state(progress: ListingProgress | None) -> str:
     if progress is None:
         return "not listed"
     if from_index(progress):
-        if progress.note.startswith("complete (from "):
-            return progress.note  # the index reader's own words: "complete (from eStargz index, 9.8 KiB read)"
         return f"complete (from {index_label(progress)}, {size(progress.compressed_read)} read)"
     if progress.complete:
         return "complete, verified" if progress.verified else "complete"
@@ -57,13 +53,17 @@ def progress_line(index: int, progress: ListingProgress | None, *, streaming: bo
     index check); a partial one's always says why it stopped."""
     if progress is None:
         return f"Layer {index}: nothing listed."
-    verb = "Peeking" if streaming else "Listed"
-    total = f" of {size(progress.layer_size)}" if progress.layer_size else ""
-    state = listing_state(progress) if not streaming or progress.complete else "partial"
-    if from_index(progress):
-        line = f"{verb} layer {index}: {progress.entries:,} entries, {state}"
+    if progress.cached:
+        # nothing is being read: a stored listing is being put on screen
+        verb, where = ("Loading" if streaming else "Listed"), " from the cache"
     else:
-        line = f"{verb} layer {index}: {size(progress.compressed_read)}{total}, {progress.entries:,} entries, {state}"
+        verb, where = ("Peeking" if streaming else "Listed"), ""
+    total = f" of {size(progress.layer_size)}" if progress.layer_size else ""
+    state = listing_state(progress) if not streaming or progress.complete or progress.cached else "partial"
+    if from_index(progress):
+        line = f"{verb} layer {index}{where}: {progress.entries:,} entries, {state}"
+    else:
+        line = f"{verb} layer {index}{where}: {size(progress.compressed_read)}{total}, {progress.entries:,} entries, {state}"
     if progress.note and (not progress.complete or note):
         line += f". {progress.note}"
     return line
@@ -98,3 +98,12 @@ def partial_subtitle(progress: ListingProgress | None, *, running: bool, checkin
     if cut_short(progress) and not running:
         return "cut short"
     return f"{percent(progress):.1f} % read" + ("" if running else " · f for all")
+
+
+def partly_listed(layers: list[int], *, most: int = 8) -> str:
+    """'Layer 0 is only partly listed', 'Layers 0 and 2 are …', 'Layers 0, 1, 2 … (12 in all) are …'."""
+    if len(layers) == 1:
+        return f"Layer {layers[0]} is only partly listed"
+    if len(layers) > most:
+        return f"Layers {', '.join(str(i) for i in layers[:most])} … ({len(layers)} in all) are only partly listed"
+    return f"Layers {', '.join(str(i) for i in layers[:-1])} and {layers[-1]} are only partly listed"

@@ -11,12 +11,15 @@ from rich.text import Text
 
 from layerslayer_tui.fs import Change, Filter, FilteredView
 
-from .progress_text import partial_note, partial_subtitle
+from .progress_text import partial_note, partial_subtitle, partly_listed
 from .text import plain
 from .screens.dialogs import PromptScreen
 from .widgets.file_tree import FileTree
 
 MARKERS = (Change.ADDED, Change.MODIFIED, Change.REMOVED, Change.UNMODIFIED)
+# A new filter expands the paths to its first matches, as far as both allow.
+REVEAL_MATCHES = 50
+REVEAL_ROWS = 200
 
 
 class TreeViewMixin:
@@ -57,7 +60,9 @@ class TreeViewMixin:
         self._ensure_marks()
         return ws.tree(self.layer), True
 
-    def refresh_view(self) -> None:
+    def refresh_view(self, *, reveal: bool = False) -> None:
+        """Show the current view; `reveal` (a new filter): expand the paths to
+        its first matches and say how many are left in collapsed directories."""
         tree = self.query_one(FileTree)
         if self.workspace is None:
             tree.show(None, keep=False)
@@ -69,10 +74,31 @@ class TreeViewMixin:
         if flt is not None:
             view = FilteredView(view, flt, removals=removals)
         tree.show(view, removals=removals, note=note)
+        if reveal and isinstance(view, FilteredView):
+            self._reveal_matches(tree, view)
         tree.border_title = self._tree_title()
         tree.border_subtitle = self._subtitle()
         self._merged_dirty = False
         self._last_merged = time.monotonic()
+
+    def _reveal_matches(self, tree: FileTree, view: FilteredView) -> None:
+        result = view.result
+        plan = result.reveal(max_matches=REVEAL_MATCHES, max_rows=REVEAL_ROWS)
+        for path in plan.expand:
+            tree.expand_path(path)
+        total = len(result.matches)
+        if total:
+            first = tree.widget_for(result.matches[0].path)
+            if first is not None:
+                # after the refresh: the new rows have no line numbers before it
+                tree.call_after_refresh(tree.move_cursor, first)
+        what = f"Filter {self.pattern}" if self.pattern else "Filter"
+        if not total:
+            self.set_status(f"{what}: nothing matches.")
+        elif plan.collapsed:
+            self.set_status(f"{what}: {total:,} matches, {plan.collapsed:,} of them in collapsed directories.")
+        else:
+            self.set_status(f"{what}: {total:,} match{'' if total == 1 else 'es'}, all in sight.")
 
     def current_filter(self) -> Filter | None:
         """The filter on screen; change markers only exist in a layer's own view."""
@@ -94,8 +120,7 @@ class TreeViewMixin:
         partial = self.workspace.partial_layers(upto)
         if not partial:
             return None
-        layers = ", ".join(str(i) for i in partial[:8]) + (" …" if len(partial) > 8 else "")
-        return Text(f"… layers {layers} are only partly listed: press F for all of them", style="bold yellow", end="")
+        return Text(f"… {partly_listed(partial)}: press F for all of them", style="bold yellow", end="")
 
     def _tree_title(self) -> Text:
         # A border title given as str is read as markup: the filter is typed text.
@@ -125,7 +150,7 @@ class TreeViewMixin:
             if value is None:
                 return
             self.pattern = value.strip() or None
-            self.refresh_view()
+            self.refresh_view(reveal=self.pattern is not None)
 
         self.push_screen(
             PromptScreen("Filter the tree", self.pattern or "", "A glob (*.so, usr/lib/*) or a substring; empty clears.", "pattern"),

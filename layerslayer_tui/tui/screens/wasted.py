@@ -8,11 +8,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from ..progress_text import partly_listed
 from ..text import plain, size
 
 
 class WastedScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,w", "close", "Close")]
+    BINDINGS = [Binding("escape,q,w", "close", "Close"), Binding("F", "fetch_all", "All", key_display="F")]
 
     def __init__(self, report: object, image_size: int) -> None:
         super().__init__(classes="dialog-screen")
@@ -23,11 +24,15 @@ class WastedScreen(ModalScreen[None]):
         r = self.report
         with Vertical(classes="dialog wide"):
             yield Label(plain("Wasted space", "bold"), classes="dialog-title")
-            summary = f"Efficiency {r.efficiency * 100:.1f} %, wasted {size(r.wasted_bytes)} (image {size(self.image_size)} compressed)"
+            if r.partial_layers:
+                # What is not listed yet may hold any amount of waste: no number to give.
+                summary = (f"Efficiency unknown until every layer is listed, wasted at least {size(r.wasted_bytes)} so far"
+                           f" (image {size(self.image_size)} compressed)")
+            else:
+                summary = f"Efficiency {r.efficiency * 100:.1f} %, wasted {size(r.wasted_bytes)} (image {size(self.image_size)} compressed)"
             yield Label(plain(summary))
             if r.partial_layers:
-                layers = ", ".join(str(i) for i in r.partial_layers)
-                yield Label(plain(f"Layers {layers} are only partly listed: press F for exact figures.", "yellow"))
+                yield Label(plain(f"{partly_listed(r.partial_layers)}: press F to list every layer, then w again.", "yellow"))
             yield DataTable(id="wasted-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -39,3 +44,8 @@ class WastedScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_fetch_all(self) -> None:
+        """F, as the note says: close, and list every layer in full (the app's F)."""
+        self.dismiss(None)
+        self.app.action_fetch_all()

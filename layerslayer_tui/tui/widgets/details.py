@@ -18,6 +18,9 @@ from textual.widgets import Static
 from ..text import join, visible
 
 WRAP_LINES = 4
+# Between label and value: a plain, unstyled space of its own, never the tail
+# of the label's bold span (a renderer may trim a styled span's trailing blank).
+_GAP = " "
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,10 @@ def render_fields(fields: list[Field], width: int) -> Text:
                 chunks = chunks[:WRAP_LINES]
                 chunks[-1] = chunks[-1][: max(0, width - 1)].rstrip() + "…"
             head = chunks[0][len(field.name) + 1 :] if chunks[0].startswith(field.name + " ") else chunks[0]
-            lines.append(join((field.name + " ", "bold"), (head, field.style)))
+            lines.append(join((field.name, "bold"), _GAP, (head, field.style)))
             lines.extend(Text(chunk, style=field.style, end="") for chunk in chunks[1:])
         else:
-            lines.append(join((field.name + " ", "bold"), (value, field.style)))
+            lines.append(join((field.name, "bold"), _GAP, (value, field.style)))
     return Text("\n", end="").join(lines)
 
 

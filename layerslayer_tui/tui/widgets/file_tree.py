@@ -31,8 +31,18 @@ CHANGE_STYLE = {
 _MORE = " …"  # after a directory name: more entries may still arrive under it
 
 
-def node_label(node: Node, *, may_grow: bool = False) -> Text:
-    """One line for a node: name, type marker, size, link target, change colour."""
+def dir_totals(node: Node, kept: tuple[int, int] | None = None) -> str:
+    """"4.1 GiB in 111,368 files", or under a filter that keeps less of it,
+    "12.0 KiB in 1 of 111,368 files" (the size is what the filter keeps)."""
+    files = node.total_files
+    if kept is None or kept == (files, node.total_bytes):
+        return f"{size(node.total_bytes)} in {files:,} file{'' if files == 1 else 's'}"
+    return f"{size(kept[1])} in {kept[0]:,} of {files:,} file{'' if files == 1 else 's'}"
+
+
+def node_label(node: Node, *, may_grow: bool = False, kept: tuple[int, int] | None = None) -> Text:
+    """One line for a node: name, type marker, size, link target, change colour.
+    `kept`: for a directory under a filter, the (files, bytes) the filter keeps."""
     entry = node.entry
     if node.kind == "whiteout":
         return join((node.name, "red strike"), ("  removed", "red dim"))
@@ -41,8 +51,7 @@ def node_label(node: Node, *, may_grow: bool = False) -> Text:
     style = CHANGE_STYLE.get(node.change, "") if node.change is not None else ""
     if node.is_dir:
         parts: list[tuple[str, str] | str] = [(node.name + "/", style or "bold")]
-        files = node.total_files
-        parts.append((f"  {size(node.total_bytes)} in {files:,} file{'' if files == 1 else 's'}", "dim"))
+        parts.append(("  " + dir_totals(node, kept), "dim"))
         if may_grow:
             parts.append((_MORE, "italic dim"))
         return join(*parts)
@@ -260,6 +269,7 @@ class FileTree(Tree[Any]):
 
     def _label(self, node: Node) -> Text:
         grow = False
+        kept = None
         if node.is_dir and self.view is not None:
             may = getattr(self.view, "may_be_incomplete", None)
             grow = bool(may(node.path)) if may is not None else False
@@ -267,7 +277,9 @@ class FileTree(Tree[Any]):
                 self._growing.add(node.path)
             else:
                 self._growing.discard(node.path)
-        return node_label(node, may_grow=grow)
+            counted = getattr(self.view, "kept", None)  # a FilteredView: what the filter keeps
+            kept = counted(node) if counted is not None else None
+        return node_label(node, may_grow=grow, kept=kept)
 
     def _children(self, path: str) -> list[Node]:
         try:
