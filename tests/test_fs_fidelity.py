@@ -234,3 +234,36 @@ def test_the_app_warns_once_per_layer(registry, tmp_path: Path, monkeypatch) -> 
             assert len([n for n in app._notifications if n.title == "Layer 0: unsafe names"]) == 1
 
         run(app, body)
+
+
+@pytest.mark.registry
+def test_the_app_views_a_clamped_member_from_the_merged_view(registry, tmp_path: Path, monkeypatch) -> None:
+    """The merged view shows `../escape/evil` at `escape/evil` (where a runtime
+    puts it); `v` there must read the member by its stored name, not 'not found'."""
+    from layerslayer_tui.session import Session
+    from layerslayer_tui.tui.app import LayerslayerApp
+    from layerslayer_tui.tui.screens.viewer import ViewerScreen
+    from layerslayer_tui.tui.widgets.layer_list import LayerList
+    from tui_pilot import list_all, run, tree_of, wait_for
+
+    monkeypatch.setenv("LAYERSLAYER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
+    image = push_image(registry, "fidelity/view", "1", [gzip.compress(build_layer(UNSAFE[0]), mtime=0)])
+    with Session(cache_path=tmp_path / "cache.sqlite3") as session:
+        app = LayerslayerApp(image.ref, session=session)
+
+        async def body(pilot: Any) -> None:
+            await list_all(pilot)
+            app.query_one(LayerList).highlight_layer(None)
+            await pilot.pause(0.1)
+            tree = tree_of(app)
+            folder = tree.expand_path("escape")
+            tree.focus()
+            await pilot.pause()
+            tree.move_cursor(next(c for c in folder.children if c.data.name == "evil"))
+            await pilot.pause()
+            await pilot.press("v")
+            await wait_for(pilot, lambda: isinstance(app.screen, ViewerScreen), "viewer")
+            assert app.screen.data == b"evil!"
+
+        run(app, body)

@@ -361,3 +361,27 @@ def test_the_cache_survives_any_listing_row(blob: bytes, tmp_path_factory: pytes
     else:
         check_entries(got.entries)
     c.close()
+
+
+@pytest.mark.registry
+def test_the_app_shows_a_damaged_row_warning_when_the_layer_is_listed(small, tmp_path: Path, monkeypatch) -> None:
+    """The session notes a skipped cache row while a layer is listed, after the
+    app started: the app must show it then, not only the notes it had at start."""
+    from layerslayer_tui.session import Session
+    from layerslayer_tui.tui.app import LayerslayerApp
+    from tui_pilot import listed, run as run_app, wait_for
+
+    cache = tmp_path / "cache"
+    assert run([small.ref, "--json"], cache).returncode == 0
+    _tamper(cache / "cache.sqlite3", "not zstd")
+    monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
+    with Session(cache_path=cache / "cache.sqlite3") as session:
+        app = LayerslayerApp(small.ref, session=session)
+
+        async def body(pilot) -> None:
+            await wait_for(pilot, listed(app, 0), "layer 0")
+            await pilot.pause(0.2)
+            told = [n.message for n in app._notifications]
+            assert any("damaged record" in m for m in told), told
+
+        run_app(app, body)

@@ -153,7 +153,7 @@ def write(
         with open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
             rows = write_to(view, out, fmt=fmt, meta=meta, filter=filter)
         os.chmod(tmp, 0o644)
-        _publish(tmp, dest, overwrite)
+        publish(tmp, dest, overwrite)
     except OSError as err:
         _unlink(tmp)
         raise ExportError(f"Could not write {dest}: {err.strerror or err}.") from None
@@ -163,7 +163,7 @@ def write(
     return rows
 
 
-def _publish(tmp: str, dest: Path, overwrite: bool) -> None:
+def publish(tmp: str, dest: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, dest)
         return

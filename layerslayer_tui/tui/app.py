@@ -96,15 +96,20 @@ class LayerslayerApp(
         self.set_status("Type an image reference and press Enter.")
         if self.session is None:
             self._start_session()
-        pop = getattr(self.session, "pop_warnings", None)
-        for warning in pop() if pop is not None else []:
-            self.notify(warning, severity="warning", markup=False)
+        self.show_session_warnings()
         self.set_interval(self.MERGED_REFRESH, self._refresh_merged_if_dirty)
         if self.initial_reference:
             self.query_one("#reference", Input).value = self.initial_reference
             self.load(self.initial_reference, self.platform_arg)
         else:
             self.query_one("#reference", Input).focus()
+
+    def show_session_warnings(self) -> None:
+        """What the session noted since the last call (a damaged cache row
+        skipped, ...): shown when the app starts and after every layer."""
+        pop = getattr(self.session, "pop_warnings", None)
+        for warning in pop() if pop is not None else []:
+            self.notify(warning, severity="warning", markup=False)
 
     def _start_session(self) -> None:
         from layerslayer_tui.session import Session

@@ -78,12 +78,19 @@ class FileActionsMixin:
             return node.layer_index
         return self.layer
 
+    @staticmethod
+    def _member(node: Any) -> str:
+        """The name to read from the layer: the member's name as stored. In the
+        merged view an unsafe name is shown where a runtime puts it (clamped
+        into the root), but the layer only knows it by its stored name."""
+        return node.entry.path if node.entry is not None else node.path
+
     def action_view_file(self) -> None:
         node = self._selected_file("view")
         if node is None:
             return
         self.set_status(f"Reading {node.path} …")
-        self._carve(self.image, self._node_layer(node), node.path)
+        self._carve(self.image, self._node_layer(node), self._member(node))
 
     @work(thread=True, exclusive=True, group="carve")
     def _carve(self, image: ImageInfo, layer: int, path: str) -> None:
@@ -125,7 +132,7 @@ class FileActionsMixin:
             self._save_symlink(node, dest, overwrite)
             return
         self.set_status(f"Saving {node.path} to {dest} …")
-        self._save_worker(self.image, self._node_layer(node), node.path, dest, overwrite)
+        self._save_worker(self.image, self._node_layer(node), self._member(node), dest, overwrite)
 
     def _save_symlink(self, node: Any, dest: Path, overwrite: bool) -> None:
         """A symlink has no content of its own: it is saved as a symlink (its

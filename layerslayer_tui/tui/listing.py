@@ -295,6 +295,7 @@ class ListingMixin:
             elif cut_short(progress):
                 self.notify(progress.note, title=f"Layer {index} is incomplete", severity="warning", markup=False)
         self._warn_unsafe(index)
+        self.show_session_warnings()
         if index == self.layer or self.merged or self.layer is None:
             self.refresh_view()
             self.update_details()
