@@ -11,7 +11,7 @@ from pathlib import Path
 from layerslayer_tui.errors import ExportError
 # Export's step: link() the temp name to dest, which fails if anything (a
 # dangling symlink too) appeared there; replace() only when overwriting.
-from layerslayer_tui.fs.export import publish
+from layerslayer_tui.fs import export as _export
 
 
 def temp_beside(dest: Path) -> Path:
@@ -30,7 +30,7 @@ def temp_beside(dest: Path) -> Path:
 def publish(tmp: Path, dest: Path, overwrite: bool) -> None:
     """Move the finished temp file to dest; ExportError when dest exists and not `overwrite`."""
     try:
-        publish(os.fspath(tmp), dest, overwrite)
+        _export.publish(os.fspath(tmp), dest, overwrite)
     except OSError as err:
         raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
 
