@@ -48,12 +48,15 @@ def _open_archive(path: str) -> IO[bytes]:
     except FileNotFoundError:
         raise NotFoundError(f"The file {path} does not exist.") from None
     except IsADirectoryError:
-        raise NotFoundError(f"{path} is a directory, not an archive (use oci: for a layout directory).") from None
+        raise NotFoundError(f"The path {path} is a directory, not an archive (use oci: for a layout directory).") from None
     except OSError as exc:
         raise NotFoundError(f"The file {path} cannot be opened ({exc.strerror}).") from None
     from ..peek.decompress import decompressor, sniff
 
-    kind = sniff(fh.read(512), at_end=True)
+    try:
+        kind = sniff(fh.read(512), at_end=True)
+    except LayerFormatError:
+        kind = None  # not compressed; whether it is a tar is for the tar reader to say
     fh.seek(0)
     if kind not in ("gzip", "zstd"):
         return fh
@@ -86,7 +89,7 @@ def open_source(text: str | SourceRef, *, timeout: float = 60.0) -> LocalSource:
         store = DirStore(ref.path)
         try:
             if not store.exists("index.json"):
-                raise NotFoundError(f"{ref.path} is not an OCI image layout: it has no index.json.")
+                raise NotFoundError(f"The directory {ref.path} is not an OCI image layout: it has no index.json.")
         except BaseException:
             store.close()
             raise

@@ -111,7 +111,7 @@ class DirStore:
         except FileNotFoundError:
             raise NotFoundError(f"The directory {root} does not exist.") from None
         except NotADirectoryError:
-            raise NotFoundError(f"{root} is not a directory (an OCI layout is a directory; use oci-archive: for a tar file).") from None
+            raise NotFoundError(f"The path {root} is not a directory (an OCI layout is a directory; use oci-archive: for a tar file).") from None
         except OSError as exc:
             raise NotFoundError(f"The directory {root} cannot be opened ({exc.strerror}).") from None
 
@@ -126,15 +126,15 @@ class DirStore:
                 try:
                     fd = os.open(part, flags, dir_fd=fd)
                 except FileNotFoundError:
-                    raise NotFoundError(f"{rel} is missing from the layout {self.root}.") from None
+                    raise NotFoundError(f"The file {rel} is missing from the layout {self.root}.") from None
                 except OSError as exc:
                     if os.path.islink(os.path.join(self.root, *parts[: i + 1])):
-                        raise ProtocolError(f"{'/'.join(parts[: i + 1])} in the layout {self.root} is a symbolic link; it is not followed.") from None
-                    raise NotFoundError(f"{rel} in the layout {self.root} cannot be opened ({exc.strerror}).") from None
+                        raise ProtocolError(f"The path {'/'.join(parts[: i + 1])} in the layout {self.root} is a symbolic link; it is not followed.") from None
+                    raise NotFoundError(f"The file {rel} in the layout {self.root} cannot be opened ({exc.strerror}).") from None
                 opened.append(fd)
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                raise ProtocolError(f"{rel} in the layout {self.root} is not a regular file.")
+                raise ProtocolError(f"The path {rel} in the layout {self.root} is not a regular file.")
             opened.pop()  # the caller owns the last one
             return fd
         finally:
@@ -186,7 +186,7 @@ class TarStore:
         except tarfile.ReadError as exc:
             if self.members:
                 raise LayerFormatError(f"The archive {label} is truncated or damaged ({exc}).") from None
-            raise LayerFormatError(f"{label} is not a tar archive ({exc}).") from None
+            raise LayerFormatError(f"The file {label} is not a tar archive, or is truncated ({exc}).") from None
         except (tarfile.TarError, EOFError) as exc:
             raise LayerFormatError(f"The archive {label} is truncated or damaged ({exc}).") from None
 
@@ -201,17 +201,17 @@ class TarStore:
         while info is not None and (info.issym() or info.islnk()):
             hops += 1
             if hops > MAX_LINK_HOPS:
-                raise ProtocolError(f"{rel} in the archive {self.label} is a chain of more than {MAX_LINK_HOPS} links.")
+                raise ProtocolError(f"The file {rel} in the archive {self.label} is a chain of more than {MAX_LINK_HOPS} links.")
             target = info.linkname
             if info.issym():
                 target = posixpath.join(posixpath.dirname(posixpath.normpath(info.name.lstrip("/"))), target)
             if info.linkname.startswith("/") or posixpath.normpath(target).split("/")[0] == "..":
-                raise ProtocolError(f"{rel} in the archive {self.label} is a link to {info.linkname[:120]!r}, outside the archive; it is not followed.")
+                raise ProtocolError(f"The file {rel} in the archive {self.label} is a link to {info.linkname[:120]!r}, outside the archive; it is not followed.")
             info = self.members.get(posixpath.normpath(target))
         if info is None:
-            raise NotFoundError(f"{rel} is missing from the archive {self.label}.")
+            raise NotFoundError(f"The file {rel} is missing from the archive {self.label}.")
         if not info.isreg():
-            raise ProtocolError(f"{rel} in the archive {self.label} is not a regular file.")
+            raise ProtocolError(f"The path {rel} in the archive {self.label} is not a regular file.")
         if info.offset_data + info.size > self._file_size:
             raise LayerFormatError(f"The archive {self.label} is truncated: {rel} ends past the end of the file.")
         return info

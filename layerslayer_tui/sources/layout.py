@@ -56,7 +56,7 @@ class LayoutImage:
         try:
             raw = self.store.source("index.json", digest="", what=f"index.json of {self.what}").read_all(SMALL_CAP)
         except NotFoundError:
-            raise NotFoundError(f"{self.store.label} is not an OCI image layout: it has no index.json.") from None
+            raise NotFoundError(f"The path {self.store.label} is not an OCI image layout: it has no index.json.") from None
         return parse_manifest(raw, None, f"index.json of {self.what}")
 
     def _entry(self) -> Descriptor:
