@@ -578,6 +578,32 @@ class Session:
         self._require_online(f"the tags of {repository}")
         return self.client(registry).list_tags(repository)
 
+    # -- browsing: a registry's catalog, Docker Hub's search --
+
+    def catalog(self, registry: str) -> list[str]:
+        """Repositories of a registry (`/v2/_catalog`, every page).
+        Raises registry.catalog.CatalogUnavailable (one sentence) when the
+        registry has no catalog or refuses it, as Docker Hub always does."""
+        from layerslayer_tui.reference import DOCKER_HUB, parse
+
+        host = registry.strip().rstrip("/")
+        if "/" in host or not host:
+            raise LayerslayerError(f"'{registry[:80]}' is not a registry host (e.g. registry.example.com:5000).")
+        host = parse(f"{host}/x").registry  # index.docker.io and docker.io are Docker Hub
+        if host == DOCKER_HUB:
+            from layerslayer_tui.registry.catalog import no_hub_catalog
+
+            raise no_hub_catalog()
+        self._require_online(f"the catalog of {host}")
+        return self.client(host).list_repositories()
+
+    def search_hub(self, words: str, *, page: int = 1) -> Any:  # -> registry.hub_search.HubPage
+        """One page of Docker Hub repositories matching `words`."""
+        from layerslayer_tui.registry.hub_search import search_hub
+
+        self._require_online("a Docker Hub search")
+        return search_hub(words, page=page, timeout=self.timeout)
+
     # -- layers --
 
     def listing(

@@ -9,4 +9,5 @@ pytest_plugins = [
     "bed.lazy",  # eStargz / zstd:chunked producers (containerd + ctr-remote, skopeo)
     "bed.local_sources",  # oci:, oci-archive:, docker-archive: copies made by skopeo and umoci
     "bed.engine",  # a private podman API service (Docker-compatible socket) with an image loaded
+    "bed.hub",  # a loopback stand-in for Docker Hub's repository search
 ]
