@@ -133,3 +133,28 @@ def test_layout_of_several_images_asks_which(local_copies: LocalCopies, tmp_path
         assert app.history[0] == f"oci:{layout}:second"  # the recent list keeps local forms
 
     run(app, body)
+
+
+def test_reference_input_suggests_local_paths(tmp_path: Path, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from layerslayer_tui.sources.complete import complete_path
+
+    (tmp_path / "build-layout").mkdir()
+    (tmp_path / "app-docker.tar").write_bytes(b"")
+    (tmp_path / ".hidden.tar").write_bytes(b"")
+    assert complete_path(f"oci:{tmp_path}/bu") == f"oci:{tmp_path}/build-layout/"
+    assert complete_path(f"docker-archive:{tmp_path}/app") == f"docker-archive:{tmp_path}/app-docker.tar"
+    assert complete_path(f"docker-archive:{tmp_path}/") == f"docker-archive:{tmp_path}/app-docker.tar"  # dot files only when asked
+    assert complete_path(f"oci:{tmp_path}/nothing") is None
+    assert complete_path("docker.io/library/debian") is None and complete_path(f"oci:{tmp_path}/build-layout:1") is None
+    monkeypatch.chdir(tmp_path)
+    assert complete_path("oci-archive:ap") == "oci-archive:app-docker.tar"
+    app = LayerslayerApp(session=session)
+
+    async def body(pilot: Any) -> None:
+        field = app.query_one("#reference")
+        field.focus()
+        for key in "oci:bu":
+            await pilot.press(key)
+        await wait_for(pilot, lambda: field._suggestion == "oci:build-layout/", "the suggestion")
+
+    run(app, body)

@@ -19,7 +19,6 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.worker import get_current_worker
 
@@ -35,6 +34,7 @@ from .file_actions import FileActionsMixin, carved_content, safe_destination, sa
 from .image_actions import ImageActionsMixin
 from .listing import ListingMixin
 from .search_actions import SearchActionsMixin
+from .suggest import ReferenceSuggester
 from .messages import Failed, ImageLoaded, PlatformsFound, Progress
 from .screens.help import HelpScreen
 from .screens.platform import PlatformScreen
@@ -82,7 +82,7 @@ class LayerslayerApp(
     def compose(self) -> ComposeResult:
         yield Input(
             placeholder="image reference, e.g. docker.io/library/debian:12 (Enter loads)",
-            suggester=SuggestFromList(self.history, case_sensitive=True),
+            suggester=ReferenceSuggester(self.history),
             id="reference",
         )
         with Horizontal(id="main"):
@@ -205,7 +205,7 @@ class LayerslayerApp(
         self.layer = None
         self.history = history.remember(image.reference, self.history)
         reference_input = self.query_one("#reference", Input)
-        reference_input.suggester = SuggestFromList(self.history, case_sensitive=True)
+        reference_input.suggester = ReferenceSuggester(self.history)
         self.sub_title = image.reference + (f" ({image.platform})" if image.platforms and image.platform else "")
         layers = self.query_one(LayerList)
         layers.load(image)
