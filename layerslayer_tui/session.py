@@ -574,7 +574,7 @@ class Session:
         else:
             registry, repository = image.registry, image.repository
         if is_local(registry + ":"):
-            raise LayerslayerError(f"A {registry} source has no tag list; open another image of it by name, e.g. {registry}:PATH:NAME.")
+            raise LayerslayerError(f"A local {registry}: source has no tag list; name another image in it as {registry}:PATH:NAME.")
         self._require_online(f"the tags of {repository}")
         return self.client(registry).list_tags(repository)
 

@@ -179,3 +179,25 @@ def test_download_layer_from_an_archive(local_copies: LocalCopies, session: Sess
     image = session.open_image(f"oci-archive:{local_copies.oci_archive}")
     dest = session.download_layer(image, 1, tmp_path / "layer.bin")
     assert "sha256:" + hashlib.sha256(dest.read_bytes()).hexdigest() == image.layers[1].digest
+
+
+def test_partial_listing_reads_a_prefix_in_place(local_copies: LocalCopies, session: Session) -> None:
+    """An uncompressed layer inside an uncompressed archive: the partial read
+    stops at the budget, the rest continues from there (nothing read twice)."""
+    image = session.open_image(f"docker-archive:{local_copies.docker_archive}")
+    layer = image.layers[1]
+    assert layer.size > 100_000
+    listing = session.listing(image, layer, budget=16 * 1024)
+    list(listing)
+    assert not listing.progress.complete and 0 < listing.progress.compressed_read <= 16 * 1024
+    assert listing.entries
+    rest = list(listing.continue_full())
+    assert listing.progress.complete and listing.progress.verified
+    assert listing.progress.compressed_read == layer.size
+    assert "app/big.bin" in [e.path for b in rest for e in b.entries] + [e.path for e in listing.entries]
+
+
+def test_tags_of_a_local_image_is_one_sentence(local_copies: LocalCopies, session: Session) -> None:
+    image = session.open_image(f"oci:{local_copies.oci_dir}")
+    with pytest.raises(LayerslayerError, match=r"^A local oci: source has no tag list; name another image in it as oci:PATH:NAME\.$"):
+        session.tags(image)
