@@ -584,13 +584,12 @@ class Session:
         """Repositories of a registry (`/v2/_catalog`, every page).
         Raises registry.catalog.CatalogUnavailable (one sentence) when the
         registry has no catalog or refuses it, as Docker Hub always does."""
-        from layerslayer_tui.reference import DOCKER_HUB, parse
+        from layerslayer_tui.reference import DOCKER_HUB, DOCKER_HUB_API
 
         host = registry.strip().rstrip("/")
-        if "/" in host or not host:
+        if "/" in host or not host or any(c.isspace() for c in host):
             raise LayerslayerError(f"'{registry[:80]}' is not a registry host (e.g. registry.example.com:5000).")
-        host = parse(f"{host}/x").registry  # index.docker.io and docker.io are Docker Hub
-        if host == DOCKER_HUB:
+        if host.lower() in (DOCKER_HUB, DOCKER_HUB_API, "index.docker.io", "hub.docker.com"):
             from layerslayer_tui.registry.catalog import no_hub_catalog
 
             raise no_hub_catalog()
