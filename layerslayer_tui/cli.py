@@ -7,9 +7,10 @@ All logic the TUI also needs lives in session.py and workspace.py.
 Exit codes: 0 success, 2 a usage error or any LayerslayerError (one sentence
 on stderr), 130 interrupted (Ctrl-C).
 
-`search` and `cache` as the first word are commands. An image literally
-named `search` or `cache` is reached with a tag or a registry, e.g.
-`layerslayer-tui search:latest` or `docker.io/library/search`.
+`search`, `cache`, `catalog` and `search-hub` as the first word are
+commands (the last two live in browse_cli.py). An image literally named so
+is reached with a tag or a registry, e.g. `layerslayer-tui search:latest` or
+`docker.io/library/search`.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
             "IMAGE may also be oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF],\n"
             "docker-daemon:REF or podman:REF (a local layout, archive or engine image).\n"
             "\n"
-            "An image literally named 'search' or 'cache' needs a tag or a registry (search:latest).\n"
+            "An image literally named like a command needs a tag or a registry (search:latest).\n"
             "Exit codes: 0 ok, 2 error (one sentence on stderr), 130 interrupted."
         ),
     )
