@@ -193,3 +193,13 @@ def test_not_a_layout(tmp_path: Path, session: Session) -> None:
         with pytest.raises(LayerslayerError) as err:
             session.open_image(ref)
         assert words in one_sentence(err.value)
+
+
+def test_descriptor_digest_with_a_path_in_a_layout(layout: Path, session: Session) -> None:
+    """A layout names blobs by digest; a 'digest' holding a path is refused before any open."""
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"][0]["digest"] = "sha256:../../../outside/secret.txt"
+    (layout / "index.json").write_text(json.dumps(index))
+    with pytest.raises(ProtocolError) as err:
+        session.open_image(f"oci:{layout}")
+    assert "invalid digest" in one_sentence(err.value)
