@@ -7,6 +7,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from layerslayer_tui.printable import visible
+
 if TYPE_CHECKING:
     from layerslayer_tui.session import Session
 
@@ -18,9 +20,9 @@ def catalog(session: Session, registry: str, as_json: bool) -> int:
         sys.stdout.write("\n")
         return 0
     for name in repos:
-        print(name)
+        print(visible(name))  # registry data: control characters escaped
     if not repos:
-        print(f"layerslayer-tui: the catalog of {registry} is empty.", file=sys.stderr)
+        print(f"layerslayer-tui: the catalog of {visible(registry)} is empty.", file=sys.stderr)
     return 0
 
 
@@ -42,9 +44,9 @@ def search_hub(session: Session, words: str, page: int, as_json: bool) -> int:
         return 0
     for r in found.results:
         marks = ",".join(m for m, on in (("official", r.official), ("verified", r.verified)) if on) or "-"
-        print(f"{r.name}\t{r.stars}\t{_count(r.pulls)}\t{marks}\t{r.description}")
+        print("\t".join(visible(str(f)) for f in (r.name, r.stars, _count(r.pulls), marks, r.description)))
     if not found.results:
-        print(f"layerslayer-tui: Docker Hub has no repository matching {found.words!r}.", file=sys.stderr)
+        print(f"layerslayer-tui: Docker Hub has no repository matching {visible(found.words)!r}.", file=sys.stderr)
     elif found.more:
         print(f"layerslayer-tui: {found.count or 'more'} repositories match; next page: --page {page + 1}.", file=sys.stderr)
     return 0

@@ -682,10 +682,16 @@ class Session:
                 continue
             seen_refs.add((seen.reference, seen.manifest_digest))
             try:
-                ref = parse(seen.reference)
+                if is_local(seen.reference):  # scoped as its listings were stored: transport and path (or engine name)
+                    from layerslayer_tui.sources import parse_source
+
+                    local = parse_source(seen.reference)
+                    scope = scope_of(local.transport, local.path or local.name or "")
+                else:
+                    ref = parse(seen.reference)
+                    scope = scope_of(ref.registry, ref.repository)
             except LayerslayerError:
                 continue  # not a reference this app wrote: nothing can be attributed to it
-            scope = scope_of(ref.registry, ref.repository)
             for index, digest in enumerate(seen.layer_digests):
                 # A shared listing is matched once, whichever image asks first.
                 found = per_layer.get((digest, SHARED), per_layer.get((digest, scope)))

@@ -120,3 +120,15 @@ def test_parser_tolerates_odd_pages() -> None:
     assert parse_page({"results": "nope", "count": "many"}, "x", 1).count == 0
     older = parse_page({"num_results": 1, "results": [{"name": "busybox", "description": "tiny"}]}, "x", 1)
     assert older.results[0].reference == "docker.io/library/busybox" and older.results[0].description == "tiny"
+
+
+def test_cli_escapes_registry_names(fault_server, fake_hub, env: Path, capsys) -> None:
+    fault_server.add_image("esc/ok", "1", [make_layer({"f": b"x"})])
+    fault_server.manifests[("esc/\x1b]0;pwned\x07", "1")] = fault_server.manifests[("esc/ok", "1")]
+    assert main(["catalog", fault_server.host]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "esc/\\x1b]0;pwned\\x07" in out
+    fake_hub.repos = [{"repo_name": "evil/\x1b[2Jname", "short_description": "tab\there"}]
+    assert main(["search-hub", "name"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "\x1b" not in line and line.split("\t")[0] == "evil/[2Jname"  # the parser drops control characters
