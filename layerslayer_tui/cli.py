@@ -7,9 +7,10 @@ All logic the TUI also needs lives in session.py and workspace.py.
 Exit codes: 0 success, 2 a usage error or any LayerslayerError (one sentence
 on stderr), 130 interrupted (Ctrl-C).
 
-`search` and `cache` as the first word are commands. An image literally
-named `search` or `cache` is reached with a tag or a registry, e.g.
-`layerslayer-tui search:latest` or `docker.io/library/search`.
+`search`, `cache`, `catalog` and `search-hub` as the first word are
+commands (the last two live in browse_cli.py). An image literally named so
+is reached with a tag or a registry, e.g. `layerslayer-tui search:latest` or
+`docker.io/library/search`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("search", "cache")
+COMMANDS = ("search", "cache", "catalog", "search-hub")
 CACHE_ACTIONS = ("info", "clear", "prune")
 
 
@@ -54,8 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
             "commands:\n"
             "  search PATTERN            paths matching a glob or substring in every cached listing\n"
             "  cache info|clear|prune    show, empty or shrink the cache (prune needs --max-size SIZE)\n"
+            "  catalog REGISTRY          the repositories a registry lists (/v2/_catalog)\n"
+            "  search-hub WORDS...       Docker Hub repositories matching the words (--page N)\n"
             "\n"
-            "An image literally named 'search' or 'cache' needs a tag or a registry (search:latest).\n"
+            "IMAGE may also be oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF],\n"
+            "docker-daemon:REF or podman:REF (a local layout, archive or engine image).\n"
+            "\n"
+            "An image literally named like a command needs a tag or a registry (search:latest).\n"
             "Exit codes: 0 ok, 2 error (one sentence on stderr), 130 interrupted."
         ),
     )
@@ -78,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", help="registry user name (with --password-stdin)")
     p.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
     p.add_argument("--max-size", help="for 'cache prune': the size to shrink the cache to (e.g. 500M)")
+    p.add_argument("--page", type=int, default=1, help="for 'search-hub': which page of results (default 1)")
     return p
 
 
@@ -109,6 +116,8 @@ def _main(argv: list[str]) -> int:
             if len(words) != 2:
                 raise _UsageError("Give one pattern to search for, e.g. search '*/id_rsa' (see --help).")
             return _search(args, words[1])
+        if words[0] in ("catalog", "search-hub"):
+            return _browse(args, words[0], words[1:])
         if len(words) != 2 or words[1] not in CACHE_ACTIONS:
             raise _UsageError("Use cache info, cache clear or cache prune --max-size SIZE (see --help).")
         return _cache(args, words[1])
@@ -309,6 +318,20 @@ def _search(args: argparse.Namespace, pattern: str) -> int:
     if not hits:
         _say(f"no cached listing has a path matching {pattern!r}.")
     return EXIT_OK
+
+
+def _browse(args: argparse.Namespace, command: str, rest: list[str]) -> int:
+    from layerslayer_tui import browse_cli
+
+    if command == "catalog":
+        if len(rest) != 1:
+            raise _UsageError("Give one registry host, e.g. catalog registry.example.com:5000 (see --help).")
+        with _session(args) as session:
+            return browse_cli.catalog(session, rest[0], args.json)
+    if not rest:
+        raise _UsageError("Give words to search Docker Hub for, e.g. search-hub nginx (see --help).")
+    with _session(args) as session:
+        return browse_cli.search_hub(session, " ".join(rest), args.page, args.json)
 
 
 def _cache(args: argparse.Namespace, action: str) -> int:

@@ -9,6 +9,7 @@ from worker threads (one listing per thread at a time).
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
 from layerslayer_tui.entry import EntryBatch, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.errors import ExportError, LayerFormatError, LayerslayerError, NetworkError, OfflineError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
+from layerslayer_tui.sources.ref import is_local
 
 DEFAULT_BUDGET = 256 * 1024
 _INF = float("inf")
@@ -260,7 +262,7 @@ class LayerListing:
         yield  # pragma: no cover - makes this a generator, so it raises when iterated
 
     def _continue(self) -> Iterator[EntryBatch]:
-        self._session._require_online(f"the rest of layer {self.layer.index + 1}")
+        self._session._require_online(f"the rest of layer {self.layer.index + 1}", self.image)
         if self._peek is not None:
             # The same stream carries on: every entry comes from the bytes it hashes.
             for batch in self._peek.continue_full():
@@ -328,8 +330,7 @@ class LayerListing:
                 self._store()
 
     def _source(self) -> _TrackedSource:
-        client = self._session.client(self.image.registry)
-        src = _TrackedSource(client.blob_source(self.image.repository, self.layer.descriptor))
+        src = _TrackedSource(self._session._blob_source(self.image, self.layer.descriptor))
         self._sources.append(src)
         if self._closed:
             src.close()
@@ -409,6 +410,7 @@ class Session:
         self._username = username
         self._password = password
         self._clients: dict[str, Any] = {}
+        self._locals: dict[str, tuple[Any, Any]] = {}  # source reference -> (sources.LocalSource, file signature)
         self._lock = threading.Lock()
         self._told: set[str] = set()
         self.cache: Cache | None = Cache(cache_path, tag_ttl=tag_ttl) if cache else None
@@ -429,8 +431,8 @@ class Session:
         self._told.update(fresh)
         return fresh
 
-    def _require_online(self, what: str) -> None:
-        if self.offline:
+    def _require_online(self, what: str, image: ImageInfo | None = None) -> None:
+        if self.offline and not (image is not None and is_local(image.reference)):
             raise OfflineError(f"Offline mode cannot fetch {what}: it is not in the cache.")
 
     def client(self, registry: str) -> Any:
@@ -449,6 +451,42 @@ class Session:
                                         timeout=self.timeout)
                 self._clients[registry] = client
             return client
+
+    # -- local sources (oci:, oci-archive:, docker-archive:, docker-daemon:, podman:) --
+
+    def _local(self, ref_text: str) -> Any:
+        """The open LocalSource for a local reference, reopened when the file
+        changed on disk (an engine's image is exported afresh each time)."""
+        from layerslayer_tui.sources import open_source, parse_source
+        from layerslayer_tui.sources.ref import FILE_TRANSPORTS
+
+        ref = parse_source(ref_text)
+        try:
+            st = os.stat(ref.path) if ref.transport in FILE_TRANSPORTS else None
+        except OSError:
+            st = None
+        sig = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) if st is not None else object()
+        key = str(ref)
+        with self._lock:
+            held = self._locals.get(key)
+        if held is not None and held[1] == sig:
+            return held[0]
+        src = open_source(ref, timeout=self.timeout)
+        with self._lock:
+            old = self._locals.get(key)
+            self._locals[key] = (src, sig)
+        if old is not None:
+            old[0].close()
+        return src
+
+    def _blob_source(self, image: ImageInfo, descriptor: Any) -> Any:
+        """A peek ByteSource for one blob of the image, wherever the image lives."""
+        if is_local(image.reference):
+            with self._lock:
+                held = self._locals.get(image.reference)
+            src = held[0] if held is not None else self._local(image.reference)
+            return src.blob_source(descriptor)
+        return self.client(image.registry).blob_source(image.repository, descriptor)
 
     @staticmethod
     def _layer(image: ImageInfo, layer: LayerInfo | int) -> LayerInfo:
@@ -472,6 +510,11 @@ class Session:
         """Platforms of an index (empty for a single-manifest reference)."""
         from layerslayer_tui.reference import parse
 
+        if is_local(ref_text):
+            from layerslayer_tui.sources import parse_source
+
+            # An engine export holds one image of the engine's platform: nothing to pick, nothing to export yet.
+            return [] if parse_source(ref_text).transport in ("docker-daemon", "podman") else self._local(ref_text).platforms()
         ref = parse(ref_text)
         top = self._top_digest(ref)
         key = f"platforms:{ref.registry}/{ref.repository}@{top}" if top else None
@@ -492,6 +535,11 @@ class Session:
         AuthError, OfflineError..."""
         from layerslayer_tui.reference import parse
 
+        if is_local(ref_text):
+            info = self._local(ref_text).load(platform)
+            if self.cache is not None:
+                self.cache.record_image(info)  # so that search finds its listings; the image itself is not cached
+            return info
         ref = parse(ref_text)
         plat = str(platform) if platform else ""
         top = self._top_digest(ref)
@@ -525,8 +573,35 @@ class Session:
             registry, repository = ref.registry, ref.repository
         else:
             registry, repository = image.registry, image.repository
+        if is_local(registry + ":"):
+            raise LayerslayerError(f"A local {registry}: source has no tag list; name another image in it as {registry}:PATH:NAME.")
         self._require_online(f"the tags of {repository}")
         return self.client(registry).list_tags(repository)
+
+    # -- browsing: a registry's catalog, Docker Hub's search --
+
+    def catalog(self, registry: str) -> list[str]:
+        """Repositories of a registry (`/v2/_catalog`, every page).
+        Raises registry.catalog.CatalogUnavailable (one sentence) when the
+        registry has no catalog or refuses it, as Docker Hub always does."""
+        from layerslayer_tui.reference import DOCKER_HUB, DOCKER_HUB_API
+
+        host = registry.strip().rstrip("/")
+        if "/" in host or not host or any(c.isspace() for c in host):
+            raise LayerslayerError(f"'{registry[:80]}' is not a registry host (e.g. registry.example.com:5000).")
+        if host.lower() in (DOCKER_HUB, DOCKER_HUB_API, "index.docker.io", "hub.docker.com"):
+            from layerslayer_tui.registry.catalog import no_hub_catalog
+
+            raise no_hub_catalog()
+        self._require_online(f"the catalog of {host}")
+        return self.client(host).list_repositories()
+
+    def search_hub(self, words: str, *, page: int = 1) -> Any:  # -> registry.hub_search.HubPage
+        """One page of Docker Hub repositories matching `words`."""
+        from layerslayer_tui.registry.hub_search import search_hub
+
+        self._require_online("a Docker Hub search")
+        return search_hub(words, page=page, timeout=self.timeout)
 
     # -- layers --
 
@@ -541,7 +616,7 @@ class Session:
         scope = scope_of(image.registry, image.repository)
         cached = self.cache.get_listing(info.digest, scope) if self.cache is not None else None
         if cached is None:
-            self._require_online(f"the listing of layer {info.index + 1} ({info.digest[:19]})")
+            self._require_online(f"the listing of layer {info.index + 1} ({info.digest[:19]})", image)
         return LayerListing(self, image, info, cached=cached, full=full, budget=budget)
 
     def continue_full(self, listing: LayerListing) -> Iterator[EntryBatch]:
@@ -560,8 +635,8 @@ class Session:
         from layerslayer_tui import peek
 
         info = self._layer(image, layer)
-        self._require_online(f"the content of {path}")
-        source = self.client(image.registry).blob_source(image.repository, info.descriptor)
+        self._require_online(f"the content of {path}", image)
+        source = self._blob_source(image, info.descriptor)
         return peek.carve(source, path, cap=cap, dest=dest)
 
     def download_layer(
@@ -580,8 +655,10 @@ class Session:
             raise ExportError(f"{target} already exists; choose another name or allow overwriting.")
         if not target.parent.is_dir():
             raise ExportError(f"The directory {target.parent} does not exist.")
-        self._require_online(f"layer {info.index + 1}")
-        return self.client(image.registry).download_blob(image.repository, info.descriptor, target, progress)
+        self._require_online(f"layer {info.index + 1}", image)
+        from layerslayer_tui.registry.download import download_blob
+
+        return download_blob(self._blob_source(image, info.descriptor), target, progress)
 
     # -- everything seen --
 
@@ -605,10 +682,16 @@ class Session:
                 continue
             seen_refs.add((seen.reference, seen.manifest_digest))
             try:
-                ref = parse(seen.reference)
+                if is_local(seen.reference):  # scoped as its listings were stored: transport and path (or engine name)
+                    from layerslayer_tui.sources import parse_source
+
+                    local = parse_source(seen.reference)
+                    scope = scope_of(local.transport, local.path or local.name or "")
+                else:
+                    ref = parse(seen.reference)
+                    scope = scope_of(ref.registry, ref.repository)
             except LayerslayerError:
                 continue  # not a reference this app wrote: nothing can be attributed to it
-            scope = scope_of(ref.registry, ref.repository)
             for index, digest in enumerate(seen.layer_digests):
                 # A shared listing is matched once, whichever image asks first.
                 found = per_layer.get((digest, SHARED), per_layer.get((digest, scope)))
@@ -630,6 +713,8 @@ class Session:
     def close(self) -> None:
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
+            clients += [src for src, _sig in self._locals.values()]
+            self._locals = {}
         for client in clients:
             try:
                 client.close()

@@ -7,4 +7,7 @@ pytest_plugins = [
     "bed.layers",  # builds layer tars with tarfile/GNU tar, compresses with gzip/zstd
     "bed.hostile",  # a registry that lies about digests and puts escape sequences in its documents
     "bed.lazy",  # eStargz / zstd:chunked producers (containerd + ctr-remote, skopeo)
+    "bed.local_sources",  # oci:, oci-archive:, docker-archive: copies made by skopeo and umoci
+    "bed.engine",  # a private podman API service (Docker-compatible socket) with an image loaded
+    "bed.hub",  # a loopback stand-in for Docker Hub's repository search
 ]

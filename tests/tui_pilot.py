@@ -159,6 +159,19 @@ async def partial_scene(pilot: Any) -> None:
     tree.focus()
 
 
+async def browse_scene(pilot: Any) -> None:
+    """b on a registry image lists that registry's catalog."""
+    from layerslayer_tui.tui.screens.browse import BrowseScreen
+
+    app = pilot.app
+    await settle(pilot, layer_done(app, 0), "layer 0")
+    app.query_one(LayerList).focus()
+    await pilot.press("b")
+    await settle(pilot, lambda: isinstance(app.screen, BrowseScreen), "the browse screen")
+    screen = app.screen
+    await settle(pilot, lambda: bool(screen.levels), "the catalog")
+
+
 # name -> (demo reference, scene); scripts/screenshots.py saves screenshots/<name>.svg
 SCENES: dict[str, tuple[str, Callable[[Any], Awaitable[None]]]] = {
     "main": ("demo/app:1", main_scene),
@@ -168,4 +181,5 @@ SCENES: dict[str, tuple[str, Callable[[Any], Awaitable[None]]]] = {
     "file-viewer": ("demo/app:1", viewer_scene),
     "export-dialog": ("demo/app:1", export_scene),
     "search": ("demo/app:1", search_scene),
+    "browse": ("demo/app:1", browse_scene),
 }

@@ -166,6 +166,12 @@ class RegistryClient:
     def list_tags(self, repository: str) -> list[str]:
         return _list_tags(self.transport, repository)
 
+    def list_repositories(self) -> list[str]:
+        """The registry's catalog (registry.catalog.CatalogUnavailable when it offers none to us)."""
+        from .catalog import list_repositories
+
+        return list_repositories(self.transport)
+
     def blob_source(self, repository: str, descriptor: Descriptor) -> BlobSource:
         return BlobSource(self.transport, repository, descriptor)
 

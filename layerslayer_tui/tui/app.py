@@ -5,7 +5,8 @@ post messages back; the UI thread owns the Workspace (it is thread-confined)
 and feeds it from those messages. Nothing here parses bytes or speaks HTTP.
 The app is assembled from mixins, one module each: `listing` (workers and
 feeding), `tree_view` (what the tree shows), `file_actions` (v, s),
-`export_actions` (e, d), `image_actions` (t, w), `search_actions` (S);
+`export_actions` (e, d), `image_actions` (t, w), `search_actions` (S),
+`browse_actions` (b, and the picker for archives of several images);
 keys live in `keys`.
 """
 
@@ -18,20 +19,22 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.worker import get_current_worker
 
 from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
+from layerslayer_tui.sources.ref import AmbiguousImageError
 
 from . import history, keys
 from .details import file_details, image_details, layer_details
+from .browse_actions import BrowseActionsMixin
 from .export_actions import ExportActionsMixin
 from .file_actions import FileActionsMixin, carved_content, safe_destination, save_name
 from .image_actions import ImageActionsMixin
 from .listing import ListingMixin
 from .search_actions import SearchActionsMixin
+from .suggest import ReferenceSuggester
 from .messages import Failed, ImageLoaded, PlatformsFound, Progress
 from .screens.help import HelpScreen
 from .screens.platform import PlatformScreen
@@ -45,7 +48,8 @@ __all__ = ["LayerslayerApp", "run_app", "MARKERS", "carved_content", "safe_desti
 
 
 class LayerslayerApp(
-    ListingMixin, TreeViewMixin, FileActionsMixin, ExportActionsMixin, ImageActionsMixin, SearchActionsMixin, App[int]
+    ListingMixin, TreeViewMixin, FileActionsMixin, ExportActionsMixin, ImageActionsMixin, SearchActionsMixin,
+    BrowseActionsMixin, App[int]
 ):
     TITLE = "layerslayer"
     CSS_PATH = "app.tcss"
@@ -78,7 +82,7 @@ class LayerslayerApp(
     def compose(self) -> ComposeResult:
         yield Input(
             placeholder="image reference, e.g. docker.io/library/debian:12 (Enter loads)",
-            suggester=SuggestFromList(self.history, case_sensitive=True),
+            suggester=ReferenceSuggester(self.history),
             id="reference",
         )
         with Horizontal(id="main"):
@@ -171,6 +175,10 @@ class LayerslayerApp(
                 if platforms:
                     platform = platforms[0]
             image = self.session.open_image(reference, platform)
+        except AmbiguousImageError as err:  # a layout or archive of several images: pick one, like a platform
+            if not worker.is_cancelled:
+                self.call_from_thread(self._pick_image, reference, err.choices, str(err))
+            return
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"loading {reference}", err))
             return
@@ -202,7 +210,7 @@ class LayerslayerApp(
         self.layer = None
         self.history = history.remember(image.reference, self.history)
         reference_input = self.query_one("#reference", Input)
-        reference_input.suggester = SuggestFromList(self.history, case_sensitive=True)
+        reference_input.suggester = ReferenceSuggester(self.history)
         self.sub_title = image.reference + (f" ({image.platform})" if image.platforms and image.platform else "")
         layers = self.query_one(LayerList)
         layers.load(image)

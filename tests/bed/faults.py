@@ -107,7 +107,7 @@ class FaultServer(RecordingServer[Seen]):
         self.manifests: dict[tuple[str, str], tuple[bytes, str]] = {}
         self.connections = 0
         self.tags_page_size = 2
-        self._faults: dict[str, list[Fault]] = {"ping": [], "manifest": [], "blob": [], "store": []}
+        self._faults: dict[str, list[Fault]] = {"ping": [], "manifest": [], "blob": [], "store": [], "catalog": []}
 
     # -- content -----------------------------------------------------------------
     def add_blob(self, data: bytes) -> str:
@@ -142,7 +142,7 @@ class FaultServer(RecordingServer[Seen]):
 
     # -- faults and records ----------------------------------------------------------
     def fail(self, kind: str, *faults: Fault) -> None:
-        """Queue faults for the next requests of a kind: "ping", "manifest", "blob" or "store"."""
+        """Queue faults for the next requests of a kind: "ping", "manifest", "blob", "store" or "catalog"."""
         with self._lock:
             self._faults[kind].extend(faults)
 
@@ -241,6 +241,10 @@ class FaultServer(RecordingServer[Seen]):
                 if m:
                     self._tags(m["repo"])
                     return
+                if path == "/v2/_catalog":
+                    if not self._apply_status(server._next_fault("catalog")):
+                        self._catalog()
+                    return
                 self._error(404, "NAME_UNKNOWN")
 
             def _tags(self, repo: str) -> None:
@@ -257,6 +261,19 @@ class FaultServer(RecordingServer[Seen]):
                 if page and page[-1] != names[-1]:
                     headers["Link"] = f'</v2/{repo}/tags/list?n={n}&last={page[-1]}>; rel="next"'
                 self._send(200, json.dumps({"name": repo, "tags": page}).encode(), headers)
+
+            def _catalog(self) -> None:
+                """Paged like _tags (distribution 2.8 ignores `n`; this one honours it, so paging is proven here)."""
+                query = parse_qs(urlsplit(self.path).query)
+                names = sorted({r for (r, _ref) in server.manifests})
+                last = (query.get("last") or [""])[0]
+                n = int((query.get("n") or ["0"])[0]) or server.tags_page_size
+                n = min(n, server.tags_page_size)  # a server may send fewer than asked, as registries do
+                page = [r for r in names if r > last][:n]
+                headers = {"Content-Type": "application/json"}
+                if page and page[-1] != names[-1]:
+                    headers["Link"] = f'</v2/_catalog?n={n}&last={page[-1]}>; rel="next"'
+                self._send(200, json.dumps({"repositories": page}).encode(), headers)
 
             def _blob(self, digest: str, kind: str = "blob") -> None:
                 fault = server._next_fault(kind)
