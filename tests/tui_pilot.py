@@ -13,6 +13,7 @@ from typing import Any
 from bed.images import decompress
 
 from layerslayer_tui.tui.app import LayerslayerApp
+from layerslayer_tui.tui.screens.dialogs import PromptScreen
 from layerslayer_tui.tui.screens.platform import PlatformScreen
 from layerslayer_tui.tui.screens.search import SearchScreen
 from layerslayer_tui.tui.screens.viewer import ViewerScreen
@@ -135,7 +136,8 @@ async def viewer_scene(pilot: Any) -> None:
 async def export_scene(pilot: Any) -> None:
     await settle(pilot, layer_done(pilot.app, 0), "layer 0")
     await pilot.press("e")
-    await pilot.pause()
+    # Wait for the dialog itself: one pause was not enough on a loaded machine.
+    await settle(pilot, lambda: isinstance(pilot.app.screen, PromptScreen), "the export dialog")
 
 
 async def search_scene(pilot: Any) -> None:
