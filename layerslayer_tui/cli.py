@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("search", "cache", "catalog", "search-hub")
+EXIT_DIFFERENT = 1  # `diff`: the images differ; `--ci`: a rule failed
+COMMANDS = ("search", "cache", "catalog", "search-hub", "diff")
 CACHE_ACTIONS = ("info", "clear", "prune")
 
 
@@ -57,12 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
             "  cache info|clear|prune    show, empty or shrink the cache (prune needs --max-size SIZE)\n"
             "  catalog REGISTRY          the repositories a registry lists (/v2/_catalog)\n"
             "  search-hub WORDS...       Docker Hub repositories matching the words (--page N)\n"
+            "  diff IMAGE_A IMAGE_B      compare two images: config, layers, files (--json, --stat, --filter)\n"
+            "  IMAGE --ci                gate an image with dive's rules (.dive-ci or --ci-config FILE)\n"
             "\n"
             "IMAGE may also be oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF],\n"
             "docker-daemon:REF or podman:REF (a local layout, archive or engine image).\n"
             "\n"
             "An image literally named like a command needs a tag or a registry (search:latest).\n"
-            "Exit codes: 0 ok, 2 error (one sentence on stderr), 130 interrupted."
+            "Exit codes: 0 ok, 2 error (one sentence on stderr), 130 interrupted;\n"
+            "diff: 0 same, 1 different; --ci: 0 every rule passed, 1 a rule failed."
         ),
     )
     p.add_argument("words", nargs="*", metavar="IMAGE", help="image reference (or: search PATTERN, cache ACTION)")
@@ -85,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
     p.add_argument("--max-size", help="for 'cache prune': the size to shrink the cache to (e.g. 500M)")
     p.add_argument("--page", type=int, default=1, help="for 'search-hub': which page of results (default 1)")
+    p.add_argument("--stat", action="store_true", help="for 'diff': totals per directory only")
+    p.add_argument("--ci", action="store_true", help="check the image against dive's CI rules and exit")
+    p.add_argument("--ci-config", metavar="FILE", help="dive rules file for --ci (default: .dive-ci if present)")
+    for rule in ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"):
+        p.add_argument(f"--{rule}", dest=rule, metavar="VALUE", help=f"--ci: override the {rule} rule")
     return p
 
 
@@ -118,12 +127,24 @@ def _main(argv: list[str]) -> int:
             return _search(args, words[1])
         if words[0] in ("catalog", "search-hub"):
             return _browse(args, words[0], words[1:])
+        if words[0] == "diff":
+            if len(words) != 3:
+                raise _UsageError("Give two images to compare, e.g. diff app:1.4 app:1.5 (see --help).")
+            from layerslayer_tui.cli_diff import run_diff
+
+            return run_diff(args, words[1], words[2], _session, _budget, _progress, _clear_progress)
         if len(words) != 2 or words[1] not in CACHE_ACTIONS:
             raise _UsageError("Use cache info, cache clear or cache prune --max-size SIZE (see --help).")
         return _cache(args, words[1])
     if len(words) > 1:
         raise _UsageError(f"Give one image reference, not {len(words)} (see --help).")
     image = words[0] if words else None
+    if args.ci:
+        if image is None:
+            raise _UsageError("Name the image to check with --ci (see --help).")
+        from layerslayer_tui.cli_ci import run_ci
+
+        return run_ci(args, image, _session, _progress, _clear_progress)
     if args.export or args.json:
         if image is None:
             raise _UsageError("Name the image to export (see --help).")

@@ -10,4 +10,5 @@ pytest_plugins = [
     "bed.local_sources",  # oci:, oci-archive:, docker-archive: copies made by skopeo and umoci
     "bed.engine",  # a private podman API service (Docker-compatible socket) with an image loaded
     "bed.hub",  # a loopback stand-in for Docker Hub's repository search
+    "bed.compare",  # image pairs for diff, images with known waste for --ci
 ]
