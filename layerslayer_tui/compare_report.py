@@ -73,7 +73,7 @@ def _side(image: ImageInfo, partial: list[int]) -> dict[str, Any]:
 
 def _totals(t: DirTotals) -> dict[str, Any]:
     return {"path": t.path, "added": t.added, "removed": t.removed, "changed": t.changed,
-            "bytes_delta": t.bytes_delta}
+            "directories": t.dirs, "bytes_delta": t.bytes_delta}
 
 
 def to_json(cmp: Comparison, *, stat: bool = False) -> dict[str, Any]:
@@ -122,6 +122,8 @@ def totals_text(t: DirTotals) -> str:
         parts.append(f"-{t.removed} file{'s' if t.removed != 1 else ''}")
     if t.changed:
         parts.append(f"~{t.changed} changed")
+    if t.dirs:
+        parts.append(f"{t.dirs} dir{'s' if t.dirs != 1 else ''}")
     if t.bytes_delta or not parts:
         parts.append(signed_size(t.bytes_delta))
     return ", ".join(parts)

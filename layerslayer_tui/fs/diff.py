@@ -71,10 +71,12 @@ class DirTotals:
     removed: int = 0
     changed: int = 0
     bytes_delta: int = 0  # content bytes of B minus those of A, over the changes counted
+    dirs: int = 0  # directories added, removed or changed (attributes only)
 
     def add(self, change: PathChange) -> None:
         self.bytes_delta += change.size_delta
         if not change.is_file and not (change.change == CHANGED and "type" in change.fields):
+            self.dirs += 1
             return
         if change.change == ADDED:
             self.added += 1

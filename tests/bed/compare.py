@@ -70,7 +70,7 @@ CONFIG_B = {"config": {"Env": ["PATH=/usr/bin:/bin", "VERSION=2", "NEW=x"], "Cmd
 
 def big_top(seed: int, files: int = 40) -> list[Item]:
     """A layer of incompressible files, far bigger than one 256K partial peek."""
-    return [Item("big", "dir")] + [Item(f"big/f{i:03d}", data=noise(20_000, seed * 1000 + i)) for i in range(files)]
+    return [Item("big", "dir")] + [Item(f"big/f{i:03d}", data=noise(20_000 + seed, seed * 1000 + i)) for i in range(files)]
 
 
 @dataclass
