@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
 from layerslayer_tui.entry import EntryBatch
-from layerslayer_tui.fs.diff import TreeDiff, diff_views
+from layerslayer_tui.fs.diff import PathChange, TreeDiff, diff_views
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo
 from layerslayer_tui.workspace import Workspace
 
@@ -218,6 +218,41 @@ def load(
     return build(a, b, ws_a, ws_b, listed)
 
 
+def load_against(
+    session: Session,
+    a: ImageInfo,
+    ref_b: str,
+    *,
+    full: bool = False,
+    budget: int = 262144,
+    on_batch: Callable[[int, int, EntryBatch], None] | None = None,
+) -> Comparison:
+    """Compare an image already open (the TUI's) with another reference; when
+    B is multi-platform, the platform A was opened with is picked from it."""
+    platform = None
+    if a.platform is not None and len(session.platforms(ref_b)) > 1:
+        platform = str(a.platform)
+    b = session.open_image(ref_b, platform)
+    ws_a, ws_b = Workspace(a), Workspace(b)
+    listed = list_layers(session, [(a, ws_a), (b, ws_b)], full=full, budget=budget, on_batch=on_batch)
+    return build(a, b, ws_a, ws_b, listed)
+
+
+def content_diff(session: Session, cmp: Comparison, change: PathChange) -> str:
+    """A bounded unified diff of one file's two versions, each carved from the
+    layer that holds it (content_diff.CARVE_CAP bytes at most per side)."""
+    from layerslayer_tui.content_diff import CARVE_CAP, Side, unified
+
+    sides = []
+    for label, image, node in (("A", cmp.a, change.a), ("B", cmp.b, change.b)):
+        if node is None or node.layer_index is None:
+            sides.append(Side(label, None))
+            continue
+        carved = session.carve(image, node.layer_index, node.path, cap=CARVE_CAP)
+        sides.append(Side(f"{label} (layer {node.layer_index})", bytes(carved.content or b""), carved.truncated))
+    return unified(change.path, sides[0], sides[1])
+
+
 def image_size(image: ImageInfo) -> int:
     """Compressed bytes of the image's layers (what a pull downloads, config aside)."""
     return sum(layer.size for layer in image.layers)
@@ -237,5 +272,5 @@ def config_value(value: Any) -> str:
 __all__ = [
     "ADDED", "MOVED", "RECOMPRESSED", "REMOVED", "SHARED",
     "Comparison", "ConfigChange", "LayerRow", "align_layers", "build", "config_changes",
-    "config_value", "image_size", "list_layers", "load",
+    "config_value", "content_diff", "image_size", "list_layers", "load", "load_against",
 ]  # fmt: skip

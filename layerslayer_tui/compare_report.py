@@ -8,7 +8,9 @@ characters reach the terminal escaped, never raw.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from layerslayer_tui.compare import (ADDED, MOVED, RECOMPRESSED, REMOVED, SHARED, Comparison, config_value,
@@ -238,3 +240,52 @@ def incomplete_sentence(cmp: Comparison) -> str:
 def write_text(cmp: Comparison, out: TextIO, *, stat: bool = False) -> None:
     for line in text_lines(cmp, stat=stat):
         out.write(line + "\n")
+
+
+def default_name(cmp: Comparison) -> str:
+    """compare_<repo>_<tag A>_<tag B>.txt, from safe characters only."""
+    import re
+
+    def part(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "x"
+
+    def tag(image: ImageInfo) -> str:
+        return part(image.tag or image.manifest_digest.partition(":")[2][:12])
+
+    return f"compare_{part(cmp.a.repository.rsplit('/', 1)[-1])}_{tag(cmp.a)}_{tag(cmp.b)}.txt"
+
+
+def save(cmp: Comparison, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write the comparison to a file: JSON when the name ends in .json, else
+    the text report. Temp file + rename; an existing file is kept unless
+    `overwrite`; the folder must exist. ExportError with one sentence."""
+    import tempfile
+
+    from layerslayer_tui.errors import ExportError
+    from layerslayer_tui.fs.export import _publish  # the export's no-clobber rename, shared
+
+    target = Path(dest)
+    if target.is_dir():
+        raise ExportError(f"{target} is a directory; give a file name to export to.")
+    if target.exists() and not overwrite:
+        raise ExportError(f"{target} already exists; choose another name or allow overwriting.")
+    if not target.parent.is_dir():
+        raise ExportError(f"Cannot export to {target}: the folder {target.parent} does not exist.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as err:
+        raise ExportError(f"Cannot write in {target.parent}: {err.strerror or err}.") from None
+    try:
+        with open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
+            if target.name.lower().endswith(".json"):
+                write_json(cmp, out)
+            else:
+                write_text(cmp, out)
+        os.chmod(tmp, 0o644)
+        _publish(tmp, target, overwrite)
+    except OSError as err:
+        raise ExportError(f"Could not write {target}: {err.strerror or err}.") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target

@@ -89,3 +89,17 @@ def test_config_changes_ignore_equal_fields_and_survive_odd_configs() -> None:
     b = image({"config": {"Env": ["B=2", "A=1"], "Labels": None, "Cmd": ["x"], "Volumes": {"/v": {}}}})
     assert [(c.field, c.a, c.b) for c in config_changes(a, b)] == [("labels.l", "1", None), ("volumes", None, ["/v"])]
     assert config_changes(image({"config": "junk"}), image({})) == []
+
+
+def test_diff_tree_arranges_changes_with_cumulative_totals() -> None:
+    from layerslayer_tui.fs.diff import DiffTree
+
+    a = view(d("usr"), d("usr/lib"), f("usr/lib/old", 100), f("top", 5))
+    b = view(d("usr"), d("usr/lib"), d("usr/lib/sub"), f("usr/lib/sub/c", 1), f("usr/lib/a", 1000))
+    tree = DiffTree(diff_views(a, b))
+    assert tree.children() == ["usr", "top"]
+    assert tree.children("usr/lib") == ["usr/lib/sub", "usr/lib/a", "usr/lib/old"]
+    usr = tree.totals("usr")
+    assert (usr.added, usr.removed, usr.bytes_delta, usr.dirs) == (2, 1, 901, 1)
+    assert tree.change("usr") is None and tree.change("usr/lib/sub").change == "added"
+    assert tree.totals("nowhere").files == 0

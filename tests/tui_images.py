@@ -65,6 +65,17 @@ APP = [
     Item("app/run-link", "hardlink", link="app/run.py"),
 ]
 
+# demo/app:2 (compare mode): run.py grows, the logo goes, static files arrive, config.json turns 0600.
+APP2 = [
+    _d("app"),
+    Item("app/run.py", data=APP[1].data.replace(b"return 0", b"print(sys.argv)\n    return 0"), mode=0o755),
+    Item("app/config.json", data=b'{"name": "demo", "debug": false}\n', mode=0o600),
+    _d("app/static"),
+    Item("app/static/index.html", data=b"<h1>demo</h1>\n"),
+    Item("app/static/app.js", data=b"console.log('demo');\n" * 40),
+    Item("app/run-link", "hardlink", link="app/run.py"),
+]
+
 HOSTILE = [_d("weird")] + [Item(f"weird/{name}", data=b"x") for name in HOSTILE_NAMES]
 
 
@@ -84,6 +95,7 @@ class Demo:
     multi: PushedIndex  # demo/multi:1 - linux/amd64 + linux/arm64/v8
     hostile: PushedImage  # demo/hostile:1 - markup-hostile names and history
     layer_items: list[list[Item]]  # ground truth of demo/app's layers
+    app2: PushedImage | None = None  # demo/app:2 - demo/app:1 with another top layer and Cmd (compare mode)
 
     def ref(self, name: str) -> str:
         return f"{self.registry.host}/{name}"
@@ -108,7 +120,15 @@ def push_demo(reg: Any) -> Demo:
         {"created": "2024-03-01T10:00:00Z", "created_by": "LABEL x=[blink]y[/blink]", "empty_layer": True},
     ]
     hostile = push_image(reg, "demo/hostile", "1", [layer(HOSTILE)], history=hostile_history)
-    return Demo(reg, app, multi, hostile, [BASE, RUN, APP])
+    app2 = push_image(
+        reg,
+        "demo/app",
+        "2",
+        [layer(BASE), layer(RUN, "zstd"), layer(APP2)],
+        history=app_history(),
+        config_extra={"config": {"Cmd": ["/app/run.py", "--serve"], "WorkingDir": "/app"}},
+    )
+    return Demo(reg, app, multi, hostile, [BASE, RUN, APP], app2)
 
 
 def many_items(count: int, *, per_dir: int = 200, wide: int = 0, size: int = 600, seed: int = 11) -> list[Item]:

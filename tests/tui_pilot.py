@@ -174,6 +174,28 @@ async def browse_scene(pilot: Any) -> None:
     await settle(pilot, lambda: bool(screen.levels), "the catalog")
 
 
+async def compare_scene(pilot: Any) -> None:
+    """c on demo/app:1, then demo/app:2: layers aligned, the app/ differences open."""
+    from layerslayer_tui.tui.screens.compare import CompareScreen, ReferencePrompt
+
+    app = pilot.app
+    await settle(pilot, layer_done(app, 0), "layer 0")
+    await pilot.press("c")
+    await settle(pilot, lambda: isinstance(app.screen, ReferencePrompt), "the compare prompt")
+    prompt = app.screen
+    prompt.query_one("#prompt").value = prompt.suggestions[0]  # demo/app:2, the only other tag
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None,
+                 "the comparison")
+    screen = app.screen
+    tree = screen.query_one("#compare-tree")
+    folder = next(n for n in tree.root.children if n.data == "app")
+    folder.expand()
+    await pilot.pause()
+    tree.move_cursor(next(n for n in folder.children if n.data == "app/run.py"))
+    await pilot.pause()
+
+
 # name -> (demo reference, scene); scripts/screenshots.py saves screenshots/<name>.svg
 SCENES: dict[str, tuple[str, Callable[[Any], Awaitable[None]]]] = {
     "main": ("demo/app:1", main_scene),
@@ -184,4 +206,5 @@ SCENES: dict[str, tuple[str, Callable[[Any], Awaitable[None]]]] = {
     "export-dialog": ("demo/app:1", export_scene),
     "search": ("demo/app:1", search_scene),
     "browse": ("demo/app:1", browse_scene),
+    "compare": ("demo/app:1", compare_scene),
 }

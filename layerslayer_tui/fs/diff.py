@@ -184,3 +184,37 @@ def diff_views(a: TreeView, b: TreeView, *, complete: bool | None = None) -> Tre
     if complete is None:
         complete = bool(getattr(a, "complete", True)) and bool(getattr(b, "complete", True))
     return TreeDiff(changes, complete)
+
+
+class DiffTree:
+    """A TreeDiff arranged as a tree for display: the children of each
+    directory that holds changes (changed paths, and directories that only
+    lead to them) and cumulative totals per directory. Built once, O(changes x depth)."""
+
+    def __init__(self, diff: TreeDiff) -> None:
+        self.diff = diff
+        self._changes = {c.path: c for c in diff.changes}
+        self._kids: dict[str, dict[str, None]] = {}
+        self._totals: dict[str, DirTotals] = {}
+        for c in diff.changes:
+            parts = c.path.split("/")
+            for depth in range(len(parts)):
+                parent = "/".join(parts[:depth])
+                self._kids.setdefault(parent, {})["/".join(parts[: depth + 1])] = None
+                self._totals.setdefault(parent, DirTotals(parent)).add(c)
+
+    def change(self, path: str) -> PathChange | None:
+        """The change at this very path (None for a directory that only holds changes)."""
+        return self._changes.get(path)
+
+    def has_children(self, path: str) -> bool:
+        return path in self._kids
+
+    def children(self, path: str = "") -> list[str]:
+        """Child paths, directories first, then by name."""
+        kids = self._kids.get(path, {})
+        return sorted(kids, key=lambda p: (p not in self._kids, split(p)[1]))
+
+    def totals(self, path: str = "") -> DirTotals:
+        """What changed under this directory (an empty DirTotals when nothing)."""
+        return self._totals.get(path) or DirTotals(path)

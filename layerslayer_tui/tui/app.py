@@ -290,6 +290,12 @@ class LayerslayerApp(
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.HELP))
 
+    def action_compare(self) -> None:
+        """c: compare the open image with another reference (compare_actions)."""
+        from .compare_actions import start_compare
+
+        start_compare(self)
+
 
 def run_app(reference: str | None, *, platform: str | None = None, session: Any = None) -> int:
     """Run the app full screen; the CLI's entry point. Returns the exit code."""
