@@ -3,8 +3,9 @@
 `load` opens both images through a `session.Session` and lists each distinct
 layer digest once for both images together (the session answers from the
 cache first), so a base layer A and B share costs one read, or none when
-cached. The file comparison is `fs.diff` over the two merged views. Nothing
-here prints: `compare_report` turns a Comparison into text or JSON.
+cached; its LayerTree is built once too and shared by both images (merging
+only reads trees). The file comparison is `fs.diff` over the two merged
+views. Nothing here prints: `compare_report` turns a Comparison into text or JSON.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
 
-from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.entry import EntryBatch, ListingProgress
+from layerslayer_tui.fs import LayerTree, MergedTree, merge
 from layerslayer_tui.fs.diff import PathChange, TreeDiff, diff_views
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo
-from layerslayer_tui.workspace import Workspace
 
 if TYPE_CHECKING:
     from layerslayer_tui.session import Session
@@ -44,12 +45,29 @@ class ConfigChange:
     b: Any  # None when absent in B
 
 
+class ImageLayers:
+    """One image's layer trees and how far each listing got. Trees of layers
+    with the same digest are the same object in both images."""
+
+    def __init__(self, image: ImageInfo) -> None:
+        self.image = image
+        self.trees: list[LayerTree | None] = [None] * len(image.layers)
+        self.progress: list[ListingProgress | None] = [None] * len(image.layers)
+
+    def partial_layers(self) -> list[int]:
+        """Indexes whose listing is missing or partial."""
+        return [i for i, p in enumerate(self.progress) if p is None or not p.complete]
+
+    def merged(self) -> MergedTree:
+        return merge(self.trees)
+
+
 @dataclass(slots=True)
 class Comparison:
     a: ImageInfo
     b: ImageInfo
-    ws_a: Workspace
-    ws_b: Workspace
+    layers_a: ImageLayers
+    layers_b: ImageLayers
     layers: list[LayerRow]
     config: list[ConfigChange]
     files: TreeDiff
@@ -58,11 +76,11 @@ class Comparison:
 
     @property
     def partial_a(self) -> list[int]:
-        return self.ws_a.partial_layers()
+        return self.layers_a.partial_layers()
 
     @property
     def partial_b(self) -> list[int]:
-        return self.ws_b.partial_layers()
+        return self.layers_b.partial_layers()
 
     @property
     def complete(self) -> bool:
@@ -75,7 +93,7 @@ class Comparison:
         return self.complete and not self.config and not self.files
 
     def refiltered(self, keep: Callable[[str, str], bool], pattern: str) -> Comparison:
-        return Comparison(self.a, self.b, self.ws_a, self.ws_b, self.layers, self.config,
+        return Comparison(self.a, self.b, self.layers_a, self.layers_b, self.layers, self.config,
                           self.files.filtered(keep), self.listed, pattern)
 
 
@@ -164,28 +182,32 @@ def _labels(config: dict) -> dict[str, str]:
 
 def list_layers(
     session: Session,
-    images: list[tuple[ImageInfo, Workspace]],
+    images: list[ImageLayers],
     *,
     full: bool = False,
     budget: int = 262144,
     on_batch: Callable[[int, int, EntryBatch], None] | None = None,
 ) -> int:
-    """List every distinct layer digest of the images once and feed each batch
-    to every workspace layer with that digest. `on_batch(done, total, batch)`
-    sees each batch. Returns the number of distinct digests listed."""
-    where: dict[str, list[tuple[Workspace, int]]] = {}
+    """List every distinct layer digest of the images once, into one LayerTree
+    shared by every image layer with that digest. `on_batch(done, total,
+    batch)` sees each batch. Returns the number of distinct digests listed."""
+    where: dict[str, list[tuple[ImageLayers, int]]] = {}
     first: dict[str, tuple[ImageInfo, int]] = {}
-    for image, ws in images:
-        for layer in image.layers:
-            where.setdefault(layer.digest, []).append((ws, layer.index))
-            first.setdefault(layer.digest, (image, layer.index))
-            ws.reset_layer(layer.index)
+    for side in images:
+        for layer in side.image.layers:
+            where.setdefault(layer.digest, []).append((side, layer.index))
+            first.setdefault(layer.digest, (side.image, layer.index))
     for n, (digest, (image, index)) in enumerate(first.items()):
+        tree = LayerTree(index)
+        for side, i in where[digest]:
+            side.trees[i], side.progress[i] = tree, None
         listing = session.listing(image, index, full=full, budget=budget)
         try:
             for batch in listing:
-                for ws, i in where[digest]:
-                    ws.feed(i, batch)
+                tree.add(batch.entries)
+                tree.complete = batch.progress.complete
+                for side, i in where[digest]:
+                    side.progress[i] = batch.progress
                 if on_batch is not None:
                     on_batch(n, len(first), batch)
         finally:
@@ -193,10 +215,11 @@ def list_layers(
     return len(first)
 
 
-def build(a: ImageInfo, b: ImageInfo, ws_a: Workspace, ws_b: Workspace, listed: int = 0) -> Comparison:
-    """The comparison of two images whose workspaces hold their listings."""
-    files = diff_views(ws_a.merged(), ws_b.merged())
-    return Comparison(a, b, ws_a, ws_b, align_layers(a.layers, b.layers), config_changes(a, b), files, listed)
+def build(a: ImageLayers, b: ImageLayers, listed: int = 0) -> Comparison:
+    """The comparison of two images whose layers are listed."""
+    files = diff_views(a.merged(), b.merged())
+    return Comparison(a.image, b.image, a, b, align_layers(a.image.layers, b.image.layers),
+                      config_changes(a.image, b.image), files, listed)
 
 
 def load(
@@ -211,11 +234,10 @@ def load(
 ) -> Comparison:
     """Open both images (`platform` applies to both), list their layers (each
     distinct digest once) and compare them."""
-    a = session.open_image(ref_a, platform)
-    b = session.open_image(ref_b, platform)
-    ws_a, ws_b = Workspace(a), Workspace(b)
-    listed = list_layers(session, [(a, ws_a), (b, ws_b)], full=full, budget=budget, on_batch=on_batch)
-    return build(a, b, ws_a, ws_b, listed)
+    a = ImageLayers(session.open_image(ref_a, platform))
+    b = ImageLayers(session.open_image(ref_b, platform))
+    listed = list_layers(session, [a, b], full=full, budget=budget, on_batch=on_batch)
+    return build(a, b, listed)
 
 
 def load_against(
@@ -232,10 +254,9 @@ def load_against(
     platform = None
     if a.platform is not None and len(session.platforms(ref_b)) > 1:
         platform = str(a.platform)
-    b = session.open_image(ref_b, platform)
-    ws_a, ws_b = Workspace(a), Workspace(b)
-    listed = list_layers(session, [(a, ws_a), (b, ws_b)], full=full, budget=budget, on_batch=on_batch)
-    return build(a, b, ws_a, ws_b, listed)
+    side_a, side_b = ImageLayers(a), ImageLayers(session.open_image(ref_b, platform))
+    listed = list_layers(session, [side_a, side_b], full=full, budget=budget, on_batch=on_batch)
+    return build(side_a, side_b, listed)
 
 
 def content_diff(session: Session, cmp: Comparison, change: PathChange) -> str:
@@ -271,6 +292,6 @@ def config_value(value: Any) -> str:
 
 __all__ = [
     "ADDED", "MOVED", "RECOMPRESSED", "REMOVED", "SHARED",
-    "Comparison", "ConfigChange", "LayerRow", "align_layers", "build", "config_changes",
+    "Comparison", "ConfigChange", "ImageLayers", "LayerRow", "align_layers", "build", "config_changes",
     "config_value", "content_diff", "image_size", "list_layers", "load", "load_against",
 ]  # fmt: skip

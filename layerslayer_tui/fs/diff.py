@@ -136,9 +136,11 @@ def _content_digest(e: TarEntry) -> str | None:
 
 def compare_nodes(a: Node, b: Node) -> tuple[str, ...]:
     """Which FIELDS differ between two nodes at the same path (() when equal)."""
+    ea, eb = a.entry, b.entry
+    if ea is not None and ea is eb:
+        return ()  # the same entry object: a layer both views share (compare.list_layers shares trees)
     if a.kind != b.kind:
         return ("type",)
-    ea, eb = a.entry, b.entry
     if ea is None or eb is None:
         return ()  # an implied directory has no attributes of its own
     out = []
