@@ -121,6 +121,8 @@ class CompareScreen(Screen[None]):
         Binding("f", "full", "Full"),
         Binding("e", "export", "Export"),
         Binding("v", "view_diff", "Diff"),
+        # The main screen's keys would act on the image underneath: not here.
+        Binding("F,m,slash,1,2,3,4,s,d,t,w,S", "nothing", show=False),
     ]
 
     def __init__(self, session: Any, image: ImageInfo, reference_b: str) -> None:
@@ -270,6 +272,9 @@ class CompareScreen(Screen[None]):
         return self.diff_tree.change(node.data)
 
     # -- keys ------------------------------------------------------------------------
+
+    def action_nothing(self) -> None:
+        pass
 
     def action_close(self) -> None:
         self.workers.cancel_group(self, "compare")
