@@ -159,7 +159,7 @@ def resolve_rules(config: str | None, overrides: dict[str, str | None], cwd: Pat
     if config is not None:
         path = Path(config)
         if not path.is_file():
-            raise CiConfigError(f"The CI rules file {config} does not exist.")
+            raise CiConfigError(f"The CI rules file {config} " + ("is not a file." if path.exists() else "does not exist."))
         rules.update(read_rules(path))
     else:
         default = (cwd or Path.cwd()) / DEFAULT_FILE
