@@ -31,7 +31,8 @@ def run_ci(
     progress: Callable[[str], None],
     clear_progress: Callable[[], None],
 ) -> int:
-    from layerslayer_tui.fs.export import human, quote
+    from layerslayer_tui.fs.export import human
+    from layerslayer_tui.printable import visible
     from layerslayer_tui.workspace import Workspace
 
     # The rules first: a broken rules file should not cost a download.
@@ -70,7 +71,7 @@ def run_ci(
         sys.stdout.write("\n")
         return EXIT_PASS if ok else EXIT_FAIL
     out = sys.stdout
-    out.write(quote(f"Image: {image.reference} ({image.manifest_digest[:19]}, {total} layers)") + "\n")
+    out.write(visible(f"Image: {image.reference} ({image.manifest_digest[:19]}, {total} layers)") + "\n")
     out.write(f"  efficiency: {analysis.efficiency:.4%}\n")
     out.write(f"  wasted bytes: {analysis.wasted_bytes} ({human(analysis.wasted_bytes)})\n")
     out.write(f"  user wasted percent: {analysis.wasted_user_percent:.4%} "
@@ -82,7 +83,7 @@ def run_ci(
     else:
         out.write(f"  {'Count':>5}  {'Wasted Space':>12}  File Path\n")
         for o in offenders:
-            out.write(quote(f"  {len(o.layers):>5}  {human(o.cumulative):>12}  {o.path}") + "\n")
+            out.write(visible(f"  {len(o.layers):>5}  {human(o.cumulative):>12}  {o.path}") + "\n")
         if len(analysis.report.offenders) > INEFFICIENT_SHOWN:
             out.write(f"  ... and {len(analysis.report.offenders) - INEFFICIENT_SHOWN} more\n")
     out.write("Results:\n")
@@ -92,7 +93,7 @@ def run_ci(
         else:
             relation = {"lowestEfficiency": ">=", "highestWastedBytes": "<=", "highestUserWastedPercent": "<="}[r.rule]
             verdict = relation if r.status == ci.PASS else {">=": "<", "<=": ">"}[relation]
-            out.write(quote(f"  {r.status}: {r.rule}: {r.value} {verdict} {r.limit}") + "\n")
+            out.write(visible(f"  {r.status}: {r.rule}: {r.value} {verdict} {r.limit}") + "\n")
     counts = {s: sum(r.status == s for r in results) for s in (ci.PASS, ci.FAIL, ci.SKIP)}
     out.write(f"Result: {'PASS' if ok else 'FAIL'} [Total:{len(results)}] [Passed:{counts[ci.PASS]}] "
               f"[Failed:{counts[ci.FAIL]}] [Skipped:{counts[ci.SKIP]}]\n")

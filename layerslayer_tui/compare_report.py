@@ -1,8 +1,8 @@
 """A Comparison as text (for people) or JSON (the stable schema in docs/DIFF-FORMAT.md).
 
 Everything that comes from the registry (paths, link targets, build steps,
-config values, references) goes through `fs.export.quote`, so control
-characters reach the terminal escaped, never raw.
+config values, references) goes through `printable.visible`, so control
+characters (C0, C1, bidi overrides) reach the terminal escaped, never raw.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any, TextIO
 from layerslayer_tui.compare import (ADDED, MOVED, RECOMPRESSED, REMOVED, SHARED, Comparison, config_value,
                                      image_size)
 from layerslayer_tui.fs.diff import CHANGED, DirTotals, PathChange
-from layerslayer_tui.fs.export import human, mode_string, quote
+from layerslayer_tui.fs.export import human, mode_string
+from layerslayer_tui.printable import visible
 from layerslayer_tui.fs.node import Node
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo
 
@@ -180,27 +181,27 @@ def _layer_cell(layer: LayerInfo | None) -> str:
 
 def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
     """The readable report, line by line (escaped: safe for a terminal)."""
-    yield quote(_image_line("A:", cmp.a))
-    yield quote(_image_line("B:", cmp.b))
+    yield visible(_image_line("A:", cmp.a))
+    yield visible(_image_line("B:", cmp.b))
     if cmp.a.config_digest != cmp.b.config_digest:
-        yield quote(f"config {cmp.a.config_digest[:19]} -> {cmp.b.config_digest[:19]}")
+        yield visible(f"config {cmp.a.config_digest[:19]} -> {cmp.b.config_digest[:19]}")
     yield ""
     if cmp.config:
         yield "Config:"
         for c in cmp.config:
-            yield quote(f"  {c.field}: {config_value(c.a)} -> {config_value(c.b)}")
+            yield visible(f"  {c.field}: {config_value(c.a)} -> {config_value(c.b)}")
         yield ""
     if not stat:
         yield "Layers (A | B):"
         for row in cmp.layers:
             mark = _ROW_MARK[row.status]
             if row.status in (SHARED, RECOMPRESSED):
-                yield quote(f"  {mark} {_layer_cell(row.a)}" + ("" if row.status == SHARED else "  (recompressed)"))
+                yield visible(f"  {mark} {_layer_cell(row.a)}" + ("" if row.status == SHARED else "  (recompressed)"))
             elif row.a is not None:
-                yield quote(f"  {mark} {_layer_cell(row.a)}  (A only)" if row.status == REMOVED
+                yield visible(f"  {mark} {_layer_cell(row.a)}  (A only)" if row.status == REMOVED
                             else f"  {mark} {_layer_cell(row.a)}  (A, moved)")
             else:
-                yield quote(f"  {mark} {_layer_cell(row.b)}  (B only)" if row.status == ADDED
+                yield visible(f"  {mark} {_layer_cell(row.b)}  (B only)" if row.status == ADDED
                             else f"  {mark} {_layer_cell(row.b)}  (B, moved)")
         yield ""
     files = cmp.files
@@ -211,7 +212,7 @@ def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
         yield f"Files{filt}: {totals_text(files.totals())}"
         if stat:
             for t in files.by_directory(STAT_DEPTH):
-                yield quote(f"  {t.path or '/'}: {totals_text(t)}")
+                yield visible(f"  {t.path or '/'}: {totals_text(t)}")
         else:
             by_dir: dict[str, list[PathChange]] = {}
             for c in files.changes:
@@ -219,9 +220,9 @@ def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
             totals = {t.path: t for t in files.by_directory()}
             for d in sorted(by_dir, key=lambda p: p.split("/")):
                 yield ""
-                yield quote(f"{d or '/'}: {totals_text(totals[d])}")
+                yield visible(f"{d or '/'}: {totals_text(totals[d])}")
                 for c in by_dir[d]:
-                    yield quote(f"  {_MARK[c.change]} {c.path}  {change_text(c)}")
+                    yield visible(f"  {_MARK[c.change]} {c.path}  {change_text(c)}")
     if not cmp.complete:
         yield ""
         yield f"INCOMPLETE: {incomplete_sentence(cmp)}"

@@ -162,8 +162,8 @@ def test_text_report_groups_by_directory_and_escapes(compare_images: CompareImag
     imgs = compare_images
     assert main(["diff", imgs.a.ref, imgs.b.ref, "--full"]) == 1
     out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
-    assert "esc\\033[2Jname" in out and "\\033]0;title\\a" in out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "esc\\x1b[2Jname" in out and "\\x1b]0;title\\x07\\u202eevil" in out
     assert "etc: " in out and "  ~ etc/conf  type file -> dir" in out
     assert "  ~ lib/link  link ../bin/sh -> ../bin/busybox" in out
     assert "  env.VERSION: 1 -> 2" in out

@@ -64,7 +64,7 @@ CONFIG_A = {"config": {"Env": ["PATH=/usr/bin:/bin", "VERSION=1"], "Cmd": ["/app
                        "Labels": {"version": "1.4"}, "ExposedPorts": {"80/tcp": {}}}}
 CONFIG_B = {"config": {"Env": ["PATH=/usr/bin:/bin", "VERSION=2", "NEW=x"], "Cmd": ["/app/main.py", "--b"],
                        "WorkingDir": "/srv", "User": "svc", "Entrypoint": ["/bin/sh", "-c"],
-                       "Labels": {"version": "1.5", "evil": "\x1b]0;title\x07"},
+                       "Labels": {"version": "1.5", "evil": "\x1b]0;title\x07\u202eevil"},
                        "ExposedPorts": {"80/tcp": {}, "443/tcp": {}}, "Volumes": {"/data": {}}}}
 
 
