@@ -89,3 +89,52 @@ def test_compare_shares_listings_with_the_cache(demo: Demo, session: Session) ->
     gets = [r for r in reg.access_log(mark) if r.is_blob_get]
     # across the whole session each shared digest was fetched at most once
     assert sum(base in r.path for r in gets) <= 1 and sum(runl in r.path for r in gets) <= 1
+
+
+async def open_compare(pilot: Any, reference: str) -> CompareScreen:
+    from layerslayer_tui.tui.screens.compare import ReferencePrompt
+    from tui_pilot import layer_done
+
+    app = pilot.app
+    await settle(pilot, layer_done(app, 0), "layer 0")
+    await pilot.press("c")
+    await settle(pilot, lambda: isinstance(app.screen, ReferencePrompt), "the compare prompt")
+    app.screen.query_one("#prompt").value = reference
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, CompareScreen), "the compare screen")
+    return app.screen
+
+
+def test_hostile_names_and_steps_are_shown_literally(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        screen = await open_compare(pilot, demo.ref("demo/hostile:1"))
+        await settle(pilot, lambda: screen.comparison is not None, "the comparison")
+        tree = screen.query_one("#compare-tree")
+        weird = next(n for n in tree.root.children if n.data == "weird")
+        weird.expand()
+        await pilot.pause()
+        labels = [n.label for n in weird.children]
+        plain = [t.plain for t in labels]
+        assert any("\\x1b[31mred" in p for p in plain) and not any("\x1b" in p for p in plain)
+        assert any("[bold]x" in p for p in plain)  # markup shown as text, not applied
+        rows = screen.query_one("#compare-layers")
+        texts = [rows.get_option_at_index(i).prompt.plain for i in range(rows.option_count)]
+        assert not any("\x1b" in t for t in texts) and any("[red]boom[/red]" in t for t in texts)
+
+    run(app, body)
+
+
+def test_a_missing_second_image_is_one_sentence(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        screen = await open_compare(pilot, demo.ref("demo/app:nope"))
+        await settle(pilot, lambda: screen.status_text.startswith("Error: "), "the error")
+        assert "nope" in screen.status_text and screen.comparison is None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, CompareScreen)
+
+    run(app, body)
