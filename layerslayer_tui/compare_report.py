@@ -196,7 +196,9 @@ def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
         for row in cmp.layers:
             mark = _ROW_MARK[row.status]
             if row.status in (SHARED, RECOMPRESSED):
-                yield visible(f"  {mark} {_layer_cell(row.a)}" + ("" if row.status == SHARED else "  (recompressed)"))
+                other = "" if row.status == SHARED or row.b is None else \
+                    f"  (recompressed in B: {row.b.digest[7:19]} {human(row.b.size)})"
+                yield visible(f"  {mark} {_layer_cell(row.a)}{other}")
             elif row.a is not None:
                 yield visible(f"  {mark} {_layer_cell(row.a)}  (A only)" if row.status == REMOVED
                             else f"  {mark} {_layer_cell(row.a)}  (A, moved)")
@@ -205,7 +207,7 @@ def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
                             else f"  {mark} {_layer_cell(row.b)}  (B, moved)")
         yield ""
     files = cmp.files
-    filt = f" matching {cmp.filter!r}" if cmp.filter else ""
+    filt = visible(f" matching {cmp.filter!r}") if cmp.filter else ""
     if not files:
         yield f"Files{filt}: no differences."
     else:

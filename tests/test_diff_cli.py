@@ -119,6 +119,9 @@ def test_recompressed_copy_has_no_file_changes(compare_images: CompareImages, en
     assert [r["status"] for r in doc["layers"]] == ["shared", "recompressed"]
     assert doc["a"]["manifest_digest"] != doc["b"]["manifest_digest"]
     assert code == 0
+    assert main(["diff", imgs.a.ref, imgs.a_zstd.ref, "--full"]) == 0
+    out = capsys.readouterr().out
+    assert f"(recompressed in B: {imgs.a_zstd.layers[1].digest[7:19]}" in out and "Files: no differences." in out
 
 
 def test_platform_applies_to_both(compare_images: CompareImages, env: Path, capsys) -> None:
