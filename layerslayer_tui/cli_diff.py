@@ -47,7 +47,10 @@ def run_diff(
             print(f"layerslayer-tui: {note}", file=sys.stderr)
     if args.filter:
         cmp = cmp.refiltered(PathMatcher(args.filter), args.filter)
-    if args.json:
+    if args.export:
+        # The same report into a file (JSON when it ends in .json), never over an existing one without --force.
+        compare_report.save(cmp, args.export, overwrite=args.force)
+    elif args.json:
         compare_report.write_json(cmp, sys.stdout, stat=args.stat)
     else:
         compare_report.write_text(cmp, sys.stdout, stat=args.stat)

@@ -195,3 +195,14 @@ def test_missing_image_is_exit_2(compare_images: CompareImages, env: Path, capsy
 def test_diff_needs_two_images(env: Path, capsys) -> None:
     assert main(["diff", "only-one"]) == 2
     assert "two images" in capsys.readouterr().err
+
+
+def test_export_writes_the_report_to_a_file(compare_images: CompareImages, env: Path, capsys) -> None:
+    imgs = compare_images
+    out = env / "d.json"
+    assert main(["diff", imgs.a.ref, imgs.b.ref, "--full", "--export", str(out)]) == 1
+    assert json.loads(out.read_text())["files"] and capsys.readouterr().out == ""
+    assert main(["diff", imgs.a.ref, imgs.b.ref, "--full", "--export", str(out)]) == 2  # exists
+    assert "already exists" in capsys.readouterr().err
+    assert main(["diff", imgs.a.ref, imgs.b.ref, "--full", "--export", str(env / "d.txt")]) == 1
+    assert (env / "d.txt").read_text().startswith("A: ")
