@@ -103,3 +103,4 @@ def test_diff_tree_arranges_changes_with_cumulative_totals() -> None:
     assert (usr.added, usr.removed, usr.bytes_delta, usr.dirs) == (2, 1, 901, 1)
     assert tree.change("usr") is None and tree.change("usr/lib/sub").change == "added"
     assert tree.totals("nowhere").files == 0
+
