@@ -17,6 +17,7 @@ from typing import Any
 
 from layerslayer_tui import ci
 from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.printable import visible
 from layerslayer_tui.errors import LayerslayerError
 
 EXIT_PASS = 0
@@ -32,7 +33,6 @@ def run_ci(
     clear_progress: Callable[[], None],
 ) -> int:
     from layerslayer_tui.fs.export import human
-    from layerslayer_tui.printable import visible
     from layerslayer_tui.workspace import Workspace
 
     # The rules first: a broken rules file should not cost a download.
@@ -49,7 +49,7 @@ def run_ci(
         ws.load(session, full=True, on_batch=shown)
         clear_progress()
         for note in session.pop_warnings():
-            print(f"layerslayer-tui: {note}", file=sys.stderr)
+            print(f"layerslayer-tui: {visible(note)}", file=sys.stderr)
     partial = ws.partial_layers()
     if partial:
         raise LayerslayerError(

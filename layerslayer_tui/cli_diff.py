@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.printable import visible
 
 EXIT_SAME = 0
 EXIT_DIFFERENT = 1
@@ -44,7 +45,7 @@ def run_diff(
                            on_batch=shown)
         clear_progress()
         for note in session.pop_warnings():
-            print(f"layerslayer-tui: {note}", file=sys.stderr)
+            print(f"layerslayer-tui: {visible(note)}", file=sys.stderr)
     if args.filter:
         cmp = cmp.refiltered(PathMatcher(args.filter), args.filter)
     if args.export:
@@ -59,9 +60,9 @@ def run_diff(
         return EXIT_SAME
     if cmp.config or cmp.files:
         if not cmp.complete:
-            print(f"layerslayer-tui: the images differ, but {compare_report.incomplete_sentence(cmp)}",
+            print(f"layerslayer-tui: the images differ, but {visible(compare_report.incomplete_sentence(cmp))}",
                   file=sys.stderr)
         return EXIT_DIFFERENT
-    print(f"layerslayer-tui: no difference found so far, but {compare_report.incomplete_sentence(cmp)}",
+    print(f"layerslayer-tui: no difference found so far, but {visible(compare_report.incomplete_sentence(cmp))}",
           file=sys.stderr)
     return EXIT_ERROR

@@ -102,8 +102,8 @@ class Comparison:
 
 def align_layers(a: list[LayerInfo], b: list[LayerInfo]) -> list[LayerRow]:
     """Both layer lists side by side, bottom first: equal digests matched
-    (longest common subsequence, so a shared base lines up), the rest marked
-    recompressed (same diff_id), moved, added or removed."""
+    (difflib's longest matching runs, so a shared base lines up), the rest
+    marked recompressed (same diff_id, pairwise in order), moved, added or removed."""
     da, db = [x.digest for x in a], [x.digest for x in b]
     in_a, in_b = set(da), set(db)
     rows: list[LayerRow] = []
