@@ -7,8 +7,8 @@ All logic the TUI also needs lives in session.py and workspace.py.
 Exit codes: 0 success, 2 a usage error or any LayerslayerError (one sentence
 on stderr), 130 interrupted (Ctrl-C).
 
-`search`, `cache`, `catalog` and `search-hub` as the first word are
-commands (the last two live in browse_cli.py). An image literally named so
+`search`, `cache`, `catalog`, `search-hub` and `diff` as the first word
+are commands (catalog and search-hub live in browse_cli.py, diff in cli_diff.py). An image literally named so
 is reached with a tag or a registry, e.g. `layerslayer-tui search:latest` or
 `docker.io/library/search`.
 """
