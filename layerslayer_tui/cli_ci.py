@@ -32,7 +32,7 @@ def run_ci(
     progress: Callable[[str], None],
     clear_progress: Callable[[], None],
 ) -> int:
-    from layerslayer_tui.fs.export import human
+    from layerslayer_tui.units import human_size
     from layerslayer_tui.workspace import Workspace
 
     # The rules first: a broken rules file should not cost a download.
@@ -44,7 +44,7 @@ def run_ci(
 
         def shown(index: int, batch: EntryBatch) -> None:
             p = batch.progress
-            progress(f"layer {index + 1}/{total}: {p.entries} entries, {human(p.compressed_read)} read")
+            progress(f"layer {index + 1}/{total}: {p.entries} entries, {human_size(p.compressed_read, compact=True)} read")
 
         ws.load(session, full=True, on_batch=shown)
         clear_progress()
@@ -73,9 +73,9 @@ def run_ci(
     out = sys.stdout
     out.write(visible(f"Image: {image.reference} ({image.manifest_digest[:19]}, {total} layers)") + "\n")
     out.write(f"  efficiency: {analysis.efficiency:.4%}\n")
-    out.write(f"  wasted bytes: {analysis.wasted_bytes} ({human(analysis.wasted_bytes)})\n")
+    out.write(f"  wasted bytes: {analysis.wasted_bytes} ({human_size(analysis.wasted_bytes, compact=True)})\n")
     out.write(f"  user wasted percent: {analysis.wasted_user_percent:.4%} "
-              f"(of {human(analysis.user_size_bytes)} above the first layer)\n")
+              f"(of {human_size(analysis.user_size_bytes, compact=True)} above the first layer)\n")
     out.write("Inefficient files:\n")
     offenders = analysis.report.top(INEFFICIENT_SHOWN)
     if not offenders:
@@ -83,7 +83,7 @@ def run_ci(
     else:
         out.write(f"  {'Count':>5}  {'Wasted Space':>12}  File Path\n")
         for o in offenders:
-            out.write(visible(f"  {len(o.layers):>5}  {human(o.cumulative):>12}  {o.path}") + "\n")
+            out.write(visible(f"  {len(o.layers):>5}  {human_size(o.cumulative, compact=True):>12}  {o.path}") + "\n")
         if len(analysis.report.offenders) > INEFFICIENT_SHOWN:
             out.write(f"  ... and {len(analysis.report.offenders) - INEFFICIENT_SHOWN} more\n")
     out.write("Results:\n")

@@ -32,14 +32,14 @@ def run_diff(
 ) -> int:
     from layerslayer_tui import compare, compare_report
     from layerslayer_tui.fs import PathMatcher
-    from layerslayer_tui.fs.export import human
+    from layerslayer_tui.units import human_size
 
     budget = budget_of(args.budget)
     with session_for(args) as session:
 
         def shown(done: int, total: int, batch: EntryBatch) -> None:
             p = batch.progress
-            progress(f"layer {done + 1}/{total}: {p.entries} entries, {human(p.compressed_read)} read")
+            progress(f"layer {done + 1}/{total}: {p.entries} entries, {human_size(p.compressed_read, compact=True)} read")
 
         cmp = compare.load(session, ref_a, ref_b, platform=args.platform, full=args.full, budget=budget,
                            on_batch=shown)

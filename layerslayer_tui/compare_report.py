@@ -16,7 +16,8 @@ from typing import Any, TextIO
 from layerslayer_tui.compare import (ADDED, MOVED, RECOMPRESSED, REMOVED, SHARED, Comparison, config_value,
                                      image_size)
 from layerslayer_tui.fs.diff import CHANGED, DirTotals, PathChange
-from layerslayer_tui.fs.export import human, mode_string
+from layerslayer_tui.fs.export import mode_string
+from layerslayer_tui.units import human_size
 from layerslayer_tui.printable import visible
 from layerslayer_tui.fs.node import Node
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo
@@ -113,7 +114,7 @@ def write_json(cmp: Comparison, out: TextIO, *, stat: bool = False) -> None:
 
 
 def signed_size(n: int) -> str:
-    return f"+{human(n)}" if n >= 0 else f"-{human(-n)}"
+    return f"+{human_size(n, compact=True)}" if n >= 0 else f"-{human_size(-n, compact=True)}"
 
 
 def totals_text(t: DirTotals) -> str:
@@ -138,7 +139,7 @@ def _field_text(name: str, a: Node, b: Node) -> str:
         return f"type {a.kind} -> {b.kind}"
     assert ea is not None and eb is not None
     if name == "size":
-        return f"size {human(ea.size)} -> {human(eb.size)}"
+        return f"size {human_size(ea.size, compact=True)} -> {human_size(eb.size, compact=True)}"
     if name == "mode":
         return f"mode {mode_string(a.kind, ea.mode)} -> {mode_string(b.kind, eb.mode)}"
     if name == "owner":
@@ -161,7 +162,7 @@ def change_text(c: PathChange) -> str:
             return "dir"
         if node.kind == "symlink" and node.entry is not None:
             return f"-> {node.entry.link or ''}"
-        return human(node.entry.size) if node.entry is not None and node.kind == "file" else node.kind
+        return human_size(node.entry.size, compact=True) if node.entry is not None and node.kind == "file" else node.kind
     assert c.a is not None and c.b is not None
     return ", ".join(_field_text(f, c.a, c.b) for f in c.fields)
 
@@ -169,14 +170,14 @@ def change_text(c: PathChange) -> str:
 def _image_line(label: str, image: ImageInfo) -> str:
     plat = str(image.platform) if image.platform else "?"
     return (f"{label} {image.reference}  {image.manifest_digest[:19]}  {plat}, "
-            f"{len(image.layers)} layers, {human(image_size(image))}")
+            f"{len(image.layers)} layers, {human_size(image_size(image), compact=True)}")
 
 
 def _layer_cell(layer: LayerInfo | None) -> str:
     if layer is None:
         return ""
     step = layer.step.step if layer.step is not None else ""
-    return f"{layer.index:>3} {layer.digest[7:19]} {human(layer.size):>7}  {step[:60]}"
+    return f"{layer.index:>3} {layer.digest[7:19]} {human_size(layer.size, compact=True):>7}  {step[:60]}"
 
 
 def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
@@ -197,7 +198,7 @@ def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
             mark = _ROW_MARK[row.status]
             if row.status in (SHARED, RECOMPRESSED):
                 other = "" if row.status == SHARED or row.b is None else \
-                    f"  (recompressed in B: {row.b.digest[7:19]} {human(row.b.size)})"
+                    f"  (recompressed in B: {row.b.digest[7:19]} {human_size(row.b.size, compact=True)})"
                 yield visible(f"  {mark} {_layer_cell(row.a)}{other}")
             elif row.a is not None:
                 yield visible(f"  {mark} {_layer_cell(row.a)}  (A only)" if row.status == REMOVED
