@@ -266,7 +266,7 @@ def save(cmp: Comparison, dest: str | os.PathLike[str], *, overwrite: bool = Fal
     import tempfile
 
     from layerslayer_tui.errors import ExportError
-    from layerslayer_tui.fs.export import _publish  # the export's no-clobber rename, shared
+    from layerslayer_tui.fs.export import publish  # the export's no-clobber rename
 
     target = Path(dest)
     if target.is_dir():
@@ -286,7 +286,7 @@ def save(cmp: Comparison, dest: str | os.PathLike[str], *, overwrite: bool = Fal
             else:
                 write_text(cmp, out)
         os.chmod(tmp, 0o644)
-        _publish(tmp, target, overwrite)
+        publish(tmp, target, overwrite)
     except OSError as err:
         raise ExportError(f"Could not write {target}: {err.strerror or err}.") from None
     finally:
