@@ -8,8 +8,9 @@ Exit codes: 0 success, 2 a usage error or any LayerslayerError (one sentence
 on stderr), 130 interrupted (Ctrl-C).
 
 `search`, `cache`, `catalog`, `search-hub` and `diff` as the first word
-are commands (catalog and search-hub live in browse_cli.py, diff in cli_diff.py). An image literally named so
-is reached with a tag or a registry, e.g. `layerslayer-tui search:latest` or
+are commands (catalog and search-hub live in browse_cli.py, diff in
+cli_diff.py; `IMAGE --ci` in cli_ci.py). An image literally named so is
+reached with a tag or a registry, e.g. `layerslayer-tui search:latest` or
 `docker.io/library/search`.
 """
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-EXIT_DIFFERENT = 1  # `diff`: the images differ; `--ci`: a rule failed
 COMMANDS = ("search", "cache", "catalog", "search-hub", "diff")
 CACHE_ACTIONS = ("info", "clear", "prune")
 
