@@ -206,3 +206,17 @@ def test_export_writes_the_report_to_a_file(compare_images: CompareImages, env: 
     assert "already exists" in capsys.readouterr().err
     assert main(["diff", imgs.a.ref, imgs.b.ref, "--full", "--export", str(env / "d.txt")]) == 1
     assert (env / "d.txt").read_text().startswith("A: ")
+
+
+def test_a_local_layout_against_the_registry(compare_images: CompareImages, env: Path, capsys) -> None:
+    """Any image source works on either side: an OCI layout copy of A is A."""
+    from bed.local_sources import skopeo_copy
+
+    imgs = compare_images
+    layout = env / "layout"
+    skopeo_copy(f"docker://{imgs.a.ref}", f"oci:{layout}:a")
+    code, doc = run_json(capsys, f"oci:{layout}:a", imgs.a.ref, "--full")
+    assert doc["same"] is True and code == 0
+    assert [r["status"] for r in doc["layers"]] == ["shared", "shared"]
+    code, doc = run_json(capsys, f"oci:{layout}:a", imgs.b.ref, "--full")
+    assert code == 1 and by_path(doc)["etc/conf"]["fields"] == ["type"]
