@@ -112,6 +112,18 @@ def test_the_shared_base_is_read_once_then_not_at_all(compare_images: CompareIma
     assert not [r for r in reg.access_log(mark, timeout=0.5) if r.is_blob_get]
 
 
+def test_the_shared_base_is_read_once_without_a_cache(compare_images: CompareImages, env: Path, capsys) -> None:
+    """Not the cache's doing: with --no-cache the base is still listed once for both images."""
+    imgs, reg = compare_images, compare_images.registry
+    base = imgs.a.layers[0].digest
+    mark = reg.log_mark()
+    assert main(["diff", imgs.a.ref, imgs.b.ref, "--no-cache", "--stat"]) == 1  # partial peeks: one GET each
+    gets = [r for r in reg.access_log(mark, until=lambda rs: sum(r.is_blob_get for r in rs) >= 5) if r.is_blob_get]
+    layers = {layer.digest for image in (imgs.a, imgs.b) for layer in image.layers}
+    layer_gets = [r for r in gets if r.path.rsplit("/", 1)[-1] in layers]
+    assert sum(base in r.path for r in layer_gets) == 1 and len(layer_gets) == 3  # base, top A, top B
+
+
 def test_recompressed_copy_has_no_file_changes(compare_images: CompareImages, env: Path, capsys) -> None:
     imgs = compare_images
     code, doc = run_json(capsys, imgs.a.ref, imgs.a_zstd.ref, "--full")
