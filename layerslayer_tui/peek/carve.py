@@ -3,8 +3,9 @@
 
 Tar hardlinks always point back to an earlier member, so a hardlink is
 resolved by a second pass that stops at that member. GNU sparse files
-(old 'S' headers, and PAX format 1.0) are expanded from their map with the
-holes as zeros.
+(old 'S' headers, and PAX format 1.0) are expanded from their map: holes are
+zeros in memory and holes in a saved file (a seek, no disk blocks). A save
+refuses a file larger than `max_save` unless the caller passes a larger one.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from .scanner import ContentSink, normalise
 from .source import ByteSource
 
 DEFAULT_CAP = 16 * 1024 * 1024
+# What a save writes without the caller asking for more: far above any file a
+# person saves by hand from an image, far below a disk (a layer of a few KB
+# can declare a sparse file of exabytes, or a gzip bomb of zeros).
+DEFAULT_MAX_SAVE = 4 * 1024**3
 MAX_LINK_HOPS = 8
 _ZEROS = bytes(1 << 16)
 
@@ -70,7 +75,20 @@ class _Collector:
         self.buf.write(data)
         self.written += len(data)
 
+    def skip(self, count: int) -> None:
+        """A hole of `count` zero bytes: a seek in a file, zeros in memory."""
+        if self.out is not None:
+            self.out.seek(count, os.SEEK_CUR)
+            self.written += count
+            return
+        while count:
+            n = min(len(_ZEROS), count)
+            self.write(_ZEROS[:n])
+            count -= n
+
     def end(self) -> None:
+        if self.out is not None:
+            self.out.truncate()  # a trailing hole still sets the file's size
         raise _Done
 
 
@@ -87,16 +105,17 @@ class _SparseExpander:
         self._next_segment()
 
     def _zeros_to(self, target: int) -> None:
-        while self.pos < target:
-            n = min(len(_ZEROS), target - self.pos)
-            self.pos += n
-            self.inner.write(_ZEROS[:n])
+        if self.pos < target:
+            gap, self.pos = target - self.pos, target
+            self.inner.skip(gap)
 
     def _next_segment(self) -> None:
         while self.pairs and not self.seg_left:
             offset, numbytes = self.pairs.pop(0)
             if offset < self.pos:
                 raise LayerFormatError("The layer's sparse file map is out of order.")
+            if offset + numbytes > self.realsize:
+                raise LayerFormatError("The layer's sparse file map reaches past the file's size.")
             self._zeros_to(offset)
             self.seg_left = numbytes
 
@@ -172,7 +191,7 @@ class _PaxSparse:
 
 
 def _scan_for(
-    source: ByteSource, want: str, cap: int, out: BinaryIO | None
+    source: ByteSource, want: str, cap: int, out: BinaryIO | None, max_save: int = DEFAULT_MAX_SAVE
 ) -> tuple[TarEntry | None, _Collector | None, int]:
     found: list[TarEntry] = []
     collector: list[_Collector] = []
@@ -183,6 +202,11 @@ def _scan_for(
         found.append(entry)
         if entry.type is not EntryType.FILE:
             raise _Done
+        if out is not None and entry.size > max_save:
+            raise ExportError(
+                f"Not saving {want}: it is {entry.size} bytes, over the {max_save}-byte limit for a save "
+                "(pass a larger limit to save it)."
+            )
         sink = _Collector(entry, cap, out)
         collector.append(sink)
         if entry.extra and "sparse_pax" in entry.extra:
@@ -220,16 +244,18 @@ def carve(
     cap: int = DEFAULT_CAP,
     dest: str | os.PathLike[str] | None = None,
     media_type: str | None = None,
+    max_save: int = DEFAULT_MAX_SAVE,
 ) -> Carved:
     """One file of the layer. Without `dest` its content comes back in
-    memory, cut at `cap` bytes; with `dest` all of it is written there."""
+    memory, cut at `cap` bytes; with `dest` all of it is written there,
+    unless its size is over `max_save` bytes (then ExportError, nothing written)."""
     check_media_type(media_type)
     want = normalise(path)
     asked: TarEntry | None = None
     total_read = 0
     for _hop in range(MAX_LINK_HOPS):
         if dest is not None:
-            carved = _carve_to_file(source, want, cap, Path(dest))
+            carved = _carve_to_file(source, want, cap, Path(dest), max_save)
         else:
             entry, sink, read = _scan_for(source, want, cap, None)
             carved = _result(entry, sink, read, want, None)
@@ -246,7 +272,7 @@ def carve(
     raise LayerFormatError(f"The hardlink {path} points through more than {MAX_LINK_HOPS} links.")
 
 
-def _carve_to_file(source: ByteSource, want: str, cap: int, dest: Path) -> Carved:
+def _carve_to_file(source: ByteSource, want: str, cap: int, dest: Path, max_save: int) -> Carved:
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".carve-", dir=dest.parent)
@@ -255,7 +281,7 @@ def _carve_to_file(source: ByteSource, want: str, cap: int, dest: Path) -> Carve
     ok = False
     try:
         with os.fdopen(fd, "wb") as out:
-            entry, sink, read = _scan_for(source, want, cap, out)
+            entry, sink, read = _scan_for(source, want, cap, out, max_save)
         carved = _result(entry, sink, read, want, dest)
         if sink is not None:
             os.replace(tmp, dest)

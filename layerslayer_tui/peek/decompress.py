@@ -30,6 +30,10 @@ GZIP = "gzip"
 ZSTD = "zstd"
 TAR = "tar"
 OUT_PIECE = 1 << 20  # largest decompressed piece handed to the sink at once
+# libzstd's own default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27): every zstd
+# encoder's defaults stay under it, and the window is memory the decoder must
+# hold (a 262 KB layer declaring 2 GiB took 2.1 GB of RAM).
+MAX_ZSTD_WINDOW = 1 << 27
 _GZIP_WBITS = 31
 GZIP_SLICE = 64 * 1024
 
@@ -161,7 +165,7 @@ class _Zstd:
     def __init__(self, sink: Sink) -> None:
         # stream_writer feeds ZSTD_decompressStream, which continues across
         # frames and skips skippable frames; write_size bounds each piece.
-        self._w = zstandard.ZstdDecompressor(max_window_size=1 << 31).stream_writer(
+        self._w = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW).stream_writer(
             _SinkWriter(sink), write_size=OUT_PIECE, write_return_read=True
         )
         self._fed = 0
@@ -176,6 +180,10 @@ class _Zstd:
             for i in range(0, len(view), step):
                 self._w.write(view[i : i + step])
         except zstandard.ZstdError as err:
+            if "too much memory" in str(err):  # ZSTD_error_frameParameter_windowTooLarge
+                raise LayerFormatError(
+                    "The layer's zstd data asks for a decoding window over 128 MiB, more than zstd allows by default."
+                ) from None
             raise LayerFormatError(f"The layer's zstd data is corrupt ({err}).") from None
 
     def finish(self) -> bool:

@@ -281,6 +281,7 @@ class Peek:
                     (
                         f"Partial listing from the first {human(pipe.raw)} of {human(self._size)}.",
                         self._range_note,
+                        pipe.scanner.warning,
                         self._index_note,
                     ),
                 )
@@ -363,7 +364,7 @@ class Peek:
             note = "Complete listing; size and digest verified."
         else:
             note = "Complete listing (no digest to verify)."
-        p.note = " ".join(filter(None, (note, self._range_note, self._index_note)))
+        p.note = " ".join(filter(None, (note, pipe.scanner.warning, self._range_note, self._index_note)))
 
     def _final(self) -> EntryBatch:
         batch = self._batch(force=True)

@@ -3,7 +3,9 @@ any size and it returns the entries whose headers are complete.
 
 It reads headers only. File contents are skipped by counting (never copied),
 so memory stays flat whatever the file sizes; only PAX and GNU long-name
-records are buffered, and those are bounded by MAX_RECORD. Every entry keeps
+records are buffered, and those are bounded by MAX_RECORD (one record) and
+MAX_ENTRY_PAX (all of one entry's). Global PAX state is bounded by
+MAX_GLOBAL_PAX and shared by the entries it applies to, never copied into each. Every entry keeps
 the uncompressed offset of its first header (the PAX / long-name header when
 there is one, like tarfile's TarInfo.offset) so a file can be carved later.
 """
@@ -99,6 +101,11 @@ def parse_pax(record: bytes, offset: int) -> dict[str, bytes]:
     return out
 
 
+def _pax_text(raw: bytes) -> str:
+    # UTF-8, and raw bytes kept reversibly (hdrcharset=BINARY too), as tarfile does.
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _sparse_pairs(buf: memoryview, start: int, count: int, offset: int) -> list[tuple[int, int]]:
     pairs = []
     for k in range(count):
@@ -131,7 +138,13 @@ class TarScanner:
         self._longname: str | None = None
         self._longlink: str | None = None
         self._pax: dict[str, bytes] = {}
+        self._pax_bytes = 0  # record bytes buffered for the next entry
+        # Global PAX state: the raw records, the plain keys applied per entry,
+        # and the xattrs as one dict every entry without its own xattrs shares.
         self._gpax: dict[str, bytes] = {}
+        self._gplain: dict[str, bytes] = {}
+        self._gxattrs: dict[str, str] | None = None
+        self.global_pax_refused = 0  # 'g' records ignored for exceeding the bounds
         self._first_offset = -1
         self._sparse: tuple[TarEntry, int, list[tuple[int, int]]] | None = None
 
@@ -222,9 +235,31 @@ class TarScanner:
         elif kind == tf.GNUTYPE_LONGLINK:
             self._longlink = _text(rec)
         elif kind == tf.XGLTYPE:
-            self._gpax.update(parse_pax(rec, self._rec_offset))
+            self._set_global({**self._gpax, **parse_pax(rec, self._rec_offset)})
         else:
             self._pax.update(parse_pax(rec, self._rec_offset))
+
+    def _set_global(self, state: dict[str, bytes]) -> None:
+        size = sum(len(key) + len(value) for key, value in state.items())
+        if len(state) > tf.MAX_GLOBAL_PAX_KEYS or size > tf.MAX_GLOBAL_PAX:
+            self.global_pax_refused += 1
+            return
+        prefix = tf.PAX_XATTR_PREFIX
+        self._gpax = state
+        self._gplain = {k: v for k, v in state.items() if not k.startswith(prefix)}
+        xattrs = {k[len(prefix) :]: _pax_text(v) for k, v in state.items() if v and k.startswith(prefix)}
+        self._gxattrs = xattrs or None
+
+    @property
+    def warning(self) -> str:
+        """One sentence about what the scanner refused to apply, or ""."""
+        n = self.global_pax_refused
+        if not n:
+            return ""
+        return (
+            f"{n} global PAX header{'s were' if n > 1 else ' was'} ignored: global state applies to every "
+            f"entry and is limited to {tf.MAX_GLOBAL_PAX} bytes in {tf.MAX_GLOBAL_PAX_KEYS} keys."
+        )
 
     def _checksum_ok(self, buf: memoryview, off: int, stored: int) -> bool:
         # adler32's low half is (1 + byte sum) mod 65521: a C-speed byte sum.
@@ -278,7 +313,7 @@ class TarScanner:
         except ValueError:
             n_mode, n_uid, n_gid, n_size, n_mtime = (_num(f, boff) for f in (mode, uid, gid, size, mtime))
         pax = self._pax
-        gpax = self._gpax
+        gpax = self._gplain
         psize = pax.get("size") or gpax.get("size") if (pax or gpax) else None
         stored = n_size if psize is None else self._pax_int(psize, boff)
         if stored < 0 or stored > tf.MAX_SIZE:
@@ -289,6 +324,10 @@ class TarScanner:
                 raise _fail(boff, "a PAX or long-name record over 1 MiB")
             if typeflag != tf.XGLTYPE and self._first_offset < 0:
                 self._first_offset = boff
+            if typeflag in (tf.XHDTYPE, tf.SOLARIS_XHDTYPE):
+                self._pax_bytes += stored
+                if self._pax_bytes > tf.MAX_ENTRY_PAX:
+                    raise _fail(boff, "PAX records over 1 MiB for one entry")
             self._rec = bytearray()
             self._rec_left = stored
             self._rec_pad = -stored % 512
@@ -340,9 +379,12 @@ class TarScanner:
             entry.devminor = _num(devminor, boff)
         if pax or gpax:
             self._apply_pax({**gpax, **pax} if gpax else pax, entry, boff)
+        if self._gxattrs is not None:
+            self._global_xattrs(entry, pax)
         self._longname = None
         self._longlink = None
         self._pax = {}
+        self._pax_bytes = 0
         self._first_offset = -1
 
         if typeflag in _HEADER_ONLY:
@@ -383,6 +425,20 @@ class TarScanner:
                 else:
                     sink.end()
 
+    def _global_xattrs(self, entry: TarEntry, pax: dict[str, bytes]) -> None:
+        shared = self._gxattrs
+        assert shared is not None
+        prefix = tf.PAX_XATTR_PREFIX
+        own = [k for k in pax if k.startswith(prefix)]
+        if not own:
+            entry.xattrs = shared  # one dict for every such entry: never mutate it
+            return
+        merged = {**shared, **(entry.xattrs or {})}
+        for key in own:
+            if not pax[key]:  # an empty record deletes the global value (POSIX)
+                merged.pop(key[len(prefix) :], None)
+        entry.xattrs = merged or None
+
     @staticmethod
     def _pax_int(raw: bytes, offset: int) -> int:
         try:
@@ -391,10 +447,7 @@ class TarScanner:
             raise _fail(offset, "a malformed PAX number") from None
 
     def _apply_pax(self, pax: dict[str, bytes], entry: TarEntry, offset: int) -> None:
-        def text(raw: bytes) -> str:
-            # UTF-8, and raw bytes kept reversibly (hdrcharset=BINARY too), as tarfile does.
-            return raw.decode("utf-8", "surrogateescape")
-
+        text = _pax_text
         for key, raw in pax.items():
             if not raw and key != "linkpath":
                 continue

@@ -62,6 +62,17 @@ ENTRY_TYPES: dict[bytes, EntryType] = {
 # Only regular files carry content; links, devices, fifos and dirs skip their
 # size field's bytes all the same, since some writers put data there.
 MAX_RECORD = 1 << 20  # PAX / long-name records larger than this are refused (tar bombs)
+# All the PAX records ('x') that precede one entry, together. Linux caps a
+# file's xattr names at 64 KiB and each value at 64 KiB, paths at 4 KiB: 1 MiB
+# is far above any real entry, and one entry's records are never multiplied.
+MAX_ENTRY_PAX = 1 << 20
+# Global PAX state ('g' headers, all of them together) applies to every later
+# entry, so whatever it holds is multiplied by the entry count downstream (cache
+# rows, exports). Real global headers hold a key or two (git archive writes one
+# 52-byte comment); docker and containerd ignore them altogether. A 'g' record
+# that would take the state past these bounds is refused whole.
+MAX_GLOBAL_PAX = 4096  # bytes of keys + values
+MAX_GLOBAL_PAX_KEYS = 64
 MAX_SIZE = 1 << 62  # any declared size above this is nonsense
 
 PAX_NUMBER_FIELDS = ("uid", "gid", "size")
