@@ -267,6 +267,8 @@ def _entries(document: bytes, hidden_names: frozenset[str]) -> tuple[list[TarEnt
         toc = json.loads(document)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Unusable(f"the index is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise _Unusable("the index nests its JSON too deeply") from None
     if not isinstance(toc, dict) or not isinstance(toc.get("entries"), list):
         raise _Unusable("the index has no entry list")
     if toc.get("version") != 1:
@@ -375,7 +377,10 @@ def _mtime(value: object, number: int) -> float:
     year, month, day, hour, minute, second = (int(found.group(i)) for i in range(1, 7))
     if year <= 1:
         return 0.0  # Go's zero time: the producer had no time to record
-    stamp = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    try:
+        stamp = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    except ValueError:  # month 13 and the like: timegm normalises days and hours, not months
+        raise _Unusable(f"index entry {number} has an invalid modtime") from None
     if found.group(9):
         offset = int(found.group(10)) * 3600 + int(found.group(11)) * 60
         stamp -= offset if found.group(9) == "+" else -offset

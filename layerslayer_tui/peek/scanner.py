@@ -12,6 +12,7 @@ there is one, like tarfile's TarInfo.offset) so a file can be carved later.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable
 from typing import Protocol
@@ -467,9 +468,13 @@ class TarScanner:
                 entry.gname = text(raw)
             elif key == "mtime":
                 try:
-                    entry.mtime = float(raw)
+                    mtime = float(raw)
                 except ValueError:
                     raise _fail(offset, "a malformed PAX mtime") from None
+                # "inf", "nan" and "1e400" parse, but are no time (and no valid JSON on export).
+                if not math.isfinite(mtime):
+                    raise _fail(offset, "a malformed PAX mtime")
+                entry.mtime = mtime
             elif key.startswith(tf.PAX_XATTR_PREFIX):
                 if entry.xattrs is None:
                     entry.xattrs = {}

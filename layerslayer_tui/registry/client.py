@@ -125,7 +125,7 @@ class RegistryClient:
         config_bytes = BlobSource(self.transport, r.repository, config_desc).read_all(CONFIG_CAP)
         try:
             config = json.loads(config_bytes)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
             raise ProtocolError(f"The config of {what} is not JSON.") from None
         if not isinstance(config, dict):
             raise ProtocolError(f"The config of {what} is not a JSON object.")

@@ -79,7 +79,7 @@ def parse_descriptor(d: object, what: str) -> Descriptor:
 def parse_manifest(raw: bytes, content_type: str | None, what: str) -> Manifest:
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
         raise _bad(what, "is not JSON") from None
     if not isinstance(data, dict):
         raise _bad(what, "is not a JSON object")
