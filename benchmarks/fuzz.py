@@ -112,6 +112,18 @@ def atheris_worker(name: str, seconds: int, out: Path, save: Path) -> None:
             last[0] = now
             dump()
 
+    import random
+
+    from fuzz_targets import mutate
+
+    def mutator(data: bytes, max_size: int, seed: int) -> bytes:
+        # libFuzzer's byte mutations, and a third of the time a structural one
+        # (tokens, octal fields, deep JSON nesting) it would hardly find alone.
+        rng = random.Random(seed)
+        if rng.random() < 0.33:
+            return mutate(data, rng)[:max_size]
+        return atheris.Mutate(data, max_size)
+
     import atexit
 
     atexit.register(dump)
@@ -120,6 +132,7 @@ def atheris_worker(name: str, seconds: int, out: Path, save: Path) -> None:
         [sys.argv[0], f"-max_total_time={seconds}", f"-rss_limit_mb={RSS_LIMIT_MB}", "-timeout=20",
          "-max_len=65536", "-print_final_stats=1", str(corpus)],
         test_one,
+        custom_mutator=mutator,
     )
     atheris.Fuzz()
 

@@ -530,6 +530,31 @@ TOKENS = (
 )
 
 
+def mutate(data: bytes, rng) -> bytes:
+    """One structural mutation (the same kinds the Hypothesis strategy draws),
+    for engines that mutate bytes blindly: tokens that break parsers, octal
+    fields, slices copied elsewhere, deep JSON nesting after a colon."""
+    out = bytearray(data)
+    op = rng.randrange(5)
+    pos = rng.randrange(len(out) + 1)
+    if op == 0:
+        token = rng.choice(TOKENS)
+        out[pos : pos + len(token)] = token
+    elif op == 1:
+        out[pos : pos + 12] = b"%011o\x00" % rng.randrange(8**11)
+    elif op == 2 and out:
+        start = rng.randrange(len(out))
+        out[pos:pos] = out[start : start + rng.randrange(1, 1024)]
+    elif op == 3:
+        colons = [i for i, c in enumerate(out) if c == 0x3A]
+        if colons:
+            at = rng.choice(colons) + 1
+            out[at:at] = rng.choice((b"[" * 3000, b'{"a":' * 3000))
+    else:
+        del out[pos : pos + rng.randrange(1, 600)]
+    return bytes(out)
+
+
 def mutations(seeds: list[bytes]):  # -> SearchStrategy[bytes]
     from hypothesis import strategies as st
 

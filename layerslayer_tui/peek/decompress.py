@@ -17,7 +17,7 @@ from collections.abc import Callable
 import zstandard
 
 from ..errors import LayerFormatError
-from .tarformat import BLOCKSIZE, CHKSUM_OFFSET, MAGIC_OFFSET, ZERO_BLOCK
+from .tarformat import BLOCKSIZE, CHKSUM_END, CHKSUM_OFFSET, MAGIC_OFFSET, ZERO_BLOCK, checksum_ok
 
 try:  # pragma: no branch - depends on the platform
     from isal import isal_zlib as _isal_zlib
@@ -55,14 +55,12 @@ def _is_skippable_zstd(head: bytes) -> bool:
 
 
 def _tar_checksum_ok(block: bytes) -> bool:
-    field = block[CHKSUM_OFFSET : CHKSUM_OFFSET + 8].partition(b"\x00")[0].strip()
+    field = block[CHKSUM_OFFSET:CHKSUM_END].partition(b"\x00")[0].strip()
     try:
         stored = int(field, 8)
     except ValueError:
         return False
-    unsigned = sum(block) - sum(block[CHKSUM_OFFSET : CHKSUM_OFFSET + 8]) + 8 * 32
-    signed = unsigned - 256 * sum(1 for b in block if b >= 128)
-    return stored in (unsigned, signed)
+    return checksum_ok(block, 0, stored)
 
 
 def sniff(head: bytes, *, at_end: bool = False) -> str | None:

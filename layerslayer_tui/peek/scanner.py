@@ -13,7 +13,6 @@ there is one, like tarfile's TarInfo.offset) so a file can be carved later.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable
 from typing import Protocol
 
@@ -23,8 +22,8 @@ from ..fs.paths import tar_name as normalise  # the one name rule; keeps "/" and
 from . import tarformat as tf
 
 _HEADER_UNPACK = tf.HEADER.unpack_from
-_ADLER = zlib.adler32
-_SPACES = b" " * tf.CHKSUM_LEN
+_CHECKSUM_OK = tf.checksum_ok
+_BLOCK = tf.BLOCKSIZE
 _NULSP = b"\x00 "
 _FILE = EntryType.FILE
 _DIR = EntryType.DIR
@@ -109,12 +108,13 @@ def _pax_text(raw: bytes) -> str:
 
 def _sparse_pairs(buf: memoryview, start: int, count: int, offset: int) -> list[tuple[int, int]]:
     pairs = []
+    width = tf.GNU_SPARSE_FIELD
     for k in range(count):
-        at = start + k * 24
-        off_raw = bytes(buf[at : at + 12])
+        at = start + k * 2 * width
+        off_raw = bytes(buf[at : at + width])
         if not off_raw.strip(_NULSP):
             break
-        pairs.append((_num(off_raw, offset), _num(bytes(buf[at + 12 : at + 24]), offset)))
+        pairs.append((_num(off_raw, offset), _num(bytes(buf[at + width : at + 2 * width]), offset)))
     return pairs
 
 
@@ -262,17 +262,6 @@ class TarScanner:
             f"entry and is limited to {tf.MAX_GLOBAL_PAX} bytes in {tf.MAX_GLOBAL_PAX_KEYS} keys."
         )
 
-    def _checksum_ok(self, buf: memoryview, off: int, stored: int) -> bool:
-        # adler32's low half is (1 + byte sum) mod 65521: a C-speed byte sum.
-        # It can only be fooled by sums differing by a multiple of 65521.
-        a = _ADLER(buf[off + 156 : off + 512], _ADLER(_SPACES, _ADLER(buf[off : off + 148])))
-        if a & 0xFFFF == (stored + 1) % 65521:
-            return True
-        block = bytes(buf[off : off + 512])
-        unsigned = sum(block) - sum(block[148:156]) + 8 * 32
-        signed = unsigned - 256 * sum(1 for b in block if b >= 128)
-        return stored in (unsigned, signed)
-
     def _block(self, buf: memoryview, off: int, boff: int, out: list[TarEntry]) -> None:
         if self._sparse is not None:
             self._sparse_extension(buf, off, boff, out)
@@ -296,12 +285,12 @@ class TarScanner:
             prefix,
         ) = _HEADER_UNPACK(buf, off)
         if not chksum.strip(_NULSP):
-            if buf[off : off + 512] == tf.ZERO_BLOCK:
+            if buf[off : off + _BLOCK] == tf.ZERO_BLOCK:
                 # tarfile and GNU tar both stop at the first zero block.
                 self.finished = True
                 return
             raise _fail(boff, "a header without a checksum")
-        if not self._checksum_ok(buf, off, _num(chksum, boff)):
+        if not _CHECKSUM_OK(buf, off, _num(chksum, boff)):
             raise _fail(boff, "a bad header checksum")
         # The five octal fields in one go: joined with spaces, NULs made
         # spaces, exactly five tokens means five plain octal numbers.
@@ -331,7 +320,7 @@ class TarScanner:
                     raise _fail(boff, "PAX records over 1 MiB for one entry")
             self._rec = bytearray()
             self._rec_left = stored
-            self._rec_pad = -stored % 512
+            self._rec_pad = -stored % _BLOCK
             self._rec_type = typeflag
             self._rec_offset = boff
             if not stored:
@@ -392,7 +381,7 @@ class TarScanner:
             stored = 0
         if typeflag == tf.GNUTYPE_SPARSE:
             pairs = _sparse_pairs(buf, off + tf.GNU_SPARSE_OFFSET, tf.GNU_SPARSE_PAIRS, boff)
-            entry.size = _num(bytes(buf[off + 483 : off + 495]), boff)
+            entry.size = _num(bytes(buf[off + tf.GNU_REALSIZE : off + tf.GNU_REALSIZE + tf.GNU_REALSIZE_LEN]), boff)
             if buf[off + tf.GNU_ISEXTENDED]:
                 self._sparse = (entry, stored, pairs)
                 return

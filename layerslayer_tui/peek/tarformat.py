@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 
 from ..entry import EntryType
 
@@ -14,6 +15,7 @@ ZERO_BLOCK = bytes(BLOCKSIZE)
 HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s")
 CHKSUM_OFFSET = 148
 CHKSUM_LEN = 8
+CHKSUM_END = CHKSUM_OFFSET + CHKSUM_LEN
 MAGIC_OFFSET = 257
 
 POSIX_MAGIC = b"ustar\x00"  # followed by version "00"; offset 345 is a name prefix
@@ -25,8 +27,10 @@ GNU_MAGIC = b"ustar "  # followed by " \0"; offset 345 holds atime/ctime, never 
 GNU_SPARSE_OFFSET = 386
 GNU_SPARSE_PAIRS = 4
 GNU_ISEXTENDED = 482
-GNU_REALSIZE = slice(483, 495)
+GNU_REALSIZE = 483
+GNU_REALSIZE_LEN = 12
 GNU_EXT_PAIRS = 21
+GNU_SPARSE_FIELD = 12  # each pair: an offset field, then a numbytes field
 GNU_EXT_ISEXTENDED = 504
 
 REGTYPE = b"0"
@@ -77,3 +81,31 @@ MAX_SIZE = 1 << 62  # any declared size above this is nonsense
 
 PAX_NUMBER_FIELDS = ("uid", "gid", "size")
 PAX_XATTR_PREFIX = "SCHILY.xattr."
+
+
+_SPACES = b" " * CHKSUM_LEN
+_ADLER = zlib.adler32
+
+
+def checksum_ok(
+    buf: bytes | bytearray | memoryview,
+    off: int,
+    stored: int,
+    *,
+    _adler=_ADLER,  # noqa: ANN001 - bound as locals: this runs once per header on the hot path
+    _spaces: bytes = _SPACES,
+    _start: int = CHKSUM_OFFSET,
+    _end: int = CHKSUM_END,
+    _size: int = BLOCKSIZE,
+) -> bool:
+    """The header block at `off` sums to `stored`, the chksum field counted as
+    spaces; unsigned or signed bytes, as tarfile and GNU tar accept."""
+    # adler32's low half is (1 + byte sum) mod 65521: a C-speed byte sum.
+    # It can only be fooled by sums differing by a multiple of 65521.
+    a = _adler(buf[off + _end : off + _size], _adler(_spaces, _adler(buf[off : off + _start])))
+    if a & 0xFFFF == (stored + 1) % 65521:
+        return True
+    block = bytes(buf[off : off + _size])
+    unsigned = sum(block) - sum(block[CHKSUM_OFFSET:CHKSUM_END]) + CHKSUM_LEN * 32
+    signed = unsigned - 256 * sum(1 for b in block if b >= 128)
+    return stored in (unsigned, signed)
