@@ -34,6 +34,7 @@ _DEVICES = (EntryType.CHAR, EntryType.BLOCK)
 _HEADER_ONLY = frozenset(
     (tf.LNKTYPE, tf.SYMTYPE, tf.CHRTYPE, tf.BLKTYPE, tf.DIRTYPE, tf.FIFOTYPE)
 )
+_ENTRY_PAX_TYPES = frozenset((tf.XHDTYPE, tf.SOLARIS_XHDTYPE))
 _RECORD_TYPES = frozenset(
     (tf.GNUTYPE_LONGNAME, tf.GNUTYPE_LONGLINK, tf.XHDTYPE, tf.XGLTYPE, tf.SOLARIS_XHDTYPE)
 )
@@ -313,8 +314,9 @@ class TarScanner:
             if stored > tf.MAX_RECORD:
                 raise _fail(boff, "a PAX or long-name record over 1 MiB")
             if typeflag != tf.XGLTYPE and self._first_offset < 0:
-                self._first_offset = boff
-            if typeflag in (tf.XHDTYPE, tf.SOLARIS_XHDTYPE):
+                self._first_offset = boff  # the first record of a new entry
+                self._pax_bytes = 0
+            if typeflag in _ENTRY_PAX_TYPES:
                 self._pax_bytes += stored
                 if self._pax_bytes > tf.MAX_ENTRY_PAX:
                     raise _fail(boff, "PAX records over 1 MiB for one entry")
@@ -374,7 +376,6 @@ class TarScanner:
         self._longname = None
         self._longlink = None
         self._pax = {}
-        self._pax_bytes = 0
         self._first_offset = -1
 
         if typeflag in _HEADER_ONLY:
