@@ -224,3 +224,32 @@ def test_a_sparse_map_past_the_file_size_is_refused(tmp_path) -> None:
     with pytest.raises(LayerFormatError, match="past the file's size"):
         carve(BytesSource(layer), "holes.bin", dest=tmp_path / "h")
     assert not (tmp_path / "h").exists()
+
+
+@pytest.mark.registry
+def test_global_pax_bomb_pushed_to_the_registry_is_listed_with_a_warning(registry) -> None:
+    from bed.images import push_blob
+
+    from layerslayer_tui.registry.client import RegistryClient
+    from layerslayer_tui.registry.models import Descriptor
+
+    files = b"".join(member(f"f{i:03d}", tf.REGTYPE, b"x" * 10) for i in range(60))
+    layer = gzip_bytes(member("pax_global_header", tf.XGLTYPE, global_xattr_bomb()) + files + end_of_archive())
+    digest = push_blob(registry, "sec/paxbomb", layer)
+    client = RegistryClient(registry.host)
+    try:
+        source = client.blob_source("sec/paxbomb", Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, len(layer)))
+        tracemalloc.start()
+        try:
+            with partial(source, size=len(layer), digest=digest) as peek:
+                entries = [e for batch in peek for e in batch.entries]
+                progress = peek.progress
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    finally:
+        client.close()
+    assert peak < 24 * 1024 * 1024, peak
+    assert [e.path for e in entries] == [f"f{i:03d}" for i in range(60)]
+    assert progress.complete and progress.verified
+    assert "global PAX header was ignored" in progress.note
