@@ -11,6 +11,7 @@ or hypothesis (the suite's mutation strategies, on a time budget). For each
 target it prints the inputs tried, the failures found (distinct kinds with the
 first message) and inputs per second; failing inputs are saved under --save.
 
+Needs: .venv/bin/pip install -e ".[fuzz]" (atheris) for the default engine.
 Run: .venv/bin/python benchmarks/fuzz.py [--seconds 60] [--engine atheris]
      [--targets scanner,carve] [--save DIR]
 """
