@@ -5,9 +5,10 @@ It reads headers only. File contents are skipped by counting (never copied),
 so memory stays flat whatever the file sizes; only PAX and GNU long-name
 records are buffered, and those are bounded by MAX_RECORD (one record) and
 MAX_ENTRY_PAX (all of one entry's). Global PAX state is bounded by
-MAX_GLOBAL_PAX and shared by the entries it applies to, never copied into each. Every entry keeps
-the uncompressed offset of its first header (the PAX / long-name header when
-there is one, like tarfile's TarInfo.offset) so a file can be carved later.
+MAX_GLOBAL_PAX and shared by the entries it applies to, never copied into
+each. Every entry keeps the uncompressed offset of its first header (the PAX /
+long-name header when there is one, like tarfile's TarInfo.offset) so a file
+can be carved later.
 """
 
 from __future__ import annotations
