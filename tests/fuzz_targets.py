@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import zstandard
+from fuzz_cache import check_blob, check_document  # the cache's own contract for its codecs
 
 from layerslayer_tui import image_codec, listing_codec
 from layerslayer_tui.entry import EntryType, TarEntry
@@ -447,8 +448,6 @@ def fuzz_toc_entries(data: bytes) -> None:
 
 
 def fuzz_listing_codec(data: bytes) -> None:
-    from fuzz_cache import check_blob
-
     if not data:
         return
     blob = zstandard.ZstdCompressor(level=1).compress(data[1:]) if data[0] % 2 == 0 else data[1:]
@@ -456,8 +455,6 @@ def fuzz_listing_codec(data: bytes) -> None:
 
 
 def fuzz_image_codec(data: bytes) -> None:
-    from fuzz_cache import check_document
-
     if data:
         check_document(data[1:])
 
