@@ -293,6 +293,38 @@ def test_trickled_config_fails_within_the_deadline(hostile) -> None:
             c.load_image(f"{reg.host}/app:1")
 
 
+@pytest.mark.timeout(120)
+def test_trickled_layer_stream_fails_when_it_stalls(hostile) -> None:
+    """A layer has no deadline for the whole (it may rightly take minutes), but
+    each wait for its next 64 KiB does."""
+    reg = hostile()
+    layer = bytes(200_000)
+    reg.on(r"/v2/app/blobs/.*", lambda h: h.trickle(200, layer, every=1.0))
+    started = time.monotonic()
+    with client(reg.host, deadline=3.0) as c:
+        stream = c.blob_source("app", Descriptor("application/octet-stream", sha256_digest(layer), len(layer))).open(0, 99_999)
+        with pytest.raises(NetworkError) as err:
+            b"".join(stream.iter_chunks())
+    assert "too slowly (less than 64 KiB in 3 seconds)" in one_sentence(err.value)
+    assert time.monotonic() - started < 30
+    assert len([h for h in reg.requests if "/blobs/" in h.path]) == 1  # not resumed
+
+
+def test_a_slow_reader_is_not_a_stalled_stream(hostile) -> None:
+    """The stall bound counts the server's time only: a reader that holds each
+    chunk longer than the deadline still gets the whole layer."""
+    reg = hostile()
+    layer = os.urandom(3 * 65536)
+    reg.on(r"/v2/app/blobs/.*", lambda h: h.send(200, layer))
+    with client(reg.host, deadline=0.5) as c:
+        stream = c.blob_source("app", Descriptor("application/octet-stream", sha256_digest(layer), len(layer))).open(0)
+        got = []
+        for chunk in stream.iter_chunks(65536):
+            got.append(chunk)
+            time.sleep(1.0)
+    assert b"".join(got) == layer and stream.resumes == 0
+
+
 def test_retry_waits_do_not_count_against_the_deadline(hostile) -> None:
     reg = hostile()
     answers = iter([lambda h: h.send(503, b"{}", {"Retry-After": "2"})])

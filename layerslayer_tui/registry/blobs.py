@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_RESUMES = 5
+STALL_CHUNK = 64 * 1024
 # One range, numbers of at most 18 digits (no size we would read has more).
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18}|\*)\s*$")
 
@@ -135,6 +136,7 @@ class BlobStream:
         self.note = ""
         self._closed = False
         self._resp: requests.Response | None = None
+        self._stall: deadline.Stall | None = None
         if source.size is not None and start >= source.size and (end is None or source.size == 0):
             if start > source.size:
                 raise RangeNotSatisfiableError(f"The range from byte {start} lies past the end of {source.what} ({source.size} bytes).")
@@ -152,11 +154,39 @@ class BlobStream:
     def _open(self, at: int, *, first: bool) -> int | None:
         # The deadline covers the answer's headers (and any redirects); the body
         # then streams at its own pace, bounded by the descriptor's size.
-        with self.source.api.deadline():
+        with self.source.api.deadline() as dl:
             limit, skip = self._answer(at, first=first)
+            sockets = dl.sockets()
+        self._watch_stalls(sockets)
         if skip:
             self._skip(at)
         return limit
+
+    def _watch_stalls(self, sockets: list) -> None:
+        """The body: no deadline for the whole (a layer may take minutes), but
+        each wait for the next bytes gets the request deadline. Inside an
+        enclosing deadline (read_all's) that one bounds the body instead."""
+        if self._stall is not None:
+            self._stall.close()
+            self._stall = None
+        seconds = self.source.api.transport.deadline_seconds
+        if seconds is not None and deadline.current() is None:
+            self._stall = deadline.Stall(seconds, sockets)
+
+    def _read(self, amount: int) -> bytes:
+        """One read of the body, bounded by the stall deadline."""
+        resp, stall = self._resp, self._stall
+        if resp is None:
+            return b""  # closed from another thread (a cancel)
+        if stall is not None:
+            stall.waiting()
+        try:
+            # At most STALL_CHUNK per wait: the stall bound is then a rate floor
+            # (64 KiB per deadline), whatever chunk size the reader asked for.
+            return resp.raw.read(min(amount, STALL_CHUNK) if stall is not None else amount, decode_content=False)
+        finally:
+            if stall is not None:
+                stall.got()
 
     def _answer(self, at: int, *, first: bool) -> tuple[int | None, bool]:
         src = self.source
@@ -212,7 +242,7 @@ class BlobStream:
         left = upto
         while left > 0:
             try:
-                chunk = self._resp.raw.read(min(left, 1 << 20), decode_content=False)
+                chunk = self._read(min(left, 1 << 20))
             except READ_ERRORS:
                 chunk = b""
             if not chunk:
@@ -224,9 +254,7 @@ class BlobStream:
             if self._limit is not None and self._pos >= self._limit:
                 break
             try:
-                for chunk in self._resp.raw.stream(chunk_size, decode_content=False):
-                    if not chunk:
-                        continue
+                while chunk := self._read(chunk_size):
                     if self._limit is not None and self._pos + len(chunk) > self._limit:
                         # Past the asked end or the descriptor's size: never more than that.
                         chunk = chunk[: self._limit - self._pos]
@@ -236,6 +264,8 @@ class BlobStream:
                         return
                     if self._limit is not None and self._pos >= self._limit:
                         break
+                if self._closed:
+                    return
                 if self._limit is None or self._pos >= self._limit:
                     break
                 dropped = "the body ended early"
@@ -247,6 +277,13 @@ class BlobStream:
         self._finish()
 
     def _resume(self, why: str) -> None:
+        if self._stall is not None and self._stall.expired:
+            seconds = self._stall.seconds
+            self.close()
+            raise NetworkError(
+                f"{self.source.api.registry} sent {self.source.what} too slowly (less than 64 KiB in {seconds:g} seconds), "
+                "so the stream was abandoned."
+            )
         if deadline.expired() is not None:
             self.close()  # read_all's deadline cut the stream: no second try
             raise NetworkError(f"The connection for {self.source.what} was cut at the request's deadline.")
@@ -261,6 +298,9 @@ class BlobStream:
         self._limit = self._open(self._pos, first=False)
 
     def _finish(self) -> None:
+        stall, self._stall = self._stall, None
+        if stall is not None:
+            stall.close()
         resp, self._resp = self._resp, None
         if resp is not None:
             resp.close()

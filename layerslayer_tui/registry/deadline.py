@@ -75,6 +75,11 @@ class Deadline:
                             _shutdown(sock)
             self._socks = []
 
+    def sockets(self) -> list[socket.socket]:
+        """The sockets this deadline watches now (call inside the block)."""
+        with _lock:
+            return [sock for ref in self._socks if (sock := ref()) is not None and _owners.get(sock) is self]
+
     def _fire(self) -> None:
         with _lock:
             self.expired = True
@@ -131,6 +136,40 @@ def watch(sock: Any) -> None:
         _shutdown(sock)  # too late for anything more on this request
 
 
+class Stall:
+    """A bound on each wait for a stream's next bytes, not on the whole stream
+    (a layer may rightly take minutes): `waiting()` before a read, `got()`
+    after it; the time the reader spends elsewhere does not count. It owns the
+    given sockets without being any thread's current deadline."""
+
+    def __init__(self, seconds: float, sockets: list[socket.socket]) -> None:
+        self.seconds = seconds
+        self._dl = Deadline(seconds)
+        with _lock:
+            for sock in sockets:
+                _owners[sock] = self._dl
+                self._dl._socks.append(weakref.ref(sock))
+
+    @property
+    def expired(self) -> bool:
+        return self._dl.expired
+
+    def waiting(self) -> None:
+        _watchdog.arm(self._dl, time.monotonic() + self.seconds)
+
+    def got(self) -> None:
+        _watchdog.remove(self._dl)
+
+    def close(self) -> None:
+        _watchdog.remove(self._dl)
+        with _lock:
+            for ref in self._dl._socks:
+                sock = ref()
+                if sock is not None and _owners.get(sock) is self._dl:
+                    _owners[sock] = None
+            self._dl._socks = []
+
+
 class _Watchdog:
     """One daemon thread that fires deadlines when they pass."""
 
@@ -146,6 +185,11 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="registry-deadlines", daemon=True)
                 self._thread.start()
             self._cond.notify()
+
+    def arm(self, dl: Deadline, at: float) -> None:
+        with self._cond:
+            dl.at = at
+        self.add(dl)
 
     def remove(self, dl: Deadline) -> None:
         with self._cond:
