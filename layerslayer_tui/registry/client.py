@@ -202,7 +202,7 @@ class RegistryClient:
         """The registry's catalog (registry.catalog.CatalogUnavailable when it offers none to us)."""
         from .catalog import list_repositories
 
-        return list_repositories(self.transport)
+        return list_repositories(self.api)
 
     def blob_source(self, repository: str, descriptor: Descriptor) -> BlobSource:
         return BlobSource(self.api, repository, descriptor)
