@@ -62,7 +62,7 @@ def parse_descriptor(d: object, what: str) -> Descriptor:
     media_type, digest, size = d.get("mediaType"), d.get("digest"), d.get("size")
     if not digests.is_valid(digest):
         # Checked before the digest goes anywhere near a URL or a file name.
-        raise _bad(what, "holds a descriptor without a valid digest (sha256: and 64 lowercase hex digits)")
+        raise _bad(what, "holds a descriptor with an invalid digest (expected sha256: and 64 lowercase hex digits)")
     if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
         raise _bad(what, f"gives {digest[:19]} no valid size")
     ann = d.get("annotations")
