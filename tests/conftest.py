@@ -11,4 +11,5 @@ pytest_plugins = [
     "bed.engine",  # a private podman API service (Docker-compatible socket) with an image loaded
     "bed.hub",  # a loopback stand-in for Docker Hub's repository search
     "bed.compare",  # image pairs for diff, images with known waste for --ci
+    "bed.hostile_http",  # scripted hostile HTTP servers on 127/8: endless, trickling, redirecting, bombs
 ]

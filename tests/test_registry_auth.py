@@ -14,6 +14,7 @@ from bed.images import SampleImages, make_layer, push_image, push_samples
 from layerslayer_tui.errors import AuthError, ProtocolError
 from layerslayer_tui.registry import Credentials, RegistryClient, client_for
 from layerslayer_tui.registry.challenge import Challenge
+from layerslayer_tui.registry.auth import Authenticator
 from layerslayer_tui.registry.transport import Transport, is_loopback
 
 pytestmark = pytest.mark.registry
@@ -54,11 +55,11 @@ def test_plain_http_only_for_loopback_or_when_asked() -> None:
 
 
 def test_http_realm_for_https_registry_is_refused() -> None:
-    t = Transport("registry.example")
-    t.auth._pinged = True
-    t.auth.challenge = Challenge("bearer", {"realm": "http://auth.example/token", "service": "s"})
+    auth = Authenticator(Transport("registry.example"), None)
+    auth._pinged = True
+    auth.challenge = Challenge("bearer", {"realm": "http://auth.example/token", "service": "s"})
     with pytest.raises(ProtocolError, match="plain-HTTP token server"):
-        t.auth.headers("repository:x:pull")
+        auth.headers("repository:x:pull")
 
 
 # -- Basic ---------------------------------------------------------------------------
@@ -70,7 +71,7 @@ def test_basic_auth(registry_basic) -> None:
         seq = record_requests(c)
         assert c.load_image(img.ref).manifest_digest == img.manifest_digest
         assert seq[0] == "GET /v2/ 401" and all(s.endswith((" 200", " 206")) for s in seq[1:])
-        assert c.transport.auth.challenge.scheme == "basic"
+        assert c.auth.challenge.scheme == "basic"
     with RegistryClient(registry_basic.host, stored_credentials=False) as anon:
         with pytest.raises(AuthError, match=r"requires login to read the image .*basic/app:1"):
             anon.load_image(img.ref)
@@ -115,7 +116,7 @@ def test_anonymous_token_pull_request_sequence(registry_token, token_samples: Sa
 def test_token_cached_per_scope_until_expiry(registry_token, token_samples: SampleImages) -> None:
     ts = registry_token.token_server
     with RegistryClient(registry_token.host, stored_credentials=False) as c:
-        auth = c.transport.auth
+        auth = c.auth
         c.load_image(token_samples.app.ref)
         mark = ts.mark()
         c.load_image(token_samples.app.ref)
@@ -131,7 +132,7 @@ def test_token_cached_per_scope_until_expiry(registry_token, token_samples: Samp
 
 def test_refresh_and_retry_once_on_401(registry_token, token_samples: SampleImages) -> None:
     with RegistryClient(registry_token.host, stored_credentials=False) as c:
-        auth = c.transport.auth
+        auth = c.auth
         c.load_image(token_samples.app.ref)
         for key, (_tok, exp) in list(auth._tokens.items()):
             auth._tokens[key] = ("not-a-valid-jwt", exp)  # the registry will refuse it

@@ -9,50 +9,47 @@ import logging
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
 
 import requests
-import urllib3
 
+from .. import digest as digests
 from ..errors import NetworkError, ProtocolError
+from . import deadline
 from .auth import pull_scope
-from .transport import check, discard, redact
+from .response import READ_ERRORS, check, content_length, discard
+from .urls import same_origin
 
 if TYPE_CHECKING:
+    from .api import Api
     from .models import Descriptor
-    from .transport import Transport
 
 log = logging.getLogger(__name__)
 
-MAX_REDIRECTS = 5
 MAX_RESUMES = 5
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
-_READ_ERRORS = (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError)
+STALL_CHUNK = 64 * 1024
+# One range, numbers of at most 18 digits (no size we would read has more).
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]{1,18})-([0-9]{1,18})/([0-9]{1,18}|\*)\s*$")
 
 
 class RangeNotSatisfiableError(ProtocolError):
     """The registry answered 416: the range starts past the end of the blob."""
 
 
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.netloc) == (pb.scheme, pb.netloc)
-
-
 class BlobSource:
     """One blob of one repository; `open` may be called many times."""
 
-    def __init__(self, transport: Transport, repository: str, descriptor: Descriptor) -> None:
-        self.transport = transport
+    def __init__(self, api: Api, repository: str, descriptor: Descriptor) -> None:
+        self.api = api
         self.repository = repository
         self.descriptor = descriptor
-        self.digest = descriptor.digest
+        # Checked before it becomes part of a URL (or, downstream, a file name).
+        self.digest = digests.check(descriptor.digest, f"a blob of {api.registry}/{repository}")
         self.size: int | None = descriptor.size if descriptor.size >= 0 else None
         self.path = f"/v2/{repository}/blobs/{descriptor.digest}"
 
     @property
     def what(self) -> str:
-        return f"the blob {self.digest[:19]} of {self.transport.registry}/{self.repository}"
+        return f"the blob {self.digest[:19]} of {self.api.registry}/{self.repository}"
 
     def open(self, start: int = 0, end: int | None = None) -> BlobStream:
         """Stream bytes [start, end] (end inclusive, None = to the end)."""
@@ -64,49 +61,38 @@ class BlobSource:
         """A small blob (a config) whole, size- and digest-verified."""
         if self.size is not None and self.size > cap:
             raise ProtocolError(f"{self.what[:1].upper()}{self.what[1:]} is {self.size} bytes, more than the {cap} allowed.")
-        stream = self.open(0)
         parts: list[bytes] = []
         got = 0
-        try:
-            for chunk in stream.iter_chunks():
-                got += len(chunk)
-                if got > cap:
-                    raise ProtocolError(f"{self.what[:1].upper()}{self.what[1:]} is larger than the {cap} bytes allowed.")
-                parts.append(chunk)
-        finally:
-            stream.close()
+        with self.api.deadline() as dl:  # a config trickled byte by byte must not hang the load
+            stream = self.open(0)
+            try:
+                for chunk in stream.iter_chunks():
+                    got += len(chunk)
+                    if got > cap:
+                        raise ProtocolError(f"{self.what[:1].upper()}{self.what[1:]} is larger than the {cap} bytes allowed.")
+                    parts.append(chunk)
+            except NetworkError:
+                if dl.expired:
+                    raise deadline.expired_error(self.api.registry, self.what, dl) from None
+                raise
+            finally:
+                stream.close()
         data = b"".join(parts)
         verify_digest(data, self.digest, self.size, self.what)
         return data
 
     # -- one HTTP exchange --------------------------------------------------------
     def _request(self, start: int, end: int | None) -> requests.Response:
-        """GET with Range, following redirects by hand so that Authorization
-        goes to the registry only; a 403 from a storage host (an expired
-        presigned URL) sends us back to the registry once."""
+        """GET with Range; redirects are followed by the Api, which sends
+        Authorization to the registry only. A 403 from a storage host (an
+        expired presigned URL) sends us back to the registry once."""
         headers = {"Accept-Encoding": "identity"}
         if start > 0 or end is not None:
             headers["Range"] = f"bytes={start}-{'' if end is None else end}"
-        t = self.transport
-        for _again in range(2):
-            resp = t.request("GET", self.path, scope=pull_scope(self.repository), headers=headers, stream=True, allow_redirects=False, what=self.what)
-            hops = 0
-            while resp.is_redirect:
-                hops += 1
-                if hops > MAX_REDIRECTS:
-                    discard(resp)
-                    raise ProtocolError(f"Fetching {self.what} was redirected more than {MAX_REDIRECTS} times.")
-                location = urljoin(resp.url, resp.headers.get("Location", ""))
-                discard(resp)
-                if urlsplit(location).scheme not in ("http", "https"):
-                    raise ProtocolError(f"Fetching {self.what} was redirected to something that is not an HTTP URL.")
-                log.debug("blob redirected to %s", redact(location))
-                if _same_origin(location, t.base_url):
-                    resp = t.request("GET", location, scope=pull_scope(self.repository), headers=headers, stream=True, allow_redirects=False, what=self.what)
-                else:
-                    # A storage host: no Authorization, ever (headers carries none).
-                    resp = t.send("GET", location, headers=headers, stream=True, allow_redirects=False)
-            if resp.status_code == 403 and not _same_origin(resp.url, t.base_url) and _again == 0:
+        api = self.api
+        for again in range(2):
+            resp = api.request("GET", self.path, scope=pull_scope(self.repository), headers=headers, what=self.what)
+            if resp.status_code == 403 and not same_origin(resp.url, api.base_url) and again == 0:
                 discard(resp)
                 continue
             return resp
@@ -122,10 +108,9 @@ def parse_content_range(value: str | None) -> tuple[int, int, int | None] | None
 
 
 def verify_digest(data_or_hash: bytes | object, digest: str, size: int | None, what: str, *, got_size: int | None = None) -> None:
+    digests.check(digest, what)
     algo, _, want = digest.partition(":")
     if isinstance(data_or_hash, (bytes, bytearray, memoryview)):
-        if algo not in hashlib.algorithms_available:
-            raise ProtocolError(f"The digest algorithm of {what} ({algo}) is not supported.")
         h = hashlib.new(algo, data_or_hash)
         got_size = len(data_or_hash)
     else:
@@ -151,6 +136,7 @@ class BlobStream:
         self.note = ""
         self._closed = False
         self._resp: requests.Response | None = None
+        self._stall: deadline.Stall | None = None
         if source.size is not None and start >= source.size and (end is None or source.size == 0):
             if start > source.size:
                 raise RangeNotSatisfiableError(f"The range from byte {start} lies past the end of {source.what} ({source.size} bytes).")
@@ -166,6 +152,43 @@ class BlobStream:
         return min(bounds) if bounds else None
 
     def _open(self, at: int, *, first: bool) -> int | None:
+        # The deadline covers the answer's headers (and any redirects); the body
+        # then streams at its own pace, bounded by the descriptor's size.
+        with self.source.api.deadline() as dl:
+            limit, skip = self._answer(at, first=first)
+            sockets = dl.sockets()
+        self._watch_stalls(sockets)
+        if skip:
+            self._skip(at)
+        return limit
+
+    def _watch_stalls(self, sockets: list) -> None:
+        """The body: no deadline for the whole (a layer may take minutes), but
+        each wait for the next bytes gets the request deadline. Inside an
+        enclosing deadline (read_all's) that one bounds the body instead."""
+        if self._stall is not None:
+            self._stall.close()
+            self._stall = None
+        seconds = self.source.api.transport.deadline_seconds
+        if seconds is not None and deadline.current() is None:
+            self._stall = deadline.Stall(seconds, sockets)
+
+    def _read(self, amount: int) -> bytes:
+        """One read of the body, bounded by the stall deadline."""
+        resp, stall = self._resp, self._stall
+        if resp is None:
+            return b""  # closed from another thread (a cancel)
+        if stall is not None:
+            stall.waiting()
+        try:
+            # At most STALL_CHUNK per wait: the stall bound is then a rate floor
+            # (64 KiB per deadline), whatever chunk size the reader asked for.
+            return resp.raw.read(min(amount, STALL_CHUNK) if stall is not None else amount, decode_content=False)
+        finally:
+            if stall is not None:
+                stall.got()
+
+    def _answer(self, at: int, *, first: bool) -> tuple[int | None, bool]:
         src = self.source
         end = self.asked_end
         resp = src._request(at, end)
@@ -190,16 +213,16 @@ class BlobStream:
             if total is not None and self.total is None:
                 self.total = total
             self._resp = resp
-            return self._bound(b, total)
+            return self._bound(b, total), False
         check(resp, src.what, ok=(200,))
-        length = resp.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
+        total = content_length(resp)
         if total is not None and src.size is not None and total != src.size:
             resp.close()
             raise ProtocolError(f"The registry says {src.what} is {total} bytes, but its descriptor says {src.size}.")
         if self.total is None:
             self.total = total
         self._resp = resp
+        skip = False
         if at > 0 or end is not None:
             if first:
                 # The whole blob from byte 0: say so and let the reader skip what it has.
@@ -208,8 +231,8 @@ class BlobStream:
                 self._pos = 0
                 self.note = "the registry ignored the byte range and sent the whole blob"
             else:
-                self._skip(at)
-        return self._bound(end, total)
+                skip = True
+        return self._bound(end, total), skip
 
     def _skip(self, upto: int) -> None:
         """After a resume answered 200: read and drop the bytes already yielded."""
@@ -218,7 +241,10 @@ class BlobStream:
         self.note = "the connection dropped and the registry ignored Range, so the blob was read again from the start"
         left = upto
         while left > 0:
-            chunk = self._resp.raw.read(min(left, 1 << 20), decode_content=False)
+            try:
+                chunk = self._read(min(left, 1 << 20))
+            except READ_ERRORS:
+                chunk = b""
             if not chunk:
                 raise NetworkError(f"The connection for {self.source.what} dropped again while catching up.")
             left -= len(chunk)
@@ -228,9 +254,7 @@ class BlobStream:
             if self._limit is not None and self._pos >= self._limit:
                 break
             try:
-                for chunk in self._resp.raw.stream(chunk_size, decode_content=False):
-                    if not chunk:
-                        continue
+                while chunk := self._read(chunk_size):
                     if self._limit is not None and self._pos + len(chunk) > self._limit:
                         # Past the asked end or the descriptor's size: never more than that.
                         chunk = chunk[: self._limit - self._pos]
@@ -240,10 +264,12 @@ class BlobStream:
                         return
                     if self._limit is not None and self._pos >= self._limit:
                         break
+                if self._closed:
+                    return
                 if self._limit is None or self._pos >= self._limit:
                     break
                 dropped = "the body ended early"
-            except _READ_ERRORS as exc:
+            except READ_ERRORS as exc:
                 if self._closed:
                     return
                 dropped = type(exc).__name__
@@ -251,6 +277,16 @@ class BlobStream:
         self._finish()
 
     def _resume(self, why: str) -> None:
+        if self._stall is not None and self._stall.expired:
+            seconds = self._stall.seconds
+            self.close()
+            raise NetworkError(
+                f"{self.source.api.registry} sent {self.source.what} too slowly (less than 64 KiB in {seconds:g} seconds), "
+                "so the stream was abandoned."
+            )
+        if deadline.expired() is not None:
+            self.close()  # read_all's deadline cut the stream: no second try
+            raise NetworkError(f"The connection for {self.source.what} was cut at the request's deadline.")
         if self.resumes >= MAX_RESUMES:
             self.close()
             raise NetworkError(f"The connection for {self.source.what} kept dropping ({why}); gave up after {MAX_RESUMES} resumes.")
@@ -262,6 +298,9 @@ class BlobStream:
         self._limit = self._open(self._pos, first=False)
 
     def _finish(self) -> None:
+        stall, self._stall = self._stall, None
+        if stall is not None:
+            stall.close()
         resp, self._resp = self._resp, None
         if resp is not None:
             resp.close()

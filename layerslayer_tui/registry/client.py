@@ -1,15 +1,20 @@
-"""The registry client the rest of the app calls: one per registry host, one
-requests.Session inside (connections are reused across manifest, config and
-blob requests)."""
+"""The registry client the rest of the app calls: one per registry host.
+
+Composed here, once: the Transport sends (retries, deadline, one
+requests.Session so connections are reused across manifest, config and blob
+requests), the Authenticator decides what a request to the registry carries,
+and the Api puts the two together with redirects followed by hand. The
+modules for manifests, tags and blobs speak to the Api."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 from ..errors import NotFoundError, ProtocolError
 from ..reference import DOCKER_HUB, DOCKER_HUB_API, Reference, parse
+from .api import Api
+from .auth import Authenticator
 from .blobs import BlobSource
 from .credentials import Credentials, resolve
 from .download import download_blob as _download
@@ -17,11 +22,16 @@ from .history import align, steps_from_config
 from .manifests import INDEX_TYPES, Manifest, fetch_manifest, image_parts, index_entries
 from .models import Descriptor, ImageInfo, LayerInfo, Platform
 from .platforms import choose, from_json, host_platform, is_attestation, normalise, parse_platform
+from .response import parse_json
 from .tags import list_tags as _list_tags
-from .transport import RetryPolicy, Transport
+from .transport import DEFAULT_DEADLINE, RetryPolicy, Transport
 
 CONFIG_CAP = 16 * 1024 * 1024
-MAX_INDEX_DEPTH = 4
+# Real registries nest one level at most (an index of indexes of images).
+MAX_INDEX_DEPTH = 1
+# Manifests and indexes fetched for one load (the top one and the chosen image included).
+MAX_DOCUMENTS = 32
+MAX_ENTRIES = 10_000  # index entries after nested indexes are expanded
 
 
 def _as_ref(ref: Reference | str) -> Reference:
@@ -30,6 +40,45 @@ def _as_ref(ref: Reference | str) -> Reference:
 
 def _what(ref: Reference) -> str:
     return f"the image {ref.familiar}"
+
+
+class _Load:
+    """The documents one load fetched: each digest once, and not too many."""
+
+    def __init__(self, client: RegistryClient, ref: Reference) -> None:
+        self.client = client
+        self.ref = ref
+        self.fetched = 0
+        self.expanded: set[str] = set()
+
+    def fetch(self, desc: Descriptor | None = None) -> Manifest:
+        r = self.ref
+        if self.fetched >= MAX_DOCUMENTS:
+            raise ProtocolError(f"Loading {_what(r)} needs more than {MAX_DOCUMENTS} manifests and indexes; refusing to fetch more.")
+        self.fetched += 1
+        if desc is None:
+            return fetch_manifest(self.client.api, r.repository, r.identifier, what=_what(r), expected_digest=r.digest)
+        return fetch_manifest(
+            self.client.api, r.repository, desc.digest, what=_what(r), expected_digest=desc.digest, expected_size=desc.size
+        )
+
+    def flatten(self, index: Manifest, depth: int = 0) -> list[Descriptor]:
+        """Index entries in order, nested indexes expanded in place (each once)."""
+        r = self.ref
+        self.expanded.add(index.digest)
+        out: list[Descriptor] = []
+        for desc in index_entries(index, _what(r)):
+            if desc.media_type in INDEX_TYPES:
+                if desc.digest in self.expanded:
+                    continue  # listed twice (or pointing back up): its entries are already here
+                if depth >= MAX_INDEX_DEPTH:
+                    raise ProtocolError(f"The index of {_what(r)} nests indexes more than {MAX_INDEX_DEPTH} level deep.")
+                out.extend(self.flatten(self.fetch(desc), depth + 1))
+            else:
+                out.append(desc)
+            if len(out) > MAX_ENTRIES:
+                raise ProtocolError(f"The index of {_what(r)} lists more than {MAX_ENTRIES} manifests, nested ones included.")
+        return out
 
 
 class RegistryClient:
@@ -49,6 +98,7 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         api_host: str | None = None,
         stored_credentials: bool = True,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         if isinstance(credentials, tuple):
             credentials = Credentials(credentials[0], credentials[1])
@@ -59,34 +109,18 @@ class RegistryClient:
         self.transport = Transport(
             registry,
             api_host=api_host or (DOCKER_HUB_API if registry == DOCKER_HUB else registry),
-            credentials=credentials,
             insecure=insecure,
             timeout=timeout,
+            deadline=deadline,
             retry=retry,
         )
+        self.auth = Authenticator(self.transport, credentials)
+        self.api = Api(self.transport, self.auth)
 
     # -- manifests ----------------------------------------------------------------
     def manifest(self, ref: Reference | str) -> Manifest:
         """The manifest or index the reference names (verified when by digest)."""
-        r = _as_ref(ref)
-        return fetch_manifest(self.transport, r.repository, r.identifier, what=_what(r), expected_digest=r.digest)
-
-    def _child(self, r: Reference, desc: Descriptor) -> Manifest:
-        return fetch_manifest(
-            self.transport, r.repository, desc.digest, what=_what(r), expected_digest=desc.digest, expected_size=desc.size
-        )
-
-    def _flatten(self, r: Reference, index: Manifest, depth: int = 0) -> list[Descriptor]:
-        """Index entries in order, nested indexes expanded in place."""
-        out: list[Descriptor] = []
-        for desc in index_entries(index, _what(r)):
-            if desc.media_type in INDEX_TYPES:
-                if depth >= MAX_INDEX_DEPTH:
-                    raise ProtocolError(f"The index of {_what(r)} nests more than {MAX_INDEX_DEPTH} indexes deep.")
-                out.extend(self._flatten(r, self._child(r, desc), depth + 1))
-            else:
-                out.append(desc)
-        return out
+        return _Load(self, _as_ref(ref)).fetch()
 
     @staticmethod
     def _platforms(entries: list[Descriptor]) -> list[Platform]:
@@ -98,35 +132,33 @@ class RegistryClient:
 
     def list_platforms(self, ref: Reference | str) -> list[Platform]:
         """Platforms an index offers (attestations skipped); [] for a single manifest."""
-        r = _as_ref(ref)
-        top = self.manifest(r)
-        return self._platforms(self._flatten(r, top)) if top.is_index else []
+        load = _Load(self, _as_ref(ref))
+        top = load.fetch()
+        return self._platforms(load.flatten(top)) if top.is_index else []
 
     def load_image(self, ref: Reference | str, platform: str | Platform | None = None) -> ImageInfo:
         r = _as_ref(ref)
         what = _what(r)
-        top = self.manifest(r)
+        load = _Load(self, r)
+        top = load.fetch()
         manifest = top
         chosen: Platform | None = None
         platforms: list[Platform] = []
         if top.is_index:
-            entries = self._flatten(r, top)
+            entries = load.flatten(top)
             platforms = self._platforms(entries)
             want = host_platform() if platform is None else parse_platform(platform) if isinstance(platform, str) else normalise(platform)
             desc = choose(entries, want)
             if desc is None:
                 have = ", ".join(str(p) for p in platforms) or "no platforms"
                 raise NotFoundError(f"{what[:1].upper()}{what[1:]} has no {want} variant; it offers {have}.")
-            manifest = self._child(r, desc)
+            manifest = load.fetch(desc)
             if manifest.is_index:
                 raise ProtocolError(f"The index of {what} points to an index where an image belongs.")
             chosen = desc.platform
         config_desc, layer_descs = image_parts(manifest, what)
-        config_bytes = BlobSource(self.transport, r.repository, config_desc).read_all(CONFIG_CAP)
-        try:
-            config = json.loads(config_bytes)
-        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
-            raise ProtocolError(f"The config of {what} is not JSON.") from None
+        config_bytes = BlobSource(self.api, r.repository, config_desc).read_all(CONFIG_CAP)
+        config = parse_json(config_bytes, f"The config of {what} is not JSON.")
         if not isinstance(config, dict):
             raise ProtocolError(f"The config of {what} is not a JSON object.")
         if chosen is None:
@@ -164,16 +196,16 @@ class RegistryClient:
 
     # -- tags and blobs -------------------------------------------------------------
     def list_tags(self, repository: str) -> list[str]:
-        return _list_tags(self.transport, repository)
+        return _list_tags(self.api, repository)
 
     def list_repositories(self) -> list[str]:
         """The registry's catalog (registry.catalog.CatalogUnavailable when it offers none to us)."""
         from .catalog import list_repositories
 
-        return list_repositories(self.transport)
+        return list_repositories(self.api)
 
     def blob_source(self, repository: str, descriptor: Descriptor) -> BlobSource:
-        return BlobSource(self.transport, repository, descriptor)
+        return BlobSource(self.api, repository, descriptor)
 
     def download_blob(
         self,

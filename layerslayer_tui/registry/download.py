@@ -3,12 +3,12 @@ verified (size and digest) and only then renamed into place."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable
 
+from .. import digest as digests
 from ..errors import ExportError, ProtocolError
 from .blobs import BlobSource, verify_digest
 
@@ -22,10 +22,7 @@ def download_blob(
 ) -> Path:
     """Write the blob to `dest` (replacing it only once the bytes are verified)."""
     dest = Path(dest)
-    algo = source.digest.partition(":")[0]
-    if algo not in hashlib.algorithms_available:
-        raise ProtocolError(f"The digest algorithm of {source.what} ({algo}) is not supported.")
-    h = hashlib.new(algo)
+    h = digests.hasher(source.digest)  # BlobSource checked the digest already
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     except OSError as exc:

@@ -18,7 +18,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import InvalidReferenceError, ProtocolError
-from .transport import Transport, check, read_json
+from .redirects import Chain, is_redirect
+from .response import check, read_json
+from .transport import Transport
 
 HUB_SEARCH_URL = "https://hub.docker.com"
 URL_ENV = "LAYERSLAYER_HUB_URL"  # another search host (a mirror; the tests' fake)
@@ -111,10 +113,18 @@ def search_hub(words: str, *, page: int = 1, page_size: int = PAGE_SIZE, transpo
         transport = Transport(host, api_host=host, timeout=timeout, insecure=base.startswith("http://"))
     try:
         query = urlencode({"query": words, "page": page, "page_size": max(1, min(page_size, MAX_PAGE_SIZE))})
-        resp = transport.send("GET", f"{base}/v2/search/repositories/?{query}", headers={"Accept": "application/json"}, stream=True)
-        check(resp, f"the Docker Hub search for '{words[:80]}'")
-        data = read_json(resp, PAGE_CAP, too_big=f"A page of Docker Hub search results is more than {PAGE_CAP} bytes.",
-                         not_json="Docker Hub answered the search with something that is not JSON.")
+        what = f"the Docker Hub search for '{words[:80]}'"
+        headers = {"Accept": "application/json"}
+        with transport.deadline():
+            # No credentials go with a search, so its redirects may be followed (by hand: bounded, bodies unread).
+            url = f"{base}/v2/search/repositories/?{query}"
+            chain = Chain(url, what)
+            resp = transport.send("GET", url, headers=headers)
+            while is_redirect(resp):
+                resp = transport.send("GET", chain.follow(resp), headers=headers)
+            check(resp, what)
+            data = read_json(resp, PAGE_CAP, too_big=f"A page of Docker Hub search results is more than {PAGE_CAP} bytes.",
+                             not_json="Docker Hub answered the search with something that is not JSON.", what=what)
         return parse_page(data, words, page)
     finally:
         if own:

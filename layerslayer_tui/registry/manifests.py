@@ -4,18 +4,18 @@ digest-checked; configs; the rest is refused with a sentence."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .. import digest as digests
 from ..errors import ProtocolError
 from .auth import pull_scope
 from .models import Descriptor
 from .platforms import from_json
-from .transport import check, read_body
+from .response import check, content_length, parse_json, read_body
 
 if TYPE_CHECKING:
-    from .transport import Transport
+    from .api import Api
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -33,6 +33,7 @@ IMAGE_CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
 
 MANIFEST_CAP = 4 * 1024 * 1024  # distribution's own limit for manifests
 MAX_DESCRIPTORS = 10_000
+MAX_SIZE = 2**63 - 1  # descriptors hold int64 sizes
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,10 @@ def parse_descriptor(d: object, what: str) -> Descriptor:
     if not isinstance(d, dict):
         raise _bad(what, "holds a descriptor that is not an object")
     media_type, digest, size = d.get("mediaType"), d.get("digest"), d.get("size")
-    if not isinstance(digest, str) or ":" not in digest or len(digest) > 200:
-        raise _bad(what, "holds a descriptor without a valid digest")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+    if not digests.is_valid(digest):
+        # Checked before the digest goes anywhere near a URL or a file name.
+        raise _bad(what, "holds a descriptor with an invalid digest (expected sha256: and 64 lowercase hex digits)")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
         raise _bad(what, f"gives {digest[:19]} no valid size")
     ann = d.get("annotations")
     annotations = {str(k): str(v) for k, v in ann.items()} if isinstance(ann, dict) else {}
@@ -77,10 +79,7 @@ def parse_descriptor(d: object, what: str) -> Descriptor:
 
 
 def parse_manifest(raw: bytes, content_type: str | None, what: str) -> Manifest:
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the interpreter's stack
-        raise _bad(what, "is not JSON") from None
+    data = parse_json(raw, f"The manifest of {what} is not JSON.")
     if not isinstance(data, dict):
         raise _bad(what, "is not a JSON object")
     header_type = (content_type or "").split(";")[0].strip()
@@ -104,7 +103,7 @@ def parse_manifest(raw: bytes, content_type: str | None, what: str) -> Manifest:
 
 
 def fetch_manifest(
-    transport: Transport,
+    api: Api,
     repository: str,
     identifier: str,
     *,
@@ -113,23 +112,25 @@ def fetch_manifest(
     expected_size: int | None = None,
 ) -> Manifest:
     """GET /v2/<repo>/manifests/<tag or digest>; verified when by digest."""
-    resp = transport.request(
-        "GET", f"/v2/{repository}/manifests/{identifier}", scope=pull_scope(repository), headers={"Accept": ACCEPT}, stream=True, what=what
-    )
-    check(resp, what)
-    length = resp.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > MANIFEST_CAP:
-        resp.close()
-        raise _bad(what, f"is {int(length)} bytes, more than the {MANIFEST_CAP} allowed")
-    content_type = resp.headers.get("Content-Type")
-    raw = read_body(resp, MANIFEST_CAP)
+    if expected_digest is not None:
+        digests.check(expected_digest, f"the manifest of {what}")
+    if ":" in identifier:  # a tag never holds one: this is a digest, and goes into the URL
+        digests.check(identifier, f"the manifest of {what}")
+    with api.deadline():
+        resp = api.request("GET", f"/v2/{repository}/manifests/{identifier}", scope=pull_scope(repository), headers={"Accept": ACCEPT}, what=what)
+        check(resp, what)
+        length = content_length(resp)
+        if length is not None and length > MANIFEST_CAP:
+            resp.close()
+            raise _bad(what, f"is {length} bytes, more than the {MANIFEST_CAP} allowed")
+        content_type = resp.headers.get("Content-Type")
+        raw = read_body(resp, MANIFEST_CAP, what=f"the manifest of {what}")
     if raw is None:
         raise _bad(what, f"is more than the {MANIFEST_CAP} bytes allowed")
     if expected_size is not None and len(raw) != expected_size:
         raise _bad(what, f"is {len(raw)} bytes, but its descriptor says {expected_size}")
     if expected_digest is not None:
-        algo, _, want = expected_digest.partition(":")
-        if algo not in hashlib.algorithms_available or hashlib.new(algo, raw).hexdigest() != want:
+        if not digests.matches(raw, expected_digest):
             raise _bad(what, "does not match the digest it was asked for: the registry sent different content")
     manifest = parse_manifest(raw, content_type, what)
     if expected_digest is not None and not expected_digest.startswith("sha256:"):
