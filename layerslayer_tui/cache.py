@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 import zstandard
 
+from layerslayer_tui import digest as digest_rules
 from layerslayer_tui import locations
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
@@ -97,7 +98,6 @@ SHARED = ""  # the scope of a verified listing: anyone holding its digest may se
 # What a verified listing may be shared under. A local check (the registry code
 # validates digests too; the integrator may unify them): a digest in another
 # spelling was never compared with a hash, so it is never shared.
-_SHAREABLE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
 
 
 def scope_of(registry: str, repository: str) -> str:
@@ -106,7 +106,7 @@ def scope_of(registry: str, repository: str) -> str:
 
 
 def _shared(digest: str, progress: ListingProgress) -> bool:
-    return bool(progress.complete and progress.verified) and _SHAREABLE_DIGEST.fullmatch(digest) is not None
+    return bool(progress.complete and progress.verified) and digest_rules.is_valid(digest)
 
 
 def _count(v: object, *, optional: bool = False) -> bool:

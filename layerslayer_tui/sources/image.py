@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 
+from .. import digest as digest_rules
 from ..errors import ProtocolError
 from ..registry.history import align, steps_from_config
 from ..registry.manifests import Manifest
@@ -14,11 +14,8 @@ from ..registry.models import Descriptor, ImageInfo, LayerInfo, Platform
 from ..registry.platforms import from_json
 from .ref import AmbiguousImageError, SourceRef  # noqa: F401 - re-exported for the readers
 
-_DIGEST = re.compile(r"(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})")
-
-
 def check_digest(digest: str, what: str) -> str:
-    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+    if not digest_rules.is_valid(digest):
         raise ProtocolError(f"{what[:1].upper()}{what[1:]} names a blob by an invalid digest ({str(digest)[:80]!r}).")
     return digest
 

@@ -2,18 +2,17 @@
 
 A tag chosen with `t` becomes part of a reference, and a layer digest becomes
 part of a file name: both come from the registry, so both must match their
-grammar first. (A shared `layerslayer_tui/digest.py` is on its way; this local
-check is what the app needs until then.)
+grammar first (digests by the core's one validator, `layerslayer_tui.digest`).
 """
 
 from __future__ import annotations
 
 import re
 
+from layerslayer_tui import digest as _digest
+
 # The distribution spec's tag grammar.
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
-# The only digests this tool reads: sha256, lower-case hex (what registries send).
-_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def valid_tag(tag: str) -> bool:
@@ -21,4 +20,4 @@ def valid_tag(tag: str) -> bool:
 
 
 def valid_digest(digest: str) -> bool:
-    return _SHA256.fullmatch(digest) is not None
+    return _digest.is_valid(digest)
