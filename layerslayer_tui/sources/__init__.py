@@ -11,7 +11,6 @@ Descriptor, Platform) and a peek ByteSource per blob, so everything above
 
 from __future__ import annotations
 
-import os
 import tempfile
 from typing import IO, Protocol
 

@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 from layerslayer_tui import compare, compare_report
 from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs.diff import ADDED, CHANGED, DiffTree, PathChange
-from layerslayer_tui.registry.models import ImageInfo, LayerInfo
+from layerslayer_tui.registry.models import ImageInfo
 
 from ..text import join, plain, short_digest, size
 from .dialogs import ConfirmScreen, PromptScreen
