@@ -666,16 +666,25 @@ class Session:
         """Paths matching `pattern` (glob when it has * ? [, else substring;
         see fs.PathMatcher) in every cached listing of every image seen.
         Whiteout markers are not files and are skipped. Each image sees the
-        listings it may see (`Cache.get_listing` with its scope): a listing a
-        registry served unverified is never attributed to an image elsewhere."""
+        listings it may see (the row `Cache.get_listing` with its scope would
+        give): a listing a registry served unverified is never attributed to
+        an image elsewhere. Answered from the cache's path index, each
+        listing scanned once, whichever image asks first."""
         from layerslayer_tui.fs import PathMatcher
         from layerslayer_tui.reference import parse
 
         if self.cache is None:
             return []
         match = PathMatcher(pattern)
+        needle, fold = match.required()
+
+        def keep(path: str) -> bool:
+            name = path.rpartition("/")[2]
+            return not name.startswith(".wh.") and match(path, name)
+
+        rows = self.cache.listing_rows()
         hits: list[SearchHit] = []
-        per_layer: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        per_row: dict[int, list[tuple[int, str, int]]] = {}
         seen_refs: set[tuple[str, str]] = set()
         for seen in self.cache.images():
             if (seen.reference, seen.manifest_digest) in seen_refs:
@@ -693,18 +702,14 @@ class Session:
             except LayerslayerError:
                 continue  # not a reference this app wrote: nothing can be attributed to it
             for index, digest in enumerate(seen.layer_digests):
-                # A shared listing is matched once, whichever image asks first.
-                found = per_layer.get((digest, SHARED), per_layer.get((digest, scope)))
+                # The shared (verified) listing answers first, else the one kept for this scope.
+                rowid = rows.get((digest, SHARED), rows.get((digest, scope)))
+                if rowid is None:
+                    continue
+                found = per_row.get(rowid)
                 if found is None:
-                    listing = self.cache.get_listing(digest, scope)
-                    found = []
-                    if listing is not None:
-                        for e in listing.entries:
-                            name = e.path.rpartition("/")[2]
-                            if not name.startswith(".wh.") and match(e.path, name):
-                                found.append((e.path, e.size))
-                    per_layer[(digest, listing.scope if listing is not None else scope)] = found
-                for path, size in found:
+                    found = per_row[rowid] = self.cache.search_listing(rowid, needle, fold, keep)
+                for _, path, size in found:
                     hits.append(SearchHit(seen.reference, digest, index, path, size, seen.platform))
                     if limit is not None and len(hits) >= limit:
                         return hits
