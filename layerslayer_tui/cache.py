@@ -489,14 +489,14 @@ class Cache:
         return self._run(lambda db: {(d, s): r for r, d, s in db.execute("SELECT rowid, digest, scope FROM listings")
                                      if type(d) is str and type(s) is str}, {})
 
-    def search_listing(self, rowid: int, needle: str, fold: bool,
-                       keep: Callable[[str], bool]) -> list[tuple[int, str, int]]:
+    def search_listing(self, rowid: int, needle: str, fold: bool, keep: Callable[[str], bool],
+                       *, _again: bool = True) -> list[tuple[int, str, int]]:
         """(entry number, path, size) of the entries of listing `rowid` whose
         path passes `keep`, from the path index (see search_index.scan for
         `needle` and `fold`). A listing with no index record (stored before
         the index, or by a run that failed to write one) is indexed now; one
         whose paths cannot be indexed is decoded and matched. A damaged row
-        answers [] (and is dropped, with a note)."""
+        record is dropped (with a note) and built again from the listing."""
         def q(db: sqlite3.Connection) -> tuple | None:
             return db.execute("SELECT paths, folded, aligned, sizes FROM search_index WHERE listing=?",
                               (rowid,)).fetchone()
@@ -522,7 +522,7 @@ class Cache:
             return search_index.scan(record, needle, fold, keep)
         except Exception:  # noqa: BLE001 - a record that does not decode is damage to it, nothing more
             self._damaged("search_index", rowid)
-            return []
+            return self.search_listing(rowid, needle, fold, keep, _again=False) if _again else []
 
     def _entries_of(self, rowid: int) -> list[TarEntry] | None:
         row = self._run(lambda db: db.execute("SELECT data, entries FROM listings WHERE rowid=?",
