@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from layerslayer_tui.cache import SHARED, Cache, CachedListing, scope_of
+from layerslayer_tui.cache import SHARED, Cache, CachedListing, SeenImage, scope_of
 from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
 from layerslayer_tui.entry import EntryBatch, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.errors import ExportError, LayerFormatError, LayerslayerError, NetworkError, OfflineError
@@ -683,8 +684,8 @@ class Session:
             return not name.startswith(".wh.") and match(path, name)
 
         rows = self.cache.listing_rows()
-        hits: list[SearchHit] = []
-        per_row: dict[int, list[tuple[int, str, int]]] = {}
+        # Which listing answers each layer of each image, in the order hits are reported.
+        wanted: list[tuple[SeenImage, int, str, int]] = []
         seen_refs: set[tuple[str, str]] = set()
         for seen in self.cache.images():
             if (seen.reference, seen.manifest_digest) in seen_refs:
@@ -704,15 +705,29 @@ class Session:
             for index, digest in enumerate(seen.layer_digests):
                 # The shared (verified) listing answers first, else the one kept for this scope.
                 rowid = rows.get((digest, SHARED), rows.get((digest, scope)))
-                if rowid is None:
-                    continue
+                if rowid is not None:
+                    wanted.append((seen, index, digest, rowid))
+        cache = self.cache
+        order = list(dict.fromkeys(w[3] for w in wanted))  # each listing scanned once
+        hits: list[SearchHit] = []
+        per_row: dict[int, list[tuple[int, str, int]]] = {}
+        # Two listings in flight: zstd inflates one (without the GIL) while the other is scanned.
+        with ThreadPoolExecutor(2, thread_name_prefix="search") as pool:
+            ahead: dict[int, Future[list[tuple[int, str, int]]]] = {}
+            for seen, index, digest, rowid in wanted:
                 found = per_row.get(rowid)
                 if found is None:
-                    found = per_row[rowid] = self.cache.search_listing(rowid, needle, fold, keep)
+                    while order and len(ahead) < 2:
+                        nxt = order.pop(0)
+                        ahead[nxt] = pool.submit(cache.search_listing, nxt, needle, fold, keep)
+                    found = per_row[rowid] = ahead.pop(rowid).result()
                 for _, path, size in found:
                     hits.append(SearchHit(seen.reference, digest, index, path, size, seen.platform))
                     if limit is not None and len(hits) >= limit:
+                        for f in ahead.values():
+                            f.cancel()
                         return hits
+        return hits
         return hits
 
     def close(self) -> None:
