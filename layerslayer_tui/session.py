@@ -57,6 +57,16 @@ class _TrackedSource:
             self._streams.append(stream)
         return stream
 
+    def open_rest(self, start: int = 0) -> Any:
+        """The rest of a complete read (several Range streams when the source can), tracked like `open`."""
+        if self.closed:
+            raise NetworkError("The listing was cancelled.")
+        opener = getattr(self._inner, "open_rest", None)
+        stream = opener(start) if opener is not None else self._inner.open(start, None)
+        with self._lock:
+            self._streams.append(stream)
+        return stream
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 

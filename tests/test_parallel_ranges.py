@@ -1,0 +1,217 @@
+"""A complete read over several Range streams (registry/parallel.py) against
+the real registry, the fault server and a throttling nginx: the bytes reach
+the one decompressor in order, each part is asked for once, a dropped part
+is asked for again alone, a registry that ignores Range gets one stream, the
+digest still covers every byte, and the reorder buffer stays bounded."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from bed.images import push_blob
+from bed.layers import build_tar, entry_tuples, gzip_bytes, many_files_spec, tarfile_listing
+
+from layerslayer_tui.peek import complete, listing
+from layerslayer_tui.registry import parallel
+from layerslayer_tui.registry.client import RegistryClient
+from layerslayer_tui.registry.models import Descriptor
+from layerslayer_tui.registry.parallel import ParallelStream, Plan
+
+pytestmark = pytest.mark.registry
+
+REPO = "parallel/layer"
+MEDIA = "application/vnd.oci.image.layer.v1.tar+gzip"
+KIB = 1024
+# Small parts so a few-MiB layer is many parts; three streams from the start, no measuring.
+FIXED = Plan(part=256 * KIB, min_part=64 * KIB, max_part=512 * KIB, ahead=1024 * KIB, min_size=512 * KIB, fixed=3)
+
+
+class Tuned:
+    """A blob source whose complete reads use `plan`; keeps the streams it opened."""
+
+    def __init__(self, inner, plan: Plan) -> None:
+        self.inner = inner
+        self.size = inner.size
+        self.plan = plan
+        self.streams: list = []
+
+    def open(self, start: int = 0, end: int | None = None):
+        return self.inner.open(start, end)
+
+    def open_rest(self, start: int = 0):
+        stream = parallel.open_rest(self.inner, start, self.plan)
+        self.streams.append(stream)
+        return stream
+
+
+@pytest.fixture(scope="module")
+def layer() -> bytes:
+    data = gzip_bytes(build_tar(many_files_spec(2000, size=3000)), 1)  # ~3 MiB of poorly compressible files
+    assert len(data) > 8 * FIXED.part
+    return data
+
+
+@pytest.fixture(scope="module")
+def pushed(registry, layer: bytes):
+    digest = push_blob(registry, REPO, layer)
+    client = RegistryClient(registry.host)
+    yield digest, client
+    client.close()
+
+
+def parts_of(stream: ParallelStream) -> list[tuple[int, int]]:
+    """(start, end inclusive) of each part: the head's part first, then each closed Range."""
+    closed = sorted(stream.requests[1:])
+    head_end = closed[0][0] - 1 if closed else stream.total - 1
+    return [(stream.start, head_end)] + closed
+
+
+def read(source: Tuned, layer: bytes, digest: str):
+    entries, progress = listing(complete(source, size=len(layer), digest=digest))
+    assert len(source.streams) == 1
+    return entries, progress, source.streams[0]
+
+
+def test_parts_feed_the_decompressor_in_order_and_each_is_asked_once(registry, pushed, layer: bytes) -> None:
+    digest, client = pushed
+    source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer))), FIXED)
+    mark = registry.log_mark()
+    entries, progress, stream = read(source, layer, digest)
+    assert isinstance(stream, ParallelStream) and stream.most_streams == 3
+    assert entry_tuples(entries) == tarfile_listing(layer)
+    assert progress.complete and progress.verified and progress.compressed_read == len(layer)
+    parts = parts_of(stream)
+    # consecutive, covering the blob once, each asked for once
+    assert parts[0][0] == 0 and parts[-1][1] == len(layer) - 1
+    assert all(b[0] == a[1] + 1 for a, b in zip(parts, parts[1:]))
+    assert len(set(stream.requests)) == len(stream.requests) == len(parts) > 8
+    # the registry's witness: one GET per part, every closed part sent whole, nothing else
+    gets = [r for r in registry.access_log(mark, until=lambda rs: sum(r.is_blob_get for r in rs) >= len(parts))
+            if r.is_blob_get]
+    assert len(gets) == len(parts) and {g.status for g in gets} == {206}
+    closed = sorted(b - a + 1 for a, b in parts[1:])
+    written = sorted(g.written for g in gets)
+    head = parts[0][1] + 1
+    # The head (bytes=0-<last>) was closed once its part was read: it may have written a socket buffer more.
+    rest = list(written)
+    for n in closed:
+        assert n in rest, (n, written)
+        rest.remove(n)
+    assert len(rest) == 1 and rest[0] >= head
+
+
+def test_a_dropped_part_is_asked_for_again_alone(fault_server, layer: bytes) -> None:
+    from bed.faults import ResetAfter
+
+    digest = fault_server.add_blob(layer)
+    # The head read is served whole up to its part; the next part's connection is reset after 1000 bytes.
+    fault_server.fail("blob", ResetAfter(FIXED.part), ResetAfter(1000))
+    client = RegistryClient(fault_server.host)
+    try:
+        source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer))), FIXED)
+        entries, progress, stream = read(source, layer, digest)
+    finally:
+        client.close()
+    assert isinstance(stream, ParallelStream)
+    assert entry_tuples(entries) == tarfile_listing(layer)
+    assert progress.complete and progress.verified
+    ranges = [r.headers.get("Range") for r in fault_server.seen("blob") if r.method == "GET"]
+    parts = parts_of(stream)
+    asked = [f"bytes={a}-{b}" for a, b in parts[1:]]
+    extra = [r for r in ranges[1:] if r not in asked]
+    assert ranges[0] == f"bytes=0-{len(layer) - 1}" and sorted(set(ranges[1:]) - set(extra)) == sorted(asked)
+    assert len(ranges) == len(parts) + 1 and len(extra) == 1  # one request more, for the dropped part alone
+    m = re.fullmatch(r"bytes=(\d+)-(\d+)", extra[0])
+    assert m is not None
+    dropped = [p for p in parts[1:] if p[0] + 1000 == int(m[1]) and p[1] == int(m[2])]
+    assert len(dropped) == 1  # the rest of that part, from where it stopped, to its end
+
+
+def test_a_registry_that_ignores_range_gets_one_stream(fault_server, layer: bytes) -> None:
+    from bed.faults import IgnoreRange
+
+    digest = fault_server.add_blob(layer)
+    fault_server.fail("blob", IgnoreRange())
+    client = RegistryClient(fault_server.host)
+    try:
+        source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer))), FIXED)
+        entries, progress, stream = read(source, layer, digest)
+    finally:
+        client.close()
+    assert not isinstance(stream, ParallelStream)
+    gets = [r for r in fault_server.seen("blob") if r.method == "GET"]
+    assert len(gets) == 1
+    assert entry_tuples(entries) == tarfile_listing(layer)
+    assert progress.complete and progress.verified
+
+
+def test_a_small_blob_is_one_stream(registry, pushed, layer: bytes) -> None:
+    digest, client = pushed
+    big = Plan(min_size=len(layer) + 1, fixed=3)
+    source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer))), big)
+    mark = registry.log_mark()
+    entries, progress, stream = read(source, layer, digest)
+    assert not isinstance(stream, ParallelStream)
+    gets = [r for r in registry.access_log(mark, until=lambda rs: any(r.is_blob_get for r in rs)) if r.is_blob_get]
+    assert len(gets) == 1 and gets[0].written == len(layer)
+    assert entry_tuples(entries) == tarfile_listing(layer) and progress.verified
+
+
+def test_the_digest_covers_every_part(fault_server, layer: bytes) -> None:
+    """Other bytes of the same size under the layer's digest, changed in a
+    middle part: listed, but not verified, and said so."""
+    spec = many_files_spec(2000, size=3000)
+    spec[len(spec) // 2] = type(spec[0])(spec[len(spec) // 2].name, data=b"x" * len(spec[len(spec) // 2].data or b""))
+    other = gzip_bytes(build_tar(spec), 1)
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    fault_server.blobs[digest] = other
+    client = RegistryClient(fault_server.host)
+    try:
+        source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(other))), FIXED)
+        _, progress, stream = read(source, other, digest)
+    finally:
+        client.close()
+        fault_server.blobs.pop(digest, None)
+    assert isinstance(stream, ParallelStream) and stream.most_streams == 3
+    assert progress.compressed_read == len(other)
+    assert not progress.verified and not progress.complete and "digest" in progress.note
+
+
+def test_the_reorder_buffer_stays_bounded(registry, pushed, layer: bytes) -> None:
+    """A slow reader: the streams run ahead only as far as the buffer allows."""
+    import time
+
+    digest, client = pushed
+    plan = Plan(part=128 * KIB, min_part=64 * KIB, max_part=128 * KIB, ahead=512 * KIB, min_size=512 * KIB, fixed=4)
+    source = client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer)))
+    stream = parallel.open_rest(source, 0, plan)
+    assert isinstance(stream, ParallelStream)
+    h = hashlib.sha256()
+    for chunk in stream.iter_chunks():
+        h.update(chunk)
+        time.sleep(0.002)
+    assert "sha256:" + h.hexdigest() == digest
+    assert stream.most_streams == 4
+    assert plan.part < stream.peak_buffered <= plan.ahead  # ahead of the reader, never past the bound
+
+
+def test_through_a_throttling_proxy_streams_are_added_while_they_pay(nginx_throttled, registry, pushed,
+                                                                    layer: bytes) -> None:
+    """nginx caps each connection (limit_rate): measuring, the reader adds
+    streams, and every part nginx saw was asked for once."""
+    digest, _ = pushed
+    client = RegistryClient(nginx_throttled.host)
+    try:
+        plan = Plan(part=256 * KIB, min_part=128 * KIB, max_part=512 * KIB, ahead=2048 * KIB, min_size=512 * KIB,
+                    window=0.05, gain=1.2)
+        source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer))), plan)
+        entries, progress, stream = read(source, layer, digest)
+    finally:
+        client.close()
+    assert isinstance(stream, ParallelStream)
+    assert stream.most_streams >= 2
+    assert entry_tuples(entries) == tarfile_listing(layer) and progress.verified
+    ranges = [r.range for r in nginx_throttled.access_log() if "/blobs/" in r.uri and r.method == "GET"]
+    assert sorted(ranges) == sorted([f"bytes=0-{len(layer) - 1}"] + [f"bytes={a}-{b}" for a, b in parts_of(stream)[1:]])
