@@ -24,6 +24,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import zstandard
 
@@ -33,6 +34,8 @@ __all__ = ["IndexRecord", "build", "scan"]
 
 _LEVEL = 1  # level 1: the best decompression speed per byte stored here (see the module doc)
 _SEP = "\0"
+_PATH = attrgetter("path")
+_SIZE = attrgetter("size")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +56,10 @@ def _decode(raw: bytes) -> str:
 
 def build(entries: Sequence[TarEntry]) -> IndexRecord:
     comp = zstandard.ZstdCompressor(level=_LEVEL)
-    sizes = comp.compress(array("q", [e.size for e in entries]).tobytes())
-    paths = [e.path for e in entries]
-    if any(_SEP in p for p in paths):
-        return IndexRecord(None, None, sizes)
-    text = _SEP.join(paths)
+    sizes = comp.compress(array("q", map(_SIZE, entries)).tobytes())
+    text = _SEP.join(map(_PATH, entries))
+    if text.count(_SEP) != max(len(entries) - 1, 0):
+        return IndexRecord(None, None, sizes)  # a path holds NUL
     # str.lower maps each character on its own (final sigma aside, whose rule
     # treats NUL like the end of a string) and never yields NUL, so the
     # lowercased text still has one line per entry, each that path lowercased.
