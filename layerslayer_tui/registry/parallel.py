@@ -41,7 +41,7 @@ from ..errors import NetworkError
 log = logging.getLogger(__name__)
 
 _MIB = 1 << 20
-_CHUNK = 256 * 1024
+_CHUNK = 1 << 20  # as the reader asks of one stream (peek.reader.FULL_CHUNK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +133,7 @@ class ParallelStream:
     # -- the reader's side ----------------------------------------------------------
 
     def iter_chunks(self, chunk_size: int = 65536) -> Iterator[bytes]:
-        del chunk_size  # chunks come as the workers read them (a quarter MiB at most)
+        del chunk_size  # chunks come as the workers read them (1 MiB at most)
         try:
             while True:
                 with self._cond:
@@ -205,7 +205,10 @@ class ParallelStream:
         self._target = count
         p = self._plan
         if count == 1:
-            part = p.ahead // 2  # one stream: few, long requests, one waiting while the other is read
+            # One stream: the longest parts (containerd's size). Not one open-ended
+            # request: a proxy that grants each request a burst (nginx limit_rate
+            # does, a second's worth) is fastest in parts, and the buffer stays bounded.
+            part = p.max_part
         else:
             part = max(p.min_part, min(p.max_part, int(rate / count * p.part_time), p.ahead // (count + 1)))
         self._part_size = part
