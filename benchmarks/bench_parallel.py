@@ -8,8 +8,12 @@ bench_listing.py (--size-small; cached under benchmarks/.work/). In one run:
       several Range streams, registry/parallel.py), in a subprocess: wall
       time including interpreter start-up, peak RSS, streams and parts used
   (c) the same listing held to one stream (--no-single skips it)
+  (d) the same listing from the layer file on disk (peek.FileSource): no
+      network at all, the CPU floor (b) cannot beat
+  (e) the blob's bytes only (sha256, no listing) over the parallel streams:
+      what the link gives when the decompressor is not the limit
 
-and prints b/a (target <= 0.35) and c/a.
+and prints b/a (target <= 0.35), c/a, and (b) against (d) and (e).
 
     .venv/bin/python benchmarks/bench_parallel.py [--rate 16m] [--no-single]
 """
@@ -39,22 +43,26 @@ from layerslayer_tui.peek import complete
 from layerslayer_tui.registry import parallel
 from layerslayer_tui.registry.client import RegistryClient
 from layerslayer_tui.registry.models import Descriptor
-host, repo, digest, size, single = {host!r}, {repo!r}, {digest!r}, {size!r}, {single!r}
-client = RegistryClient(host, insecure=True)
-source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
+host, repo, digest, size, single, path = {host!r}, {repo!r}, {digest!r}, {size!r}, {single!r}, {path!r}
 opened = []
-plan = parallel.Plan(min_size=size + 1) if single else parallel.DEFAULT_PLAN
-def open_rest(start=0):
-    stream = parallel.open_rest(source, start, plan)
-    opened.append(stream)
-    return stream
-source.open_rest = open_rest
+if path:
+    from layerslayer_tui.peek.source import FileSource
+    source = FileSource(path)
+else:
+    client = RegistryClient(host, insecure=True)
+    source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
+    plan = parallel.Plan(min_size=size + 1) if single else parallel.DEFAULT_PLAN
+    def open_rest(start=0):
+        stream = parallel.open_rest(source, start, plan)
+        opened.append(stream)
+        return stream
+    source.open_rest = open_rest
 entries = []
 for batch in complete(source, size=size, digest=digest):
     entries.extend(batch.entries)
     progress = batch.progress
 wall = time.perf_counter() - t0
-s = opened[0]
+s = opened[0] if opened else None
 print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complete, verified=progress.verified,
     maxrss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     streams=getattr(s, "most_streams", 1), requests=len(getattr(s, "requests", [0])),
@@ -62,8 +70,8 @@ print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complet
 """
 
 
-def run_ours(host: str, digest: str, size: int, single: bool) -> dict:
-    code = CHILD.format(host=host, repo=REPO, digest=digest, size=size, single=single)
+def run_ours(host: str, digest: str, size: int, single: bool, path: str = "") -> dict:
+    code = CHILD.format(host=host, repo=REPO, digest=digest, size=size, single=single, path=path)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     outer = time.perf_counter() - t0
@@ -109,6 +117,33 @@ def main() -> None:
             if not args.no_single:
                 c = run_ours(proxy.host, digest, size, single=True)
                 print(f"(c) the same, one stream:            {describe(c, a)}", flush=True)
+            d = run_ours("", digest, size, single=False, path=str(layer))
+            print(f"(d) the same from the file on disk:  {d['outer_wall']:7.2f} s (the CPU floor for (b))", flush=True)
+            e = bytes_only(proxy.host, digest, size)
+            print(f"(e) bytes + sha256 only, parallel:   {e['wall']:7.2f} s ({size / e['wall'] / 1e6:.1f} MB/s, "
+                  f"{e['streams']} stream(s) at most, {e['requests']} request(s))", flush=True)
+
+
+def bytes_only(host: str, digest: str, size: int) -> dict:
+    import hashlib
+
+    from layerslayer_tui.registry import parallel
+    from layerslayer_tui.registry.client import RegistryClient
+    from layerslayer_tui.registry.models import Descriptor
+
+    client = RegistryClient(host, insecure=True)
+    try:
+        source = client.blob_source(REPO, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
+        t0 = time.perf_counter()
+        h = hashlib.sha256()
+        stream = parallel.open_rest(source, 0)
+        for chunk in stream.iter_chunks():
+            h.update(chunk)
+        wall = time.perf_counter() - t0
+    finally:
+        client.close()
+    assert "sha256:" + h.hexdigest() == digest
+    return dict(wall=wall, streams=getattr(stream, "most_streams", 1), requests=len(getattr(stream, "requests", [0])))
 
 
 if __name__ == "__main__":
