@@ -97,7 +97,6 @@ CREATE TABLE IF NOT EXISTS search_index (
     listing INTEGER PRIMARY KEY,
     paths BLOB,
     folded BLOB,
-    aligned INTEGER NOT NULL,
     sizes BLOB NOT NULL
 );
 CREATE TRIGGER IF NOT EXISTS search_index_gone AFTER DELETE ON listings
@@ -498,7 +497,7 @@ class Cache:
         whose paths cannot be indexed is decoded and matched. A damaged row
         record is dropped (with a note) and built again from the listing."""
         def q(db: sqlite3.Connection) -> tuple | None:
-            return db.execute("SELECT paths, folded, aligned, sizes FROM search_index WHERE listing=?",
+            return db.execute("SELECT paths, folded, sizes FROM search_index WHERE listing=?",
                               (rowid,)).fetchone()
 
         row = self._run(q, None)
@@ -511,11 +510,11 @@ class Cache:
                 self._run(lambda db: _put_record(db, rowid, record) if db.execute(
                     "SELECT 1 FROM listings WHERE rowid=?", (rowid,)).fetchone() else None, None, write=True)
             else:
-                paths, folded, aligned, sizes = row
+                paths, folded, sizes = row
                 if not (type(paths) in (bytes, type(None)) and type(folded) in (bytes, type(None))
-                        and aligned in (0, 1) and type(sizes) is bytes):
+                        and type(sizes) is bytes):
                     raise DecodeError("a search index record has the wrong types")
-                record = search_index.IndexRecord(paths, folded, sizes, bool(aligned))
+                record = search_index.IndexRecord(paths, folded, sizes)
             if record.paths is None:
                 entries = self._entries_of(rowid)
                 return [] if entries is None else [(n, e.path, e.size) for n, e in enumerate(entries) if keep(e.path)]
@@ -622,8 +621,7 @@ class Cache:
 
 
 def _put_record(db: sqlite3.Connection, rowid: int | None, record: search_index.IndexRecord) -> None:
-    db.execute("INSERT OR REPLACE INTO search_index VALUES (?,?,?,?,?)",
-               (rowid, record.paths, record.folded, int(record.aligned), record.sizes))
+    db.execute("INSERT OR REPLACE INTO search_index VALUES (?,?,?,?)", (rowid, record.paths, record.folded, record.sizes))
 
 
 _DIGEST_TEXT = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")

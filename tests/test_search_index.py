@@ -181,3 +181,22 @@ def test_what_a_pattern_requires_is_in_every_path_it_matches(pattern: str, path:
     if m.is_glob and needle:
         assert fnmatchcase(needle, needle)  # a literal run, never a pattern piece
         assert not set(needle) & set("*?")
+
+
+def test_a_listing_of_many_blocks_answers_the_same(tmp_path: Path) -> None:
+    """Text over many index blocks, with characters that change length when
+    lowercased (İ, K) spread through it, so the folded blocks cut elsewhere."""
+    from layerslayer_tui import search_index
+
+    paths = [f"srv/Dir{i % 97}/{'İ' if i % 5 == 0 else '\u212a' if i % 7 == 0 else 'x'}file_{i:06d}.Txt"
+             for i in range(40_000)]
+    assert len("\0".join(paths).encode()) > 4 * search_index._BLOCK
+    s = Session(cache_path=tmp_path / "c.db", offline=True)
+    s.cache.put_listing(SHARED_DIGEST, entries(paths), verified(len(paths)))
+    s.cache.record_image(image("a/one", [SHARED_DIGEST]))
+    for pattern in ("file_039999", "i̇file_000005", "İfile_0000", "kfile_0000", "dir96/", "DIR96", ".txt", "*_01234?.Txt",
+                    "srv/Dir3/*", "\u212a"):
+        want = decode_every_listing(s, pattern)
+        assert s.search(pattern) == want, pattern
+    assert len(s.search("file_03")) == 10_000
+    s.close()
