@@ -188,7 +188,8 @@ def test_a_listing_of_many_blocks_answers_the_same(tmp_path: Path) -> None:
     lowercased (İ, K) spread through it, so the folded blocks cut elsewhere."""
     from layerslayer_tui import search_index
 
-    paths = [f"srv/Dir{i % 97}/{'İ' if i % 5 == 0 else '\u212a' if i % 7 == 0 else 'x'}file_{i:06d}.Txt"
+    kelvin = "\u212a"
+    paths = [f"srv/Dir{i % 97}/{'İ' if i % 5 == 0 else kelvin if i % 7 == 0 else 'x'}file_{i:06d}.Txt"
              for i in range(40_000)]
     assert len("\0".join(paths).encode()) > 4 * search_index._BLOCK
     s = Session(cache_path=tmp_path / "c.db", offline=True)
