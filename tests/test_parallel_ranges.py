@@ -199,21 +199,92 @@ def test_the_reorder_buffer_stays_bounded(registry, pushed, layer: bytes) -> Non
     assert plan.part < stream.peak_buffered <= plan.ahead  # ahead of the reader, never past the bound
 
 
-def test_through_a_throttling_proxy_streams_are_added_while_they_pay(nginx_throttled, registry, pushed,
-                                                                    layer: bytes) -> None:
-    """nginx caps each connection (limit_rate): measuring, the reader adds
-    streams, and every part nginx saw was asked for once."""
+def test_through_a_throttling_proxy_every_part_is_asked_once(nginx_throttled, registry, pushed,
+                                                              layer: bytes) -> None:
+    """nginx in front of the registry (limit_rate per connection): its own
+    access log, which records each request's Range, shows each part once."""
     digest, _ = pushed
     client = RegistryClient(nginx_throttled.host)
     try:
-        plan = Plan(part=256 * KIB, min_part=128 * KIB, max_part=512 * KIB, ahead=2048 * KIB, min_size=512 * KIB,
-                    window=0.05, gain=1.2)
-        source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer))), plan)
+        source = Tuned(client.blob_source(REPO, Descriptor(MEDIA, digest, len(layer))), FIXED)
         entries, progress, stream = read(source, layer, digest)
     finally:
         client.close()
-    assert isinstance(stream, ParallelStream)
-    assert stream.most_streams >= 2
+    assert isinstance(stream, ParallelStream) and stream.most_streams == 3
     assert entry_tuples(entries) == tarfile_listing(layer) and progress.verified
     ranges = [r.range for r in nginx_throttled.access_log() if "/blobs/" in r.uri and r.method == "GET"]
     assert sorted(ranges) == sorted([f"bytes=0-{len(layer) - 1}"] + [f"bytes={a}-{b}" for a, b in parts_of(stream)[1:]])
+
+
+# -- how many streams: the ramp, against in-memory sources with a known cap ----------------------------
+
+
+class _Capped:
+    """In-memory blob whose streams are held to `rate` bytes/s, each on its own
+    (`shared=False`, a CDN's per-connection cap) or all together (a link)."""
+
+    def __init__(self, data: bytes, rate: float, shared: bool) -> None:
+        import threading
+
+        self.data, self.size, self.rate, self.shared = data, len(data), rate, shared
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def open(self, start: int = 0, end: int | None = None):
+        return _CappedStream(self, start, len(self.data) if end is None else end + 1)
+
+    def wait(self, n: int, own: list[float]) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.shared:
+            with self._lock:
+                at = max(now, self._next)
+                self._next = at + n / self.rate
+        else:
+            at = max(now, own[0])
+        own[0] = at + n / self.rate
+        time.sleep(max(0.0, own[0] - now))
+
+
+class _CappedStream:
+    def __init__(self, source: _Capped, start: int, stop: int) -> None:
+        self.source, self.start, self.stop = source, start, stop
+        self.total, self.range_ignored, self.closed = source.size, False, False
+
+    def iter_chunks(self, chunk_size: int = 65536):
+        own = [0.0]
+        pos = self.start
+        while pos < self.stop and not self.closed:
+            n = min(32 * KIB, self.stop - pos)
+            self.source.wait(n, own)
+            yield self.source.data[pos: pos + n]
+            pos += n
+
+    def close(self) -> None:
+        self.closed = True
+
+
+RAMP = Plan(part=256 * KIB, min_part=128 * KIB, max_part=512 * KIB, ahead=4096 * KIB, min_size=1024 * KIB,
+            window=0.3, gain=1.2)
+
+
+def _drain(source: _Capped) -> ParallelStream:
+    stream = parallel.open_rest(source, 0, RAMP)
+    assert isinstance(stream, ParallelStream)
+    got = b"".join(stream.iter_chunks())
+    assert got == source.data  # in order, every byte once
+    return stream
+
+
+def test_streams_are_added_while_each_step_pays() -> None:
+    """Each stream capped on its own: two are twice one, so the count climbs."""
+    stream = _drain(_Capped(bytes(range(256)) * (40 * 1024), 4e6, shared=False))  # 10 MiB at 4 MB/s a stream
+    assert stream.most_streams >= 4
+
+
+def test_one_stream_when_more_do_not_go_faster() -> None:
+    """All streams share one cap: a second one does not pay, so it is one again."""
+    stream = _drain(_Capped(bytes(range(256)) * (48 * 1024), 8e6, shared=True))  # 12 MiB at 8 MB/s in all
+    assert stream.most_streams == 2  # tried, measured, dropped
+    assert stream._target == 1
