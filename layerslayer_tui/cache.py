@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import zstandard
 
 from layerslayer_tui import digest as digest_rules
-from layerslayer_tui import locations
+from layerslayer_tui import locations, search_index
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
 from layerslayer_tui.listing_codec import DecodeError, decode_entries, encode_entries
@@ -53,7 +53,8 @@ __all__ = ["SHARED", "Cache", "CachedListing", "SeenImage", "decode_entries", "e
            "image_to_json", "parse_size", "scope_of"]
 
 # 2: images.platform. 3: listings.scope (who may see an unverified listing; see the module doc).
-SCHEMA_VERSION = 3
+# 4: search_index (the path index search answers from; see the block below _SCHEMA).
+SCHEMA_VERSION = 4
 _BUSY_MS = 10_000
 
 _T = TypeVar("_T")
@@ -87,7 +88,28 @@ CREATE TABLE IF NOT EXISTS images (
     PRIMARY KEY (reference, manifest_digest)
 );
 """
-_TABLES = ("meta", "listings", "tags", "docs", "images")
+
+# --- the search index (search_index.py): one record per listings row ------------
+# Written with the listing it indexes; `listing` is that row's rowid. A trigger
+# drops the record with its row (with recursive_triggers on, INSERT OR REPLACE
+# counts as a delete), so a record never outlives, or is read for, another listing.
+_SEARCH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_index (
+    listing INTEGER PRIMARY KEY,
+    paths BLOB,
+    folded BLOB,
+    sizes BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS search_index_gone AFTER DELETE ON listings
+BEGIN DELETE FROM search_index WHERE listing = OLD.rowid; END
+"""
+# A listing's bytes on disk include its index record (the trigger deletes it with the row).
+_PRUNE_ORDER = {"listings": "SELECT l.rowid, length(l.data) + COALESCE(length(s.paths), 0) + "
+                "COALESCE(length(s.folded), 0) + COALESCE(length(s.sizes), 0) FROM listings l "
+                "LEFT JOIN search_index s ON s.listing = l.rowid ORDER BY l.used ASC"}
+# --- end of the search index block ------------------------------------------------
+
+_TABLES = ("meta", "listings", "tags", "docs", "images", "search_index")
 
 # The listings columns that make a ListingProgress, in its field order.
 _PROGRESS_COLUMNS = "compressed_read, uncompressed_read, layer_size, entries, complete, verified, source, note"
@@ -177,6 +199,7 @@ class Cache:
             db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA recursive_triggers=ON")  # REPLACE fires search_index_gone
             self._ensure_schema(db)
         except sqlite3.Error as exc:
             db.close()
@@ -198,6 +221,9 @@ class Cache:
                 for name in have:
                     db.execute(f'DROP TABLE IF EXISTS "{name}"')
             for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    db.execute(stmt)
+            for stmt in _SEARCH_SCHEMA.split(";\n"):
                 if stmt.strip():
                     db.execute(stmt)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -317,6 +343,7 @@ class Cache:
         if not self._run(better, False):
             return False
         data = encode_entries(entries)
+        record = search_index.build(entries)
         now = time.time()
 
         def w(db: sqlite3.Connection) -> bool:
@@ -324,12 +351,13 @@ class Cache:
                 return False
             if key == SHARED:
                 db.execute("DELETE FROM listings WHERE digest=? AND scope!=''", (digest,))
-            db.execute(
+            cur = db.execute(
                 "INSERT OR REPLACE INTO listings (digest, scope, complete, verified, entries, compressed_read, "
                 "uncompressed_read, layer_size, source, note, data, stored, used) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (digest, key, int(progress.complete), int(progress.verified), len(entries), progress.compressed_read,
                  progress.uncompressed_read, progress.layer_size, progress.source, progress.note, data, now, now),
             )
+            _put_record(db, cur.lastrowid, record)
             return True
 
         return self._run(w, False, write=True)
@@ -453,6 +481,64 @@ class Cache:
                 self._damaged("images", rowid)
         return out
 
+    # -- search --
+
+    def listing_rows(self) -> dict[tuple[str, str], int]:
+        """(digest, scope) -> rowid of every stored listing, for `search_listing`."""
+        return self._run(lambda db: {(d, s): r for r, d, s in db.execute("SELECT rowid, digest, scope FROM listings")
+                                     if type(d) is str and type(s) is str}, {})
+
+    def search_listing(self, rowid: int, needle: str, fold: bool, keep: Callable[[str], bool],
+                       *, _again: bool = True) -> list[tuple[int, str, int]]:
+        """(entry number, path, size) of the entries of listing `rowid` whose
+        path passes `keep`, from the path index (see search_index.scan for
+        `needle` and `fold`). A listing with no index record (stored before
+        the index, or by a run that failed to write one) is indexed now; one
+        whose paths cannot be indexed is decoded and matched. A damaged row
+        record is dropped (with a note) and built again from the listing."""
+        def q(db: sqlite3.Connection) -> tuple | None:
+            return db.execute("SELECT paths, folded, sizes FROM search_index WHERE listing=?",
+                              (rowid,)).fetchone()
+
+        row = self._run(q, None)
+        try:
+            if row is None:
+                entries = self._entries_of(rowid)
+                if entries is None:
+                    return []
+                record = search_index.build(entries)
+                self._run(lambda db: _put_record(db, rowid, record) if db.execute(
+                    "SELECT 1 FROM listings WHERE rowid=?", (rowid,)).fetchone() else None, None, write=True)
+            else:
+                paths, folded, sizes = row
+                if not (type(paths) in (bytes, type(None)) and type(folded) in (bytes, type(None))
+                        and type(sizes) is bytes):
+                    raise DecodeError("a search index record has the wrong types")
+                record = search_index.IndexRecord(paths, folded, sizes)
+            if record.paths is None:
+                entries = self._entries_of(rowid)
+                return [] if entries is None else [(n, e.path, e.size) for n, e in enumerate(entries) if keep(e.path)]
+            return search_index.scan(record, needle, fold, keep)
+        except Exception:  # noqa: BLE001 - a record that does not decode is damage to it, nothing more
+            self._damaged("search_index", rowid)
+            return self.search_listing(rowid, needle, fold, keep, _again=False) if _again else []
+
+    def _entries_of(self, rowid: int) -> list[TarEntry] | None:
+        row = self._run(lambda db: db.execute("SELECT data, entries FROM listings WHERE rowid=?",
+                                              (rowid,)).fetchone(), None)
+        if row is None:
+            return None
+        try:
+            if type(row[0]) is not bytes:
+                raise DecodeError("a cached listing is not a blob")
+            entries = decode_entries(row[0])
+            if len(entries) != row[1]:
+                raise DecodeError("a cached listing has the wrong number of entries")
+        except Exception:  # noqa: BLE001 - as in get_listing
+            self._damaged("listings", rowid)
+            return None
+        return entries
+
     def listed_digests(self) -> list[str]:
         return self._run(lambda db: [r[0] for r in db.execute("SELECT DISTINCT digest FROM listings")], [])
 
@@ -521,7 +607,8 @@ class Cache:
         def w(db: sqlite3.Connection) -> None:
             freed = 0
             for table in ("listings", "docs"):
-                rows = db.execute(f"SELECT rowid, length(data) FROM {table} ORDER BY used ASC").fetchall()
+                rows = db.execute(_PRUNE_ORDER.get(table, f"SELECT rowid, length(data) FROM {table} ORDER BY used ASC")
+                                  ).fetchall()
                 for rowid, length in rows:
                     if freed >= need:
                         return
@@ -531,6 +618,10 @@ class Cache:
         self._run(w, None, write=True)
         self._compact()
         return max(0, before - self.size())
+
+
+def _put_record(db: sqlite3.Connection, rowid: int | None, record: search_index.IndexRecord) -> None:
+    db.execute("INSERT OR REPLACE INTO search_index VALUES (?,?,?,?)", (rowid, record.paths, record.folded, record.sizes))
 
 
 _DIGEST_TEXT = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")

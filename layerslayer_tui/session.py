@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from layerslayer_tui.cache import SHARED, Cache, CachedListing, scope_of
+from layerslayer_tui.cache import SHARED, Cache, CachedListing, SeenImage, scope_of
 from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
 from layerslayer_tui.entry import EntryBatch, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.errors import ExportError, LayerFormatError, LayerslayerError, NetworkError, OfflineError
@@ -52,6 +53,16 @@ class _TrackedSource:
         if self.closed:
             raise NetworkError("The listing was cancelled.")
         stream = self._inner.open(start, end)
+        with self._lock:
+            self._streams.append(stream)
+        return stream
+
+    def open_rest(self, start: int = 0) -> Any:
+        """The rest of a complete read (several Range streams when the source can), tracked like `open`."""
+        if self.closed:
+            raise NetworkError("The listing was cancelled.")
+        opener = getattr(self._inner, "open_rest", None)
+        stream = opener(start) if opener is not None else self._inner.open(start, None)
         with self._lock:
             self._streams.append(stream)
         return stream
@@ -666,16 +677,25 @@ class Session:
         """Paths matching `pattern` (glob when it has * ? [, else substring;
         see fs.PathMatcher) in every cached listing of every image seen.
         Whiteout markers are not files and are skipped. Each image sees the
-        listings it may see (`Cache.get_listing` with its scope): a listing a
-        registry served unverified is never attributed to an image elsewhere."""
+        listings it may see (the row `Cache.get_listing` with its scope would
+        give): a listing a registry served unverified is never attributed to
+        an image elsewhere. Answered from the cache's path index, each
+        listing scanned once, whichever image asks first."""
         from layerslayer_tui.fs import PathMatcher
         from layerslayer_tui.reference import parse
 
         if self.cache is None:
             return []
         match = PathMatcher(pattern)
-        hits: list[SearchHit] = []
-        per_layer: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        needle, fold = match.required()
+
+        def keep(path: str) -> bool:
+            name = path.rpartition("/")[2]
+            return not name.startswith(".wh.") and match(path, name)
+
+        rows = self.cache.listing_rows()
+        # Which listing answers each layer of each image, in the order hits are reported.
+        wanted: list[tuple[SeenImage, int, str, int]] = []
         seen_refs: set[tuple[str, str]] = set()
         for seen in self.cache.images():
             if (seen.reference, seen.manifest_digest) in seen_refs:
@@ -693,21 +713,31 @@ class Session:
             except LayerslayerError:
                 continue  # not a reference this app wrote: nothing can be attributed to it
             for index, digest in enumerate(seen.layer_digests):
-                # A shared listing is matched once, whichever image asks first.
-                found = per_layer.get((digest, SHARED), per_layer.get((digest, scope)))
+                # The shared (verified) listing answers first, else the one kept for this scope.
+                rowid = rows.get((digest, SHARED), rows.get((digest, scope)))
+                if rowid is not None:
+                    wanted.append((seen, index, digest, rowid))
+        cache = self.cache
+        order = list(dict.fromkeys(w[3] for w in wanted))  # each listing scanned once
+        hits: list[SearchHit] = []
+        per_row: dict[int, list[tuple[int, str, int]]] = {}
+        # Two listings in flight: zstd inflates one (without the GIL) while the other is scanned.
+        with ThreadPoolExecutor(2, thread_name_prefix="search") as pool:
+            ahead: dict[int, Future[list[tuple[int, str, int]]]] = {}
+            for seen, index, digest, rowid in wanted:
+                found = per_row.get(rowid)
                 if found is None:
-                    listing = self.cache.get_listing(digest, scope)
-                    found = []
-                    if listing is not None:
-                        for e in listing.entries:
-                            name = e.path.rpartition("/")[2]
-                            if not name.startswith(".wh.") and match(e.path, name):
-                                found.append((e.path, e.size))
-                    per_layer[(digest, listing.scope if listing is not None else scope)] = found
-                for path, size in found:
+                    while order and len(ahead) < 2:
+                        nxt = order.pop(0)
+                        ahead[nxt] = pool.submit(cache.search_listing, nxt, needle, fold, keep)
+                    found = per_row[rowid] = ahead.pop(rowid).result()
+                for _, path, size in found:
                     hits.append(SearchHit(seen.reference, digest, index, path, size, seen.platform))
                     if limit is not None and len(hits) >= limit:
+                        for f in ahead.values():
+                            f.cancel()
                         return hits
+        return hits
         return hits
 
     def close(self) -> None:

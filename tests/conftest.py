@@ -6,6 +6,7 @@ pytest_plugins = [
     "bed.faults",  # a loopback HTTP server that injects faults a real registry won't produce
     "bed.layers",  # builds layer tars with tarfile/GNU tar, compresses with gzip/zstd
     "bed.hostile",  # a registry that lies about digests and puts escape sequences in its documents
+    "bed.nginx",  # Debian's nginx as a throttling proxy (limit_rate per connection) in front of a registry
     "bed.lazy",  # eStargz / zstd:chunked producers (containerd + ctr-remote, skopeo)
     "bed.local_sources",  # oci:, oci-archive:, docker-archive: copies made by skopeo and umoci
     "bed.engine",  # a private podman API service (Docker-compatible socket) with an image loaded

@@ -36,6 +36,41 @@ class PathMatcher:
             return fnmatchcase(path, self._glob)
         return self._needle in (path.lower() if self._fold else path)
 
+    def required(self) -> tuple[str, bool]:
+        """A substring every matching path holds, and whether it is held by
+        the lowercased path rather than the path: what an index can look for
+        before asking this matcher. ("", False) when nothing is required."""
+        if not self.is_glob:
+            return self._needle, self._fold
+        return max(_glob_literals(self._glob), key=len, default=""), False
+
+
+def _glob_literals(glob: str) -> list[str]:
+    """The runs of plain characters in a glob, outside `*`, `?` and `[...]`
+    (read as fnmatch reads them: `[!` negates, a `]` right after `[` or `[!`
+    is a member, and a `[` with no closing `]` is a plain character, which
+    ends a run here all the same: dropping a character only widens the net)."""
+    runs, run, i = [], [], 0
+    while i < len(glob):
+        c = glob[i]
+        i += 1
+        if c not in _GLOB_CHARS:
+            run.append(c)
+            continue
+        runs.append("".join(run))
+        run = []
+        if c == "[":
+            j = i
+            if j < len(glob) and glob[j] == "!":
+                j += 1
+            if j < len(glob) and glob[j] == "]":
+                j += 1
+            close = glob.find("]", j)
+            if close >= 0:
+                i = close + 1
+    runs.append("".join(run))
+    return [r for r in runs if r]
+
 
 @dataclass(frozen=True, slots=True)
 class Filter:

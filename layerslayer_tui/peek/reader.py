@@ -216,9 +216,11 @@ class Peek:
         p.entries += len(entries)
         return EntryBatch(entries, dataclasses.replace(p))
 
-    def _open(self, start: int, end: int | None) -> ByteStream:
+    def _open(self, start: int, end: int | None, *, rest: bool = False) -> ByteStream:
         self.requests.append((start, end))
-        stream = self.source.open(start, end)
+        # The rest of a complete read: a source that can open several Range streams does (registry/parallel.py).
+        opener = getattr(self.source, "open_rest", None) if rest else None
+        stream = opener(start) if opener is not None else self.source.open(start, end)
         self._stream = stream
         if self._size is None and stream.total is not None:
             self._size = self.progress.layer_size = stream.total
@@ -302,7 +304,7 @@ class Peek:
         resumes = 0
         while True:
             start = pipe.raw
-            stream = self._open(start, None)
+            stream = self._open(start, None, rest=True)
             try:
                 skip = 0
                 if stream.range_ignored or stream.start < start:

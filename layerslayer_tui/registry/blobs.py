@@ -57,6 +57,13 @@ class BlobSource:
             raise ValueError(f"bad byte range {start}-{end}")
         return BlobStream(self, start, end)
 
+    def open_rest(self, start: int = 0) -> object:
+        """Bytes from `start` to the end, for a complete read: over several
+        Range streams when that goes faster (parallel.py)."""
+        from .parallel import open_rest
+
+        return open_rest(self, start)
+
     def read_all(self, cap: int) -> bytes:
         """A small blob (a config) whole, size- and digest-verified."""
         if self.size is not None and self.size > cap:
