@@ -47,7 +47,7 @@ from layerslayer_tui import locations, search_index
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
 from layerslayer_tui.listing_codec import DecodeError, decode_entries, encode_entries
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 __all__ = ["SHARED", "Cache", "CachedListing", "SeenImage", "decode_entries", "encode_entries", "image_from_json",
            "image_to_json", "parse_size", "scope_of"]

@@ -21,7 +21,7 @@ from layerslayer_tui.cache import SHARED, Cache, CachedListing, SeenImage, scope
 from layerslayer_tui.image_codec import platforms_from_json, platforms_to_json
 from layerslayer_tui.entry import EntryBatch, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.errors import ExportError, LayerFormatError, LayerslayerError, NetworkError, OfflineError
-from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import is_local
 
 DEFAULT_BUDGET = 256 * 1024

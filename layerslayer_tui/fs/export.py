@@ -53,7 +53,7 @@ class ExportLayer:
 
     @classmethod
     def from_layer(cls, layer: Any, *, complete: bool = False, verified: bool = False) -> ExportLayer:
-        """From a registry.models.LayerInfo (or anything with the same attributes)."""
+        """From an image.LayerInfo (or anything with the same attributes)."""
         step = getattr(layer, "step", None)
         return cls(
             index=layer.index,

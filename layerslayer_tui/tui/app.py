@@ -23,7 +23,7 @@ from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.worker import get_current_worker
 
 from layerslayer_tui.errors import LayerslayerError
-from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import AmbiguousImageError
 
 from . import history, keys

@@ -20,7 +20,7 @@ from textual import work
 from textual.worker import Worker, get_current_worker
 
 from layerslayer_tui.entry import EntryBatch
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 from .messages import AllListed, Failed, LayerBatch, LayerDone
 from .progress_text import checking_line, cut_short, from_index, index_label, progress_line

@@ -8,7 +8,7 @@ from textual.message import Message
 
 from layerslayer_tui.entry import EntryBatch
 from layerslayer_tui.errors import LayerslayerError
-from layerslayer_tui.registry.models import ImageInfo, Platform
+from layerslayer_tui.image import ImageInfo, Platform
 
 
 @dataclass
