@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
-from layerslayer_tui import locations
+from layerslayer_tui import atomic, locations
 
 LIMIT = 100
 
@@ -30,10 +28,8 @@ def remember(reference: str, current: list[str]) -> list[str]:
     path = locations.history_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".history-")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with atomic.writing(path, "w", prefix=".history-", encoding="utf-8") as out:
             json.dump(items, out, indent=1)
-        os.replace(tmp, path)
     except OSError:
         pass
     return items
