@@ -127,6 +127,17 @@ def scope_of(registry: str, repository: str) -> str:
     return f"{registry}/{repository}"
 
 
+# Keys of the docs/images tables: the cache owns their format, callers name the parts.
+def image_key(registry: str, repository: str, top_digest: str, platform: str = "") -> str:
+    """An ImageInfo loaded from `top_digest` (a manifest or an index) for one platform ("" = as asked)."""
+    return f"{registry}/{repository}@{top_digest}#{platform}"
+
+
+def platforms_key(registry: str, repository: str, top_digest: str) -> str:
+    """The platforms an index (or a manifest: none) offers, as image_codec.platforms_to_json wrote them."""
+    return f"platforms:{registry}/{repository}@{top_digest}"
+
+
 def _shared(digest: str, progress: ListingProgress) -> bool:
     return bool(progress.complete and progress.verified) and digest_rules.is_valid(digest)
 
