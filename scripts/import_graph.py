@@ -41,7 +41,9 @@ def resolve(current: str, is_pkg: bool, node: ast.ImportFrom) -> list[str]:
     return [prefix] + [f"{prefix}.{a.name}" for a in node.names]
 
 
-def edges(root: Path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def edges(root: Path, *, typing: bool = True) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(module-level edges, deferred edges); `typing=False` leaves out imports
+    under `if TYPE_CHECKING:` (annotations only: no dependency at run time)."""
     files = {module_name(root, p): p for p in (root / PKG).rglob("*.py")}
     known = set(files)
     top: dict[str, set[str]] = {m: set() for m in files}
@@ -64,13 +66,15 @@ def edges(root: Path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
             else:
                 continue
             # inside a function, or under `if TYPE_CHECKING:` -> not an import-time edge
-            p, deferred = parents.get(node), False
+            p, deferred, for_typing = parents.get(node), False, False
             while p is not None:
                 if isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     deferred = True
                 if isinstance(p, ast.If) and "TYPE_CHECKING" in ast.unparse(p.test):
-                    deferred = True
+                    deferred = for_typing = True
                 p = parents.get(p)
+            if for_typing and not typing:
+                continue
             for t in targets:
                 while t and t not in known and "." in t:
                     t = t.rsplit(".", 1)[0]

@@ -46,7 +46,7 @@ class TreeViewMixin:
             partial = self.workspace.partial_layers(self.layer)
             return plain(f"{len(partial)} layer{'' if len(partial) == 1 else 's'} partly listed · F for all" if partial else "")
         return plain(partial_subtitle(self.workspace.progress(self.layer), running=self.layer not in self.finished,
-                                      checking=self.layer in self._checking))
+                                      checking=self.layer in self.listing_state.checking))
 
     def current_view(self) -> tuple[Any, bool]:
         """The tree to show (before filtering) and whether it has removals."""
