@@ -213,14 +213,14 @@ class ListingMixin:
         self.listing_state.fed(index, len(self.image.layers))
         self.set_status(progress_line(index, batch.progress, streaming=True))
         if self.merged or self.layer is None:
-            self._merged_dirty = True
-            if time.monotonic() - self._last_merged >= self.MERGED_REFRESH:
+            self.view_state.stale = True
+            if self.view_state.due(time.monotonic(), self.MERGED_REFRESH):
                 self.refresh_view()
             return
         if index == self.layer:
             tree = self.query_one(FileTree)
             if self.current_filter() is not None or tree.view is None:
-                self._merged_dirty = True  # filtered views are rebuilt on the timer
+                self.view_state.stale = True  # filtered views are rebuilt on the timer
             else:
                 tree.extend(e.path.strip("/") for e in batch.entries)
                 tree.set_note(self._note(index))

@@ -14,9 +14,10 @@ from layerslayer_tui.fs import Change, Filter, FilteredView
 from .progress_text import partial_note, partial_subtitle, partly_listed
 from .text import plain
 from .screens.dialogs import PromptScreen
+from .view_state import MARKERS, TreeViewState
 from .widgets.file_tree import FileTree
 
-MARKERS = (Change.ADDED, Change.MODIFIED, Change.REMOVED, Change.UNMODIFIED)
+__all__ = ["MARKERS", "REVEAL_MATCHES", "REVEAL_ROWS", "TreeViewMixin"]
 # A new filter expands the paths to its first matches, as far as both allow.
 REVEAL_MATCHES = 50
 REVEAL_ROWS = 200
@@ -28,11 +29,24 @@ class TreeViewMixin:
     MERGED_REFRESH = 1.0  # seconds between rebuilds of a merged view that is still growing
 
     def _init_tree_view(self) -> None:
-        self.merged = False  # merged view up to the selected layer
-        self.pattern: str | None = None
-        self.markers: set[Change] = set(MARKERS)
-        self._merged_dirty = False
-        self._last_merged = 0.0
+        self.view_state = TreeViewState()
+
+    # The state's fields, as the other mixins read and set them.
+    @property
+    def merged(self) -> bool:
+        return self.view_state.merged
+
+    @merged.setter
+    def merged(self, value: bool) -> None:
+        self.view_state.merged = value
+
+    @property
+    def pattern(self) -> str | None:
+        return self.view_state.pattern
+
+    @property
+    def markers(self) -> set[Change]:
+        return self.view_state.markers
 
     def _note(self, index: int) -> Text | None:
         progress = self.workspace.progress(index) if self.workspace is not None else None
@@ -78,8 +92,7 @@ class TreeViewMixin:
             self._reveal_matches(tree, view)
         tree.border_title = self._tree_title()
         tree.border_subtitle = self._subtitle()
-        self._merged_dirty = False
-        self._last_merged = time.monotonic()
+        self.view_state.built(time.monotonic())
 
     def _reveal_matches(self, tree: FileTree, view: FilteredView) -> None:
         result = view.result
@@ -102,15 +115,10 @@ class TreeViewMixin:
 
     def current_filter(self) -> Filter | None:
         """The filter on screen; change markers only exist in a layer's own view."""
-        markers = None
-        if len(self.markers) < len(MARKERS) and self.layer is not None and not self.merged:
-            markers = self.markers
-        if self.pattern is None and markers is None:
-            return None
-        return Filter.of(self.pattern, markers)
+        return self.view_state.filter(self.layer)
 
     def _refresh_merged_if_dirty(self) -> None:
-        if self._merged_dirty and self.workspace is not None:
+        if self.view_state.stale and self.workspace is not None:
             self.refresh_view()
 
     def _merged_note(self) -> Text | None:
@@ -124,18 +132,7 @@ class TreeViewMixin:
 
     def _tree_title(self) -> Text:
         # A border title given as str is read as markup: the filter is typed text.
-        if self.layer is None:
-            title = "Files: image (merged)"
-        elif self.merged:
-            title = f"Files: merged up to layer {self.layer}"
-        else:
-            title = f"Files: layer {self.layer}"
-        extras = []
-        if self.pattern:
-            extras.append(f"filter {self.pattern}")
-        if len(self.markers) < len(MARKERS):
-            extras.append("showing " + ",".join(m.value for m in MARKERS if m in self.markers))
-        return plain(title + (f" ({'; '.join(extras)})" if extras else ""))
+        return plain(self.view_state.title(self.layer))
 
     # -- keys: m, /, 1-4 ------------------------------------------------------------
 
@@ -149,7 +146,7 @@ class TreeViewMixin:
         def done(value: str | None) -> None:
             if value is None:
                 return
-            self.pattern = value.strip() or None
+            self.view_state.pattern = value.strip() or None
             self.refresh_view(reveal=self.pattern is not None)
 
         self.push_screen(
@@ -158,9 +155,5 @@ class TreeViewMixin:
         )
 
     def action_toggle_marker(self, which: int) -> None:
-        marker = MARKERS[which]
-        if marker in self.markers:
-            self.markers.discard(marker)
-        else:
-            self.markers.add(marker)
+        self.view_state.toggle_marker(which)
         self.refresh_view()
