@@ -70,6 +70,11 @@ class Progress(Message):
 
     text: str
 
+    def can_replace(self, message: Message) -> bool:
+        # A newer status line still queued supersedes this one: when the UI
+        # lags behind a download, it shows the latest figure, not every one.
+        return isinstance(message, Progress)
+
 
 def unexpected(what: str, err: BaseException) -> LayerslayerError:
     detail = f"{type(err).__name__}: {err}".rstrip(".")
