@@ -20,6 +20,7 @@ from ..entry import EntryBatch, ListingProgress, TarEntry
 from ..errors import LayerFormatError, NetworkError, ProtocolError
 from ..units import human_size
 from .decompress import StreamDecoder, check_media_type
+from .seekhook import SeekRecording
 from .scanner import Capture, TarScanner
 from .source import ByteSource, ByteStream
 
@@ -87,6 +88,7 @@ class Pipeline:
         self.uncompressed = 0
         self.pending: list[TarEntry] = []
         self.clean_end = False
+        self.seek = SeekRecording()  # gzip access points (peek/gzindex.py), once start() is called
 
     def _decoded(self, data: bytes) -> None:
         self.uncompressed += len(data)
@@ -97,6 +99,7 @@ class Pipeline:
     def feed(self, chunk: bytes) -> None:
         self.hasher.update(chunk)
         self.raw += len(chunk)
+        self.seek.feed(chunk)
         if not self.scanner.finished:  # past the archive's end only the hash matters
             self.decoder.write(chunk)
 
@@ -180,6 +183,10 @@ class Peek:
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()
+
+    def seek_index(self):  # -> gzindex.SeekIndex | None
+        """The gzip access points this read recorded (None: none were)."""
+        return self._pipe.seek.result()
 
     def __enter__(self) -> Peek:
         return self
@@ -294,10 +301,12 @@ class Peek:
         if self._finished:
             yield self._final()
             return
+        self._pipe.seek.start(self._pipe)  # a complete read records gzip access points
         try:
             yield from self._stream_rest()
         finally:
             self._pipe.hasher.close()  # no helper thread outlives the listing
+            self._pipe.seek.finish(abandon=self._closed or not self._finished)
 
     def _stream_rest(self) -> Iterator[EntryBatch]:
         pipe = self._pipe

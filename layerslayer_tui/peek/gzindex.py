@@ -1,0 +1,455 @@
+"""gzip access points (zlib's examples/zran.c algorithm): where a deflate
+block starts, recorded while a layer streams once, so any file can later be
+inflated from the access point before it instead of from byte 0.
+
+An access point is (compressed offset, uncompressed offset, bit offset,
+32 KiB window). Python's zlib exposes neither `Z_BLOCK` (stop at a block
+boundary) nor `inflateGetDictionary`, so the recorder drives the system libz
+through ctypes. ctypes releases the GIL for each call, so `Recorder` inflates
+on its own thread beside the fast (python-isal) listing inflate, on the
+other core: listing speed is the listing's, not zlib's (see the benchmark).
+
+Resuming needs no `inflatePrime`: the compressed bytes are shifted by the
+bit offset (`BitShifter`) and inflated raw with the window as dictionary.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import queue
+import struct
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+try:  # pragma: no branch - depends on the platform
+    from isal import isal_zlib as _fast_zlib
+except ImportError:  # pragma: no cover
+    _fast_zlib = zlib  # type: ignore[assignment]
+
+WINDOW = 32 * 1024
+DEFAULT_SPACING = 4 * 1024 * 1024  # compressed bytes between access points (see benchmarks/bench_seek.py)
+OUT_SCRATCH = 256 * 1024  # recorder output is thrown away; this bounds one inflate call
+MAX_LAG = 64 * 1024 * 1024  # raw bytes the recorder may fall behind before it gives up (memory bound)
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    compressed: int  # offset of the first whole byte after the block boundary
+    uncompressed: int  # offset in the tar stream
+    bits: int  # 0-7: bits of byte compressed-1 that belong to the block
+    window: bytes  # up to 32 KiB of output preceding `uncompressed`
+
+
+@dataclass(slots=True)
+class SeekIndex:
+    """Access points of one gzip blob, in order. `covered` is how far the
+    recorder got (compressed bytes); `complete` when it saw the whole blob."""
+
+    spacing: int = DEFAULT_SPACING
+    points: list[Checkpoint] = field(default_factory=list)
+    covered: int = 0
+    uncompressed_covered: int = 0
+    complete: bool = False
+
+    def before(self, uncompressed: int) -> Checkpoint | None:
+        """The last access point at or before an uncompressed offset."""
+        best = None
+        lo, hi = 0, len(self.points)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.points[mid].uncompressed <= uncompressed:
+                best = self.points[mid]
+                lo = mid + 1
+            else:
+                hi = mid
+        return best
+
+    def after(self, point: Checkpoint) -> Checkpoint | None:
+        """The access point following `point` (bounds a read), if any."""
+        for p in self.points:
+            if p.compressed > point.compressed:
+                return p
+        return None
+
+    def merge(self, other: SeekIndex) -> SeekIndex:
+        """The union of two recordings of the same blob (prefixes of it)."""
+        if other.covered > self.covered:
+            return other
+        return self
+
+    @property
+    def window_bytes(self) -> int:
+        return sum(len(p.window) for p in self.points)
+
+
+# -- the recorder: system libz through ctypes --------------------------------
+
+
+class _ZStream(ctypes.Structure):
+    _fields_ = [
+        ("next_in", ctypes.c_void_p),
+        ("avail_in", ctypes.c_uint),
+        ("total_in", ctypes.c_ulong),
+        ("next_out", ctypes.c_void_p),
+        ("avail_out", ctypes.c_uint),
+        ("total_out", ctypes.c_ulong),
+        ("msg", ctypes.c_char_p),
+        ("state", ctypes.c_void_p),
+        ("zalloc", ctypes.c_void_p),
+        ("zfree", ctypes.c_void_p),
+        ("opaque", ctypes.c_void_p),
+        ("data_type", ctypes.c_int),
+        ("adler", ctypes.c_ulong),
+        ("reserved", ctypes.c_ulong),
+    ]
+
+
+Z_OK, Z_STREAM_END, Z_NEED_DICT, Z_BUF_ERROR = 0, 1, 2, -5
+Z_NO_FLUSH, Z_BLOCK = 0, 5
+_libz: ctypes.CDLL | None = None
+_libz_checked = False
+
+
+def libz() -> ctypes.CDLL | None:
+    """The system zlib (None when absent or too old for inflateGetDictionary)."""
+    global _libz, _libz_checked
+    if _libz_checked:
+        return _libz
+    _libz_checked = True
+    name = ctypes.util.find_library("z")
+    try:
+        lib = ctypes.CDLL(name or "libz.so.1")
+        lib.zlibVersion.restype = ctypes.c_char_p
+        lib.inflateGetDictionary  # noqa: B018 - zlib >= 1.2.8; absent means no recorder
+    except (OSError, AttributeError):
+        return None
+    lib.inflateInit2_.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.inflate.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_int]
+    lib.inflateEnd.argtypes = [ctypes.POINTER(_ZStream)]
+    lib.inflateReset.argtypes = [ctypes.POINTER(_ZStream)]
+    lib.inflateGetDictionary.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint)]
+    lib.inflateSetDictionary.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_char_p, ctypes.c_uint]
+    lib.inflatePrime.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_int, ctypes.c_int]
+    _libz = lib
+    return lib
+
+
+def available() -> bool:
+    return libz() is not None
+
+
+class Inflater:
+    """Single-threaded zran walker over a gzip stream fed in order from byte 0:
+    inflates into a scratch buffer and records an access point at the first
+    block boundary past every `spacing` compressed bytes."""
+
+    def __init__(self, spacing: int = DEFAULT_SPACING) -> None:
+        lib = libz()
+        if lib is None:
+            raise RuntimeError("the system zlib is not usable")
+        self._lib = lib
+        self.index = SeekIndex(spacing=spacing)
+        self._strm = _ZStream()
+        self._ref = ctypes.byref(self._strm)
+        self._out = ctypes.create_string_buffer(OUT_SCRATCH)
+        self._dict = ctypes.create_string_buffer(WINDOW)
+        self._dlen = ctypes.c_uint(0)
+        # 47 = gzip or zlib header auto-detected, 32 KiB window
+        if lib.inflateInit2_(self._ref, 47, lib.zlibVersion(), ctypes.sizeof(_ZStream)) != Z_OK:
+            raise RuntimeError("inflateInit2 failed")
+        self._base_in = 0  # compressed offset where the current member started
+        self._next = 0  # compressed offset from which the next boundary is recorded
+        self._between = False  # after a member's end
+        self.failed = ""
+        self.done = False
+
+    def feed(self, chunk: bytes) -> None:
+        """Inflate one chunk (the GIL is released inside each libz call)."""
+        if self.done or self.failed or not chunk:
+            return
+        lib, strm, ref = self._lib, self._strm, self._ref
+        buf = ctypes.c_char_p(chunk)  # points at the bytes object's own buffer: no copy
+        base = ctypes.cast(buf, ctypes.c_void_p).value or 0
+        pos = 0
+        n = len(chunk)
+        index = self.index
+        while pos < n:
+            if self._between:
+                # zero padding between members, then another member or garbage
+                while pos < n and chunk[pos] == 0:
+                    pos += 1
+                if pos >= n:
+                    break
+                if chunk[pos] != _GZIP_MAGIC[0]:
+                    self.done = True
+                    break
+                lib.inflateReset(ref)
+                self._base_in = index.covered + pos
+                self._between = False
+            strm.next_in = base + pos
+            strm.avail_in = n - pos
+            flush = Z_BLOCK if index.covered + pos >= self._next else Z_NO_FLUSH
+            strm.next_out = ctypes.addressof(self._out)
+            strm.avail_out = OUT_SCRATCH
+            before_in, before_out = strm.total_in, strm.total_out
+            ret = lib.inflate(ref, flush)
+            used = strm.total_in - before_in
+            index.uncompressed_covered += strm.total_out - before_out
+            pos += used
+            if ret == Z_STREAM_END:
+                self._between = True
+                continue
+            if ret not in (Z_OK, Z_BUF_ERROR):
+                self.failed = f"zlib error {ret}"
+                break
+            if flush == Z_BLOCK and (strm.data_type & 128) and not (strm.data_type & 64):
+                self._record(index.covered + pos, strm.data_type & 7)
+        if not self.failed:
+            index.covered += n
+
+    def _record(self, compressed: int, bits: int) -> None:
+        index = self.index
+        self._dlen.value = WINDOW
+        if self._lib.inflateGetDictionary(self._ref, self._dict, ctypes.byref(self._dlen)) != Z_OK:
+            return
+        window = self._dict.raw[: self._dlen.value]
+        index.points.append(Checkpoint(compressed, index.uncompressed_covered, bits, window))
+        self._next = compressed + index.spacing
+
+    def finish(self) -> SeekIndex:
+        """The stream is over (or was cut): close libz, keep what was found."""
+        if self._strm.state:
+            self._lib.inflateEnd(self._ref)
+            self._strm.state = None
+        self.index.complete = self._between and not self.failed
+        return self.index
+
+
+class Recorder:
+    """Runs an `Inflater` on its own thread, fed the raw chunks of a listing
+    read. Never slows the listing: when it falls `MAX_LAG` chunks behind it
+    stops (keeping the access points it made) instead of holding memory."""
+
+    def __init__(self, spacing: int = DEFAULT_SPACING) -> None:
+        self._inflater = Inflater(spacing)
+        self._queue: queue.Queue[bytes | None] = queue.Queue()
+        self._gave_up = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gz-index", daemon=True)
+        self._thread.start()
+        self._result: SeekIndex | None = None
+        self.note = ""
+        self._fed = 0  # written by the feeding thread only
+        self._done = 0  # written by the recorder thread only
+
+    def feed(self, chunk: bytes) -> None:
+        if self._gave_up.is_set():
+            return
+        if self._fed - self._done >= MAX_LAG:
+            self._gave_up.set()
+            self.note = "the seek index stopped early: its inflate fell behind the listing"
+            return
+        self._fed += len(chunk)
+        self._queue.put(chunk)
+
+    def _run(self) -> None:
+        inflater = self._inflater
+        while True:
+            chunk = self._queue.get()
+            if chunk is None or self._gave_up.is_set():
+                break
+            inflater.feed(chunk)
+            self._done += len(chunk)
+            if inflater.done or inflater.failed:
+                break
+
+    def finish(self) -> SeekIndex:
+        """Wait for the recorder to catch up; the access points found."""
+        if self._result is None:
+            self._queue.put(None)
+            self._thread.join()
+            self._result = self._inflater.finish()
+        return self._result
+
+    def abandon(self) -> SeekIndex:
+        """Stop now (a cancelled read): what was recorded so far is still valid."""
+        self._gave_up.set()
+        return self.finish()
+
+
+# -- reading from an access point --------------------------------------------
+
+
+class ResumedInflate:
+    """Inflates a gzip blob from an access point: `write` the compressed bytes
+    from `start_offset(point)` on; the sink gets the tar stream from
+    `point.uncompressed` on. libz resumes mid-byte (`inflatePrime`) with the
+    window as dictionary; a later gzip member is followed with a fresh
+    (python-isal when present) gzip decoder."""
+
+    def __init__(self, point: Checkpoint, sink: Callable[[bytes], None]) -> None:
+        lib = libz()
+        if lib is None:
+            raise RuntimeError("the system zlib is not usable")
+        self._lib = lib
+        self._sink = sink
+        self._point = point
+        self._primed = point.bits == 0
+        self._strm = _ZStream()
+        self._ref = ctypes.byref(self._strm)
+        self._out = ctypes.create_string_buffer(OUT_SCRATCH)
+        if lib.inflateInit2_(self._ref, -15, lib.zlibVersion(), ctypes.sizeof(_ZStream)) != Z_OK:
+            raise RuntimeError("inflateInit2 failed")
+        if point.window and lib.inflateSetDictionary(self._ref, point.window, len(point.window)) != Z_OK:
+            self.close()
+            raise ValueError("the access point's window was refused")
+        self._raw = True  # still inside the member the access point belongs to
+        self._rest: zlib._Decompress | None = None  # type: ignore[name-defined]
+        self._skip = 0  # trailer bytes of the raw member still to pass over
+
+    @staticmethod
+    def start_offset(point: Checkpoint) -> int:
+        return point.compressed - (1 if point.bits else 0)
+
+    def write(self, data: bytes) -> None:
+        from ..errors import LayerFormatError
+
+        if not data:
+            return
+        if not self._primed:
+            self._primed = True
+            first, data = data[0], data[1:]
+            if self._lib.inflatePrime(self._ref, self._point.bits, first >> (8 - self._point.bits)) != Z_OK:
+                raise LayerFormatError("The layer's gzip data cannot be resumed at its access point.")
+        if self._raw:
+            data = self._inflate_raw(data)
+        if data:
+            self._members(data)
+
+    def _inflate_raw(self, data: bytes) -> bytes:
+        from ..errors import LayerFormatError
+
+        lib, strm, ref = self._lib, self._strm, self._ref
+        buf = ctypes.c_char_p(data)
+        base = ctypes.cast(buf, ctypes.c_void_p).value or 0
+        strm.next_in = base
+        strm.avail_in = len(data)
+        while True:
+            strm.next_out = ctypes.addressof(self._out)
+            strm.avail_out = OUT_SCRATCH
+            ret = lib.inflate(ref, Z_NO_FLUSH)
+            made = OUT_SCRATCH - strm.avail_out
+            if made:
+                self._sink(self._out.raw[:made])
+            if ret == Z_STREAM_END:
+                self._raw = False
+                rest = data[len(data) - strm.avail_in :]
+                self.close()
+                return rest[8:] if len(rest) >= 8 else self._keep_trailer(rest)
+            if ret not in (Z_OK, Z_BUF_ERROR):
+                raise LayerFormatError("The layer's gzip data is corrupt after its access point.")
+            if strm.avail_in == 0 and strm.avail_out:
+                return b""
+            if ret == Z_BUF_ERROR and strm.avail_out:
+                return b""
+        del buf  # pragma: no cover
+
+    def _keep_trailer(self, rest: bytes) -> bytes:
+        self._skip = 8 - len(rest)
+        return b""
+
+    def _members(self, data: bytes) -> None:
+        from ..errors import LayerFormatError
+
+        skip = self._skip
+        if skip:
+            self._skip = max(0, skip - len(data))
+            data = data[skip:]
+        while data:
+            if self._rest is None or self._rest.eof:
+                data = data.lstrip(b"\x00")
+                if not data or not data.startswith(_GZIP_MAGIC[: len(data)]):
+                    return  # padding, or trailing garbage after the last member (as gzip)
+                self._rest = _fast_zlib.decompressobj(31)
+            d = self._rest
+            try:
+                out = d.decompress(data, 1 << 20)
+                if out:
+                    self._sink(out)
+                while d.unconsumed_tail and not d.eof:
+                    out = d.decompress(d.unconsumed_tail, 1 << 20)
+                    if out:
+                        self._sink(out)
+            except Exception as err:  # zlib.error or isal's error
+                raise LayerFormatError(f"The layer's gzip data is corrupt ({err}).") from None
+            data = d.unused_data if d.eof else b""
+
+    def close(self) -> None:
+        if self._strm.state:
+            self._lib.inflateEnd(self._ref)
+            self._strm.state = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+
+# -- the stored form ----------------------------------------------------------
+
+_MAGIC = b"LSGZIX1\x00"
+_HEAD = struct.Struct("<QQQB")  # spacing, covered, uncompressed_covered, complete
+_POINT = struct.Struct("<QQBI")  # compressed, uncompressed, bits, window length
+MAX_POINTS = 1 << 20
+
+
+def encode(index: SeekIndex) -> bytes:
+    """Versioned binary form, windows compressed (level 6 zlib)."""
+    parts = [_MAGIC, _HEAD.pack(index.spacing, index.covered, index.uncompressed_covered, int(index.complete))]
+    parts.append(struct.pack("<I", len(index.points)))
+    for p in index.points:
+        parts.append(_POINT.pack(p.compressed, p.uncompressed, p.bits, len(p.window)))
+    parts.append(b"".join(p.window for p in index.points))
+    return zlib.compress(b"".join(parts), 6)
+
+
+def decode(blob: bytes, *, max_size: int = 1 << 31) -> SeekIndex:
+    """The inverse of `encode`; ValueError for anything malformed."""
+    try:
+        d = zlib.decompressobj()
+        raw = d.decompress(blob, max_size)
+        if d.unconsumed_tail:
+            raise ValueError("seek index too large")
+    except zlib.error as err:
+        raise ValueError(f"seek index not zlib data: {err}") from None
+    if not raw.startswith(_MAGIC):
+        raise ValueError("not a seek index")
+    pos = len(_MAGIC)
+    try:
+        spacing, covered, ucovered, complete = _HEAD.unpack_from(raw, pos)
+        pos += _HEAD.size
+        (count,) = struct.unpack_from("<I", raw, pos)
+        pos += 4
+        if count > MAX_POINTS:
+            raise ValueError("too many access points")
+        heads = [_POINT.unpack_from(raw, pos + i * _POINT.size) for i in range(count)]
+    except struct.error:
+        raise ValueError("seek index cut short") from None
+    pos += count * _POINT.size
+    points = []
+    last_c = last_u = -1
+    for compressed, uncompressed, bits, wlen in heads:
+        if bits > 7 or wlen > WINDOW or compressed <= last_c or uncompressed < last_u:
+            raise ValueError("seek index out of order")
+        if compressed > covered or pos + wlen > len(raw):
+            raise ValueError("seek index inconsistent")
+        points.append(Checkpoint(compressed, uncompressed, bits, raw[pos : pos + wlen]))
+        pos += wlen
+        last_c, last_u = compressed, uncompressed
+    if pos != len(raw):
+        raise ValueError("seek index has trailing bytes")
+    return SeekIndex(spacing=spacing, points=points, covered=covered, uncompressed_covered=ucovered, complete=bool(complete))
