@@ -1,0 +1,285 @@
+"""Reading one tar member's content without streaming the layer from byte 0.
+
+- gzip with a seek index: one closed Range request from the access point
+  before the member to an estimated bound past its end (a second request
+  only when the member turns out larger than estimated), inflated from the
+  point's window, skipped to the member's header.
+- plain tar: the member's offset is its place in the blob.
+- no index: stream from byte 0 as carving always did, stop at the member,
+  and keep the access points made on the way (`Read.index`).
+
+The member is found by its uncompressed offset from the listing and checked
+by its header: a header that is not the expected member means the index (or
+listing) does not describe these bytes (`IndexMismatch`), and the caller
+streams instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from ..entry import EntryType, TarEntry
+from ..errors import LayerFormatError, NotFoundError
+from .carve import Carved, _Collector, _Done, _PaxSparse, _SparseExpander
+from .gzindex import Checkpoint, ResumedInflate, SeekIndex
+from .reader import FULL_CHUNK, Pipeline
+from .scanner import ContentSink, TarScanner
+from .source import ByteSource
+
+MARGIN = 64 * 1024  # compressed bytes added to an estimated bound
+HEADER_ROOM = 64 * 1024  # uncompressed room for PAX / long-name headers before the content
+MAX_GROW = 8  # requests after the first one, before giving up
+VIA_INDEX = "seek index"
+VIA_OFFSET = "tar offset"
+VIA_STREAM = "stream"
+
+
+class IndexMismatch(LayerFormatError):
+    """The bytes at the recorded place are not the expected member."""
+
+
+@dataclass(slots=True)
+class Read:
+    carved: Carved
+    via: str
+    requests: list[tuple[int, int | None]] = field(default_factory=list)
+    compressed_read: int = 0
+    index: SeekIndex | None = None  # access points recorded by a streamed read
+
+
+def _capture_sink(entry: TarEntry, cap: int, out: BinaryIO | None, sinks: list[_Collector]) -> ContentSink | None:
+    if entry.type is not EntryType.FILE:
+        return None
+    sink = _Collector(entry, cap, out)
+    sinks.append(sink)
+    extra = entry.extra or {}
+    if "sparse_pax" in extra:
+        if extra["sparse_pax"] != "1.0":
+            raise LayerFormatError("Carving GNU tar's old PAX sparse files (0.x) is not supported.")
+        return _PaxSparse(sink, entry.size)
+    if "sparse" in extra:
+        pairs = extra["sparse"]
+        assert isinstance(pairs, list)
+        return _SparseExpander(sink, pairs, entry.size)
+    return sink
+
+
+def _carved(want: TarEntry, found: TarEntry | None, sinks: list[_Collector], read: int) -> Carved:
+    if found is None:
+        raise NotFoundError(f"There is no file named {want.path!r} in this layer.")
+    carved = Carved(entry=found, compressed_read=read)
+    if found.type is EntryType.SYMLINK:
+        carved.target = found.link
+    if sinks:
+        sink = sinks[0]
+        carved.written, carved.truncated = sink.written, sink.truncated
+        if sink.buf is not None:
+            carved.content = sink.buf.getvalue()
+        if sink.written < found.size and not sink.truncated:
+            raise LayerFormatError(f"The layer ends in the middle of {want.path!r}.")
+    return carved
+
+
+class _MemberFeed:
+    """Tar bytes from `start` (uncompressed) in; skips to `want.offset`, then
+    scans exactly one member and captures its content."""
+
+    def __init__(self, want: TarEntry, start: int, cap: int, out: BinaryIO | None) -> None:
+        self.want = want
+        self.skip = want.offset - start
+        if self.skip < 0:
+            raise ValueError("access point after the member")
+        self.sinks: list[_Collector] = []
+        self.found: TarEntry | None = None
+        self.scanner = TarScanner(self._capture)
+        self.cap = cap
+        self.out = out
+        self.done = False
+
+    def _capture(self, entry: TarEntry) -> ContentSink | None:
+        if entry.path != self.want.path or entry.type is not self.want.type:
+            raise IndexMismatch(
+                f"The recorded place of {self.want.path!r} holds {entry.path!r}: the seek index does not match the layer."
+            )
+        self.found = entry
+        sink = _capture_sink(entry, self.cap, self.out, self.sinks)
+        if sink is None:
+            raise _Done  # not a file: the header is all there is
+        return sink
+
+    def write(self, data: bytes) -> None:
+        if self.done:
+            raise _Done
+        if self.skip:
+            if len(data) <= self.skip:
+                self.skip -= len(data)
+                return
+            data, self.skip = data[self.skip :], 0
+        try:
+            self.scanner.feed(data)
+        except _Done:
+            self.done = True
+            raise
+        if self.scanner.finished and self.found is None:
+            raise IndexMismatch(f"The archive ends before {self.want.path!r}: the seek index does not match the layer.")
+
+
+def _data_end(entry: TarEntry) -> int:
+    """Uncompressed offset just past the member's stored content (an upper
+    estimate: PAX headers before it are bounded by HEADER_ROOM)."""
+    stored = entry.size
+    extra = entry.extra or {}
+    if "sparse" in extra or "sparse_pax" in extra:
+        stored = entry.size + (1 << 20)  # the stored part is at most the real size plus its map
+    return entry.offset + HEADER_ROOM + max(0, stored)
+
+
+def _bound(index: SeekIndex, point: Checkpoint, end_u: int, size: int | None) -> int:
+    """A compressed offset (inclusive) estimated to cover uncompressed `end_u`."""
+    last = size - 1 if size else None
+    nxt = None
+    prev = point
+    for p in index.points:
+        if p.compressed <= point.compressed:
+            continue
+        if p.uncompressed >= end_u:
+            nxt = p
+            break
+        prev = p
+    if nxt is not None:
+        ratio = (nxt.compressed - prev.compressed) / max(1, nxt.uncompressed - prev.uncompressed)
+        est = prev.compressed + int((end_u - prev.uncompressed) * ratio) + MARGIN
+        bound = min(est, nxt.compressed)
+    else:
+        span_c = max(1, index.covered - prev.compressed)
+        span_u = max(1, index.uncompressed_covered - prev.uncompressed)
+        bound = prev.compressed + int((end_u - prev.uncompressed) * span_c / span_u) + MARGIN
+    if last is not None:
+        bound = min(bound, last)
+    return max(bound, ResumedInflate.start_offset(point))
+
+
+def read_via_index(
+    source: ByteSource, entry: TarEntry, index: SeekIndex, *, cap: int, out: BinaryIO | None = None
+) -> Read:
+    """The member's content through the access point before it."""
+    point = index.before(entry.offset)
+    if point is None:
+        raise IndexMismatch("The seek index has no access point before this file.")
+    size = source.size
+    want_end = _data_end(entry) if out is not None else min(_data_end(entry), entry.offset + HEADER_ROOM + cap)
+    if entry.size <= 0:
+        want_end = entry.offset + HEADER_ROOM
+    start = ResumedInflate.start_offset(point)
+    bound = _bound(index, point, want_end, size)
+    feed = _MemberFeed(entry, point.uncompressed, cap, out)
+    inflate = ResumedInflate(point, feed.write)
+    requests: list[tuple[int, int | None]] = []
+    got = 0
+    pos = start
+    try:
+        for _ in range(MAX_GROW + 1):
+            requests.append((pos, bound))
+            stream = source.open(pos, bound)
+            try:
+                if stream.range_ignored or stream.start != pos:
+                    raise IndexMismatch("The registry ignored Range, so the seek index cannot be used.")
+                for chunk in stream.iter_chunks(FULL_CHUNK):
+                    got += len(chunk)
+                    pos += len(chunk)
+                    inflate.write(chunk)
+            finally:
+                stream.close()
+            if size is not None and pos >= size:
+                break
+            # Larger than estimated: ask for about as much again as the member still needs.
+            bound = pos + max(MARGIN, (bound - start) // 2, 1 << 20) - 1
+            if size is not None:
+                bound = min(bound, size - 1)
+    except _Done:
+        pass
+    finally:
+        inflate.close()
+    if not feed.done and feed.found is None:
+        raise IndexMismatch(f"The seek index did not lead to {entry.path!r}.")
+    carved = _carved(entry, feed.found, feed.sinks, got)
+    return Read(carved, VIA_INDEX, requests, got)
+
+
+def read_plain(source: ByteSource, entry: TarEntry, *, cap: int, out: BinaryIO | None = None) -> Read:
+    """An uncompressed layer: the member's offset is its place in the blob."""
+    size = source.size
+    end = entry.offset + HEADER_ROOM + (entry.size if out is not None else min(entry.size, cap)) - 1
+    if size is not None:
+        end = min(end, size - 1)
+    feed = _MemberFeed(entry, entry.offset, cap, out)
+    requests: list[tuple[int, int | None]] = []
+    got = 0
+    pos = entry.offset
+    try:
+        for _ in range(MAX_GROW + 1):
+            requests.append((pos, end))
+            stream = source.open(pos, end)
+            try:
+                if stream.range_ignored or stream.start != pos:
+                    raise IndexMismatch("The registry ignored Range.")
+                for chunk in stream.iter_chunks(FULL_CHUNK):
+                    got += len(chunk)
+                    pos += len(chunk)
+                    feed.write(chunk)
+            finally:
+                stream.close()
+            if size is not None and pos >= size:
+                break
+            end = pos + max(HEADER_ROOM, entry.size) - 1
+            if size is not None:
+                end = min(end, size - 1)
+    except _Done:
+        pass
+    carved = _carved(entry, feed.found, feed.sinks, got)
+    return Read(carved, VIA_OFFSET, requests, got)
+
+
+def read_streaming(
+    source: ByteSource,
+    entry: TarEntry,
+    *,
+    cap: int,
+    out: BinaryIO | None = None,
+    spacing: int | None = None,
+) -> Read:
+    """From byte 0 to the member (matched by path and, when known, offset),
+    recording gzip access points on the way."""
+    sinks: list[_Collector] = []
+    found: list[TarEntry] = []
+
+    def capture(e: TarEntry) -> ContentSink | None:
+        if e.path != entry.path or (entry.offset and e.offset != entry.offset):
+            return None
+        found.append(e)
+        sink = _capture_sink(e, cap, out, sinks)
+        if sink is None:
+            raise _Done
+        return sink
+
+    pipe = Pipeline(capture=capture)
+    if spacing is not None:
+        pipe.seek.spacing = spacing
+    pipe.seek.start()
+    stream = source.open(0, None)
+    try:
+        for chunk in stream.iter_chunks(FULL_CHUNK):
+            pipe.feed(chunk)
+            if pipe.scanner.finished:
+                break
+        else:
+            pipe.end()
+    except _Done:
+        pass
+    finally:
+        stream.close()
+        pipe.hasher.close()
+    index = pipe.seek.finish()
+    carved = _carved(entry, found[0] if found else None, sinks, pipe.raw)
+    return Read(carved, VIA_STREAM, [(0, None)], pipe.raw, index)
