@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import zstandard
 
 from layerslayer_tui import digest as digest_rules
-from layerslayer_tui import locations, search_index
+from layerslayer_tui import locations, search_index, seek_store
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
 from layerslayer_tui.listing_codec import DecodeError, decode_entries, encode_entries
@@ -54,7 +54,8 @@ __all__ = ["SHARED", "Cache", "CachedListing", "SeenImage", "decode_entries", "e
 
 # 2: images.platform. 3: listings.scope (who may see an unverified listing; see the module doc).
 # 4: search_index (the path index search answers from; see the block below _SCHEMA).
-SCHEMA_VERSION = 4
+# 5: seek_index (gzip access points, seek_store.py).
+SCHEMA_VERSION = 5
 _BUSY_MS = 10_000
 
 _T = TypeVar("_T")
@@ -109,7 +110,8 @@ _PRUNE_ORDER = {"listings": "SELECT l.rowid, length(l.data) + COALESCE(length(s.
                 "LEFT JOIN search_index s ON s.listing = l.rowid ORDER BY l.used ASC"}
 # --- end of the search index block ------------------------------------------------
 
-_TABLES = ("meta", "listings", "tags", "docs", "images", "search_index")
+_SCHEMA += seek_store.SCHEMA
+_TABLES = ("meta", "listings", "tags", "docs", "images", "search_index", seek_store.TABLE)
 
 # The listings columns that make a ListingProgress, in its field order.
 _PROGRESS_COLUMNS = "compressed_read, uncompressed_read, layer_size, entries, complete, verified, source, note"
@@ -553,6 +555,19 @@ class Cache:
     def listed_digests(self) -> list[str]:
         return self._run(lambda db: [r[0] for r in db.execute("SELECT DISTINCT digest FROM listings")], [])
 
+    # -- seek indexes (gzip access points; the table and trust rules live in seek_store.py) --
+
+    def get_seek_index(self, digest: str, scope: str) -> tuple[bytes, str] | None:
+        """(encoded index, its scope): the shared (verified) one, else `scope`'s."""
+        return self._run(lambda db: seek_store.get(db, digest, scope), None)
+
+    def put_seek_index(self, digest: str, scope: str, data: bytes, *, covered: int, points: int) -> bool:
+        """`scope` = seek_store.SHARED only for an index from verified bytes."""
+        return self._run(lambda db: seek_store.put(db, digest, scope, data, covered, points), False, write=True)
+
+    def drop_seek_index(self, digest: str, scope: str) -> None:
+        self._run(lambda db: seek_store.drop(db, digest, scope), None, write=True)
+
     # -- management --
 
     def size(self) -> int:
@@ -617,7 +632,7 @@ class Cache:
 
         def w(db: sqlite3.Connection) -> None:
             freed = 0
-            for table in ("listings", "docs"):
+            for table in ("listings", seek_store.TABLE, "docs"):
                 rows = db.execute(_PRUNE_ORDER.get(table, f"SELECT rowid, length(data) FROM {table} ORDER BY used ASC")
                                   ).fetchall()
                 for rowid, length in rows:

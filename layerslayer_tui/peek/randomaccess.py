@@ -27,9 +27,11 @@ from .reader import FULL_CHUNK, Pipeline
 from .scanner import ContentSink, TarScanner
 from .source import ByteSource
 
-MARGIN = 64 * 1024  # compressed bytes added to an estimated bound
-HEADER_ROOM = 64 * 1024  # uncompressed room for PAX / long-name headers before the content
+MARGIN = 32 * 1024  # compressed bytes added to an estimated bound (a denser stretch costs a second request)
+HEADER_ROOM = 4 * 1024  # uncompressed room assumed for PAX / long-name headers before the content
 MAX_GROW = 8  # requests after the first one, before giving up
+DRAIN_CHUNK = 256 * 1024
+DRAIN_MAX = 1 << 20  # rest of a closed range read to its end (keeps the connection) when this small
 VIA_INDEX = "seek index"
 VIA_OFFSET = "tar offset"
 VIA_STREAM = "stream"
@@ -125,38 +127,38 @@ class _MemberFeed:
             raise IndexMismatch(f"The archive ends before {self.want.path!r}: the seek index does not match the layer.")
 
 
-def _data_end(entry: TarEntry) -> int:
-    """Uncompressed offset just past the member's stored content (an upper
-    estimate: PAX headers before it are bounded by HEADER_ROOM)."""
-    stored = entry.size
+def _stored(entry: TarEntry) -> int:
+    """Bytes the member stores after its header (an upper estimate for sparse files)."""
     extra = entry.extra or {}
     if "sparse" in extra or "sparse_pax" in extra:
-        stored = entry.size + (1 << 20)  # the stored part is at most the real size plus its map
-    return entry.offset + HEADER_ROOM + max(0, stored)
+        return entry.size + (1 << 16)  # the stored part is at most the real size plus its map
+    return max(0, entry.size)
 
 
-def _bound(index: SeekIndex, point: Checkpoint, end_u: int, size: int | None) -> int:
-    """A compressed offset (inclusive) estimated to cover uncompressed `end_u`."""
-    last = size - 1 if size else None
-    nxt = None
-    prev = point
+def _at_most(index: SeekIndex, u: int) -> int:
+    """A compressed offset at or past uncompressed offset `u`: deflate never
+    stores data in more than ~1.001x its size, and the next access point is
+    past it anyway."""
+    before = index.before(u)
+    assert before is not None
+    est = before.compressed + int((u - before.uncompressed) * 1.01) + 64
+    after = index.after(before)
+    return min(est, after.compressed) if after is not None else est
+
+
+def _bound(index: SeekIndex, point: Checkpoint, entry: TarEntry, stored: int, size: int | None) -> int:
+    """A compressed offset (inclusive) that covers the member's end: where
+    its start is at the latest, plus its stored size as if incompressible,
+    capped by the access point after its end. Only headers larger than
+    HEADER_ROOM need a second request."""
+    end_u = entry.offset + HEADER_ROOM + stored
+    bound = _at_most(index, entry.offset) + int((HEADER_ROOM + stored) * 1.01) + MARGIN
     for p in index.points:
-        if p.compressed <= point.compressed:
-            continue
-        if p.uncompressed >= end_u:
-            nxt = p
+        if p.uncompressed >= end_u and p.compressed > point.compressed:
+            bound = min(bound, p.compressed)
             break
-        prev = p
-    if nxt is not None:
-        ratio = (nxt.compressed - prev.compressed) / max(1, nxt.uncompressed - prev.uncompressed)
-        est = prev.compressed + int((end_u - prev.uncompressed) * ratio) + MARGIN
-        bound = min(est, nxt.compressed)
-    else:
-        span_c = max(1, index.covered - prev.compressed)
-        span_u = max(1, index.uncompressed_covered - prev.uncompressed)
-        bound = prev.compressed + int((end_u - prev.uncompressed) * span_c / span_u) + MARGIN
-    if last is not None:
-        bound = min(bound, last)
+    if size:
+        bound = min(bound, size - 1)
     return max(bound, ResumedInflate.start_offset(point))
 
 
@@ -168,11 +170,9 @@ def read_via_index(
     if point is None:
         raise IndexMismatch("The seek index has no access point before this file.")
     size = source.size
-    want_end = _data_end(entry) if out is not None else min(_data_end(entry), entry.offset + HEADER_ROOM + cap)
-    if entry.size <= 0:
-        want_end = entry.offset + HEADER_ROOM
+    stored = _stored(entry) if out is not None else min(_stored(entry), cap)
     start = ResumedInflate.start_offset(point)
-    bound = _bound(index, point, want_end, size)
+    bound = _bound(index, point, entry, stored, size)
     feed = _MemberFeed(entry, point.uncompressed, cap, out)
     inflate = ResumedInflate(point, feed.write)
     requests: list[tuple[int, int | None]] = []
@@ -185,12 +185,20 @@ def read_via_index(
             try:
                 if stream.range_ignored or stream.start != pos:
                     raise IndexMismatch("The registry ignored Range, so the seek index cannot be used.")
-                for chunk in stream.iter_chunks(FULL_CHUNK):
+                for chunk in stream.iter_chunks(DRAIN_CHUNK):
                     got += len(chunk)
                     pos += len(chunk)
-                    inflate.write(chunk)
+                    if not feed.done:
+                        try:
+                            inflate.write(chunk)
+                        except _Done:
+                            pass
+                    if feed.done and bound - pos >= DRAIN_MAX:
+                        break
             finally:
                 stream.close()
+            if feed.done:
+                break
             if size is not None and pos >= size:
                 break
             # Larger than estimated: ask for about as much again as the member still needs.
@@ -224,12 +232,20 @@ def read_plain(source: ByteSource, entry: TarEntry, *, cap: int, out: BinaryIO |
             try:
                 if stream.range_ignored or stream.start != pos:
                     raise IndexMismatch("The registry ignored Range.")
-                for chunk in stream.iter_chunks(FULL_CHUNK):
+                for chunk in stream.iter_chunks(DRAIN_CHUNK):
                     got += len(chunk)
                     pos += len(chunk)
-                    feed.write(chunk)
+                    if not feed.done:
+                        try:
+                            feed.write(chunk)
+                        except _Done:
+                            pass
+                    if feed.done and end - pos >= DRAIN_MAX:
+                        break
             finally:
                 stream.close()
+            if feed.done:
+                break
             if size is not None and pos >= size:
                 break
             end = pos + max(HEADER_ROOM, entry.size) - 1

@@ -159,6 +159,7 @@ class Peek:
         self._range_note = ""
         self._index_note = ""
         self._last = time.monotonic()
+        self.digest_mismatch = False
         self._gen = self._quiet(self._run_partial() if budget is not None else self._run_full())
 
     # -- iterator protocol -------------------------------------------------
@@ -367,6 +368,7 @@ class Peek:
         p.verified = bool(matches) and size_ok and self._size is not None
         p.complete = reached and size_ok and matches is not False
         p.cut_short = not p.complete  # the whole blob went through: there is nothing more to read
+        self.digest_mismatch = matches is False  # the seek index recorded from these bytes must go too
         if matches is False:
             note = "The layer's bytes do not match its digest, so this listing cannot be trusted."
         elif not reached:

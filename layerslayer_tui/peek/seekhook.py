@@ -15,8 +15,8 @@ _GZIP_MAGIC = b"\x1f\x8b\x08"
 
 
 class SeekRecording:
-    def __init__(self, spacing: int = gzindex.DEFAULT_SPACING) -> None:
-        self.spacing = spacing
+    def __init__(self, spacing: int | None = None) -> None:
+        self.spacing = spacing or gzindex.DEFAULT_SPACING  # looked up now, so tests can set a small one
         self.recorder: gzindex.Recorder | None = None
         self._head: list[bytes] = []
         self._held = 0

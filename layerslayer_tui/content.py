@@ -1,0 +1,325 @@
+"""Reading file content out of layers: the cheapest way the cache allows.
+
+`read_entry` picks, for one listed member: the layer's seek index (one small
+Range request from the gzip access point before it), the member's offset in
+a plain tar layer, or a stream from byte 0 that stops at the member and
+keeps the access points it made. A seek index row that cannot be decoded,
+or that leads to the wrong bytes, is dropped with one warning and the file
+is streamed instead.
+
+`resolve` finds what a path names in an image (the merged view, or one
+layer), following symlinks inside the image only; `cat` and `get` build on
+it for the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from layerslayer_tui.entry import EntryType, TarEntry
+from layerslayer_tui.errors import ExportError, LayerslayerError, NotFoundError
+
+if TYPE_CHECKING:
+    from layerslayer_tui.fs import MergedTree
+    from layerslayer_tui.registry.models import ImageInfo, LayerInfo
+    from layerslayer_tui.session import Session
+
+MAX_LINK_HOPS = 8  # hardlink chains (tar links always point back)
+SYMLINK_HOPS = 40  # what Linux allows when resolving a path
+Note = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class FileRead:
+    """One file's content and what it cost to get."""
+
+    carved: Any  # peek.Carved
+    layer_index: int
+    via: str  # "seek index", "tar offset", "stream", "toc chunks"
+    compressed_read: int  # blob bytes received
+    requests: int
+
+    def cost(self) -> str:
+        """'4.8 KiB, read 1.9 MiB via the seek index'."""
+        from layerslayer_tui.peek.reader import human
+
+        size = self.carved.written
+        how = {"seek index": "via the seek index", "tar offset": "at its tar offset",
+               "stream": "streaming the layer from its start"}.get(self.via, f"via {self.via}")
+        return f"{human(size)}, read {human(self.compressed_read)} {how}"
+
+
+class UnusableIndex(LayerslayerError):
+    pass
+
+
+def _scope(image: ImageInfo) -> str:
+    return f"{image.registry}/{image.repository}"
+
+
+def load_index(session: Session, image: ImageInfo, layer: LayerInfo) -> Any:  # -> gzindex.SeekIndex | None
+    """The cached seek index for a layer; a damaged row is dropped with a warning."""
+    from layerslayer_tui.peek import gzindex
+
+    cache = session.cache
+    if cache is None:
+        return None
+    row = cache.get_seek_index(layer.digest, _scope(image))
+    if row is None:
+        return None
+    data, scope = row
+    try:
+        return gzindex.decode(data)
+    except ValueError as err:
+        cache.drop_seek_index(layer.digest, scope)
+        session.note_once(f"The cached seek index of layer {layer.index + 1} was damaged ({err}) and was dropped; "
+                          "the file is streamed instead.")
+        return None
+
+
+def store_index(session: Session, image: ImageInfo, layer: LayerInfo, index: Any, *, verified: bool,
+                mismatch: bool = False) -> None:
+    """Keep access points: shared by digest when the bytes were verified,
+    scoped to the repository otherwise; a digest mismatch drops them."""
+    from layerslayer_tui import seek_store
+    from layerslayer_tui.peek import gzindex
+
+    cache = session.cache
+    if cache is None:
+        return
+    if mismatch:
+        cache.drop_seek_index(layer.digest, _scope(image))
+        return
+    if index is None or not index.points:
+        return
+    scope = seek_store.SHARED if verified and index.complete else _scope(image)
+    cache.put_seek_index(layer.digest, scope, gzindex.encode(index), covered=index.covered, points=len(index.points))
+
+
+def _plain_tar(layer: LayerInfo) -> bool:
+    media = layer.descriptor.media_type or ""
+    return media.endswith(".tar") or media.endswith("tar.v1") and "gzip" not in media and "zstd" not in media
+
+
+def read_entry(
+    session: Session,
+    image: ImageInfo,
+    layer: LayerInfo,
+    entry: TarEntry,
+    *,
+    cap: int,
+    out: BinaryIO | None = None,
+    streamed_listing: bool = True,
+) -> FileRead:
+    """The content of one listed member (`entry.offset` from a streamed
+    listing). `out`: write all of it there, else up to `cap` in memory."""
+    from layerslayer_tui.peek import randomaccess as ra
+
+    source = session.client(image.registry).blob_source(image.repository, layer.descriptor)
+    read = None
+    if streamed_listing:
+        index = load_index(session, image, layer)
+        try:
+            if index is not None and index.points and index.points[0].uncompressed <= entry.offset:
+                read = ra.read_via_index(source, entry, index, cap=cap, out=out)
+            elif _plain_tar(layer):
+                read = ra.read_plain(source, entry, cap=cap, out=out)
+        except ra.IndexMismatch as err:
+            if index is not None:
+                store_index(session, image, layer, None, verified=False, mismatch=True)
+            session.note_once(f"{err} The file was streamed instead.")
+            read = None
+            if out is not None:
+                out.seek(0)
+                out.truncate()
+    if read is None:
+        want = entry if streamed_listing else TarEntry(path=entry.path, type=entry.type)
+        read = ra.read_streaming(source, want, cap=cap, out=out)
+        store_index(session, image, layer, read.index, verified=False)
+    return FileRead(read.carved, layer.index, read.via, read.compressed_read, len(read.requests))
+
+
+# -- paths in an image --------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Found:
+    layer_index: int
+    entry: TarEntry
+    path: str  # where the path landed after following symlinks
+
+
+def follow(view: MergedTree, path: str) -> str:
+    """Where `path` lands with every symlink in it followed, the last part
+    included, never above the root; LayerslayerError for a loop."""
+    from layerslayer_tui.fs.merged import SYMLINK
+
+    todo = [p for p in path.split("/")][::-1]
+    cur: list[str] = []
+    hops = 0
+    while todo:
+        part = todo.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if cur:
+                cur.pop()
+            continue
+        node = view.get("/".join(cur + [part]))
+        if node is not None and node.kind == SYMLINK and node.entry is not None and node.entry.link:
+            hops += 1
+            if hops > SYMLINK_HOPS:
+                raise LayerslayerError(f"{path} goes through more than {SYMLINK_HOPS} symbolic links (a loop?).")
+            link = node.entry.link
+            if link.startswith("/"):
+                cur = []
+            todo.extend(link.split("/")[::-1])
+            continue
+        cur.append(part)
+    return "/".join(cur)
+
+
+def hardlink_source(view_below: Callable[[int], MergedTree], entries_of: Callable[[int], list[TarEntry]],
+                    layer_index: int, entry: TarEntry) -> tuple[int, TarEntry]:
+    """The member whose content a hardlink shares: in its own layer before
+    it, else what the path held in the layers below."""
+    for _ in range(MAX_LINK_HOPS):
+        if entry.type is not EntryType.HARDLINK or not entry.link:
+            return layer_index, entry
+        target = None
+        for e in entries_of(layer_index):
+            if e.offset >= entry.offset and e is not entry:
+                break
+            if e.path == entry.link:
+                target = e
+        if target is None and layer_index > 0:
+            node = view_below(layer_index - 1).get(entry.link)
+            if node is not None and node.entry is not None and node.layer_index is not None:
+                layer_index, target = node.layer_index, node.entry
+        if target is None:
+            raise NotFoundError(f"The hardlink {entry.path} points to {entry.link}, which is not in the image.")
+        entry = target
+    raise LayerslayerError(f"The hardlink {entry.path} points through more than {MAX_LINK_HOPS} links.")
+
+
+# -- writing files out (get) --------------------------------------------------
+
+
+def safe_target(root: Path, rel: str) -> Path:
+    """root/rel, refusing anything that would land outside root (a '..'
+    part, or a symlink already inside root that leads out)."""
+    from layerslayer_tui.fs.paths import normalize
+
+    clean = normalize(rel)
+    if clean is None:
+        raise ExportError(f"Refusing to write {rel!r}: it would land outside {root}.")
+    target = root / clean
+    real_root = os.path.realpath(root)
+    real_parent = os.path.realpath(target.parent)
+    if real_parent != real_root and not real_parent.startswith(real_root + os.sep):
+        raise ExportError(f"Refusing to write {clean}: a symbolic link in {root} leads outside it.")
+    return target
+
+
+def open_new(target: Path, mode: int, *, force: bool) -> BinaryIO:
+    """A new file that never follows a symlink at its own name."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    if force:
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            pass
+        else:
+            if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+                raise ExportError(f"{target} exists and is not a regular file; not replaced.")
+            os.unlink(target)
+    flags |= os.O_EXCL
+    try:
+        fd = os.open(target, flags, 0o600)
+    except FileExistsError:
+        raise ExportError(f"{target} already exists; use --force to overwrite it.") from None
+    except OSError as err:
+        raise ExportError(f"Cannot write {target}: {err.strerror or err}.") from None
+    os.fchmod(fd, mode & 0o777)  # setuid/setgid/sticky bits from an image are never applied
+    return os.fdopen(fd, "wb")
+
+
+def read_member(
+    session: Session,
+    image: ImageInfo,
+    layer: LayerInfo,
+    path: str | TarEntry,
+    entries: list[TarEntry],
+    *,
+    cap: int,
+    dest: str | os.PathLike[str] | None = None,
+) -> FileRead | None:
+    """A member of a streamed listing, by path (its last copy, as extraction
+    leaves it) or by entry; hardlinks resolved inside the layer. None when
+    the listing does not hold it (the caller streams and reports)."""
+    from layerslayer_tui.peek.scanner import normalise
+
+    if isinstance(path, TarEntry):
+        asked: TarEntry | None = path
+    else:
+        want = normalise(path)
+        asked = None
+        for e in entries:
+            if e.path == want:
+                asked = e
+        if asked is None:
+            return None
+    assert asked is not None
+    target = asked
+    for _ in range(MAX_LINK_HOPS):
+        if target.type is not EntryType.HARDLINK or not target.link:
+            break
+        link = target.link
+        nxt = None
+        for e in entries:
+            if e is target or e.offset >= target.offset:
+                break
+            if e.path == link:
+                nxt = e
+        if nxt is None:
+            return None  # the caller streams (and reports what the layer says)
+        target = nxt
+    else:
+        raise LayerslayerError(f"The hardlink {asked.path} points through more than {MAX_LINK_HOPS} links.")
+    if dest is None:
+        read = read_entry(session, image, layer, target, cap=cap)
+    else:
+        read = _read_to_file(session, image, layer, target, cap, Path(dest))
+    if target is not asked:
+        read.carved.resolved, read.carved.entry = read.carved.entry, asked
+    return read
+
+
+def _read_to_file(session: Session, image: ImageInfo, layer: LayerInfo, entry: TarEntry, cap: int,
+                  dest: Path) -> FileRead:
+    import tempfile
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".carve-", dir=dest.parent)
+    except OSError as err:
+        raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
+    ok = False
+    try:
+        with os.fdopen(fd, "w+b") as out:
+            read = read_entry(session, image, layer, entry, cap=cap, out=out)
+        if read.carved.entry.type is EntryType.FILE:
+            os.replace(tmp, dest)
+            ok = True
+            read.carved.dest = dest
+        return read
+    except OSError as err:
+        raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
+    finally:
+        if not ok and os.path.exists(tmp):
+            os.unlink(tmp)
