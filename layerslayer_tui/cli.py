@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("search", "cache", "catalog", "search-hub", "diff")
+COMMANDS = ("search", "cache", "catalog", "search-hub", "diff", "cat", "get")
 CACHE_ACTIONS = ("info", "clear", "prune")
 
 
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  search-hub WORDS...       Docker Hub repositories matching the words (--page N)\n"
             "  diff IMAGE_A IMAGE_B      compare two images: config, layers, files (--json, --stat, --filter)\n"
             "  IMAGE --ci                gate an image with dive's rules (.dive-ci or --ci-config FILE)\n"
+            "  cat IMAGE PATH            write one file of the image to stdout (--layer N: that layer's copy)\n"
+            "  get IMAGE PATH... [-o DIR]  save files or directories of the image under DIR (default .)\n"
             "\n"
             "IMAGE may also be oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF],\n"
             "docker-daemon:REF or podman:REF (a local layout, archive or engine image).\n"
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ci-config", metavar="FILE", help="dive rules file for --ci (default: .dive-ci if present)")
     for rule in ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"):
         p.add_argument(f"--{rule}", dest=rule, metavar="VALUE", help=f"--ci: override the {rule} rule")
+    p.add_argument("-o", "--output", metavar="DIR", help="for 'get': the folder to save into (default: .)")
     return p
 
 
@@ -121,6 +124,10 @@ def _main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     words: list[str] = args.words
     if words and words[0] in COMMANDS:
+        if words[0] in ("cat", "get"):
+            from layerslayer_tui import cli_content
+
+            return cli_content.run(words[0], args, words[1:], _session, _UsageError)
         if words[0] == "search":
             if len(words) != 2:
                 raise _UsageError("Give one pattern to search for, e.g. search '*/id_rsa' (see --help).")

@@ -122,6 +122,7 @@ def read_entry(
 
     source = session.client(image.registry).blob_source(image.repository, layer.descriptor)
     read = None
+    streamed_listing = streamed_listing and entry.offset >= 0
     if streamed_listing:
         index = load_index(session, image, layer)
         try:
@@ -323,3 +324,217 @@ def _read_to_file(session: Session, image: ImageInfo, layer: LayerInfo, entry: T
     finally:
         if not ok and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# -- cat and get: paths in an image -------------------------------------------
+
+
+class ImageFiles:
+    """The files of one image as the container sees them (the merged view),
+    or of one layer (`layer`), listed as little as needed: cached listings
+    first, partial peeks for the rest, full reads only where the answer
+    depends on them. `note` hears, in one sentence each, what was read."""
+
+    def __init__(self, session: Session, image: ImageInfo, *, layer: int | None = None, budget: int = 256 * 1024,
+                 note: Note = lambda _s: None) -> None:
+        from layerslayer_tui.workspace import Workspace
+
+        self.session = session
+        self.image = image
+        self.layer = layer
+        self.budget = budget
+        self.note = note
+        self.ws = Workspace(image)
+        self._entries: dict[int, list[TarEntry]] = {}
+        self._streamed: dict[int, bool] = {}
+        self._listed: set[int] = set()
+        self._full: set[int] = set()
+        self._views: dict[int, MergedTree] = {}
+
+    @property
+    def layers(self) -> list[int]:
+        return [self.layer] if self.layer is not None else list(range(len(self.image.layers)))
+
+    def _list(self, index: int, *, full: bool) -> None:
+        from layerslayer_tui.peek.reader import human
+
+        if index in self._full or (index in self._listed and not full):
+            return
+        listing = self.session.listing(self.image, index, full=full, budget=self.budget)
+        self.ws.reset_layer(index)
+        try:
+            for batch in listing:
+                self.ws.feed(index, batch)
+        finally:
+            listing.close()
+        if not listing.cached:
+            how = "whole" if listing.complete else "partially"
+            self.note(f"listed layer {index} {how} ({human(listing.progress.compressed_read)} read)")
+        self._entries[index] = list(listing.entries)
+        self._streamed[index] = listing.progress.source == "stream"
+        self._listed.add(index)
+        if listing.complete:
+            self._full.add(index)
+        self._views.clear()
+
+    def view(self, upto: int | None = None) -> MergedTree:
+        from layerslayer_tui.fs import MergedTree
+
+        key = -1 if upto is None else upto
+        view = self._views.get(key)
+        if view is None:
+            if self.layer is not None:
+                view = MergedTree()
+                view.apply(self.ws.tree(self.layer), self.layer)
+            else:
+                view = self.ws.merged(upto)
+            self._views[key] = view
+        return view
+
+    def locate(self, path: str) -> tuple[str, Any]:
+        """(where `path` lands with symlinks followed inside the image, its
+        node or None), listing layers as far as the answer needs: partial
+        peeks first, then full reads of the layers that could still change it
+        (all of them when the path was not seen or is a directory; those above
+        its layer otherwise)."""
+        clean = path.strip()
+        if not clean or clean.strip("/") == "":
+            raise LayerslayerError(f"{path!r} is the image's root directory, not a file.")
+        for index in self.layers:
+            self._list(index, full=False)
+        landed, node = self._look(clean)
+        owner = node.layer_index if node is not None and node.layer_index is not None else -1
+        if node is not None and node.is_dir:
+            owner = -1  # a directory's content comes from every layer
+        pending = [i for i in reversed(self.layers) if i > owner and i not in self._full]
+        if pending:
+            for index in pending:
+                self._list(index, full=True)
+            landed, node = self._look(clean)
+        return landed, node
+
+    def _look(self, path: str) -> tuple[str, Any]:
+        view = self.view()
+        landed = follow(view, path)
+        return landed, (view.get(landed) if landed else None)
+
+    def find(self, path: str) -> Found:
+        """The regular file (or hardlink) `path` names; NotFoundError or
+        LayerslayerError with one sentence otherwise."""
+        from layerslayer_tui.fs.merged import HARDLINK
+        from layerslayer_tui.fs.paths import normalize
+
+        landed, node = self.locate(path)
+        if node is not None and node.is_dir:
+            raise LayerslayerError(f"{path} is a directory; use get to save a directory.")
+        if node is None or node.entry is None or node.layer_index is None:
+            raise NotFoundError(self._missing(path.strip(), normalize(path.strip())))
+        if node.kind not in ("file", HARDLINK):
+            raise LayerslayerError(f"{path} is not a regular file (it is a {node.kind}).")
+        return Found(node.layer_index, node.entry, landed)
+
+    def _missing(self, path: str, clean: str | None) -> str:
+        for index in reversed(self.layers):
+            tree = self.ws.tree(index)
+            gone = tree.whiteouts if self.layer is None else {}
+            if clean and clean in gone:
+                return f"{path} was deleted by layer {index} (a whiteout); it is not in the image."
+        where = "the image" if self.layer is None else f"layer {self.layer}"
+        return f"There is no file {path} in {where}."
+
+    def read(self, found: Found, *, cap: int = 1 << 62, dest: Path | None = None) -> FileRead:
+        """The content of a found file (hardlinks resolved, in its layer or below)."""
+        layer_index, entry = found.layer_index, found.entry
+        if entry.type is EntryType.HARDLINK:
+            layer_index, entry = hardlink_source(lambda i: self.view(i), lambda i: self._entries.get(i, []),
+                                                 layer_index, entry)
+        if not self._streamed.get(layer_index, False):
+            entry = TarEntry(path=entry.path, type=EntryType.FILE, size=entry.size)  # an index listing: find by path
+        return self.session.read_file(self.image, layer_index, entry, cap=cap, dest=dest)
+
+
+def cat(files: ImageFiles, path: str, out: BinaryIO) -> FileRead:
+    """Write the file `path` names to `out` (binary), through a temporary
+    file so that a fallback to streaming never leaves half a file behind."""
+    import shutil
+    import tempfile
+
+    found = files.find(path)
+    with tempfile.TemporaryDirectory(prefix="layerslayer-cat-") as tmp:
+        target = Path(tmp) / "content"
+        read = files.read(found, dest=target)
+        if target.exists():
+            with open(target, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+        out.flush()
+    return read
+
+
+def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
+        done: Note = lambda _s: None) -> int:
+    """Save files and whole directories under `dest` (created if missing);
+    modes kept (never setuid), symlinks recreated (never followed), nothing
+    written outside `dest`, nothing overwritten without `force`. Returns the
+    number of files written."""
+    dest.mkdir(parents=True, exist_ok=True)
+    written = 0
+    links: list[tuple[Path, str]] = []
+    dirs: list[tuple[Path, int]] = []
+    for path in paths:
+        landed, node = files.locate(path)
+        view = files.view()
+        if node is not None and node.is_dir:
+            base = landed.rpartition("/")[2]
+            for sub in [node, *view.walk(landed)]:
+                rel = base if sub is node else f"{base}/{sub.path[len(landed) + 1:]}"
+                target = safe_target(dest, rel)
+                if sub.is_dir:
+                    if target.is_symlink():
+                        raise ExportError(f"Refusing to write into {target}: it is a symbolic link.")
+                    target.mkdir(parents=True, exist_ok=True)
+                    mode = sub.entry.mode if sub.entry is not None else 0o755
+                    dirs.append((target, mode))
+                elif sub.kind == "symlink" and sub.entry is not None and sub.entry.link:
+                    links.append((target, sub.entry.link))
+                elif sub.kind in ("file", "hardlink") and sub.entry is not None and sub.layer_index is not None:
+                    written += _save(files, Found(sub.layer_index, sub.entry, sub.path), target, force, done)
+            continue
+        found = files.find(path)
+        target = safe_target(dest, found.path.rpartition("/")[2])
+        written += _save(files, found, target, force, done)
+    for target, link in links:
+        if os.path.lexists(target):
+            if not force:
+                raise ExportError(f"{target} already exists; use --force to overwrite it.")
+            if target.is_dir() and not target.is_symlink():
+                raise ExportError(f"{target} is a directory; not replaced by a symbolic link.")
+            target.unlink()
+        os.symlink(link, target)  # the link text only: nothing is ever written through it
+    for target, mode in reversed(dirs):
+        os.chmod(target, (mode & 0o777) | 0o700)  # keep the owner able to read what was saved
+    return written
+
+
+def _save(files: ImageFiles, found: Found, target: Path, force: bool, done: Note) -> int:
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    safe_target(target.parent, target.name)
+    mode = found.entry.mode if found.entry.mode is not None else 0o644
+    out = open_new(target, mode, force=force)
+    ok = False
+    try:
+        with tempfile.TemporaryDirectory(prefix=".layerslayer-get-", dir=target.parent) as tmp:
+            part = Path(tmp) / "content"
+            read = files.read(found, dest=part)
+            if part.exists():
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+        ok = True
+        done(f"{found.path}: {read.cost()}")
+        return 1
+    finally:
+        out.close()
+        if not ok:
+            os.unlink(target)

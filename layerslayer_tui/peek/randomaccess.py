@@ -271,7 +271,7 @@ def read_streaming(
     found: list[TarEntry] = []
 
     def capture(e: TarEntry) -> ContentSink | None:
-        if e.path != entry.path or (entry.offset and e.offset != entry.offset):
+        if e.path != entry.path or (entry.offset >= 0 and e.offset != entry.offset):
             return None
         found.append(e)
         sink = _capture_sink(e, cap, out, sinks)
