@@ -69,6 +69,7 @@ def load_index(session: Session, image: ImageInfo, layer: LayerInfo) -> Any:  # 
     cache = session.cache
     if cache is None:
         return None
+    wait_for_indexes(session, layer.digest)
     row = cache.get_seek_index(layer.digest, _scope(image))
     if row is None:
         return None
@@ -99,6 +100,38 @@ def store_index(session: Session, image: ImageInfo, layer: LayerInfo, index: Any
         return
     scope = seek_store.SHARED if verified and index.complete else _scope(image)
     cache.put_seek_index(layer.digest, scope, gzindex.encode(index), covered=index.covered, points=len(index.points))
+
+
+def store_index_later(session: Session, image: ImageInfo, layer: LayerInfo, peek_obj: Any, *, verified: bool,
+                      mismatch: bool) -> None:
+    """Store what a listing's recorder makes once it has caught up, on a
+    helper thread: the listing itself never waits for it. A read of this
+    layer (load_index) and Session.close() wait for it."""
+    import threading
+
+    if mismatch:
+        peek_obj._pipe.seek.finish(abandon=True)
+        store_index(session, image, layer, None, verified=False, mismatch=True)
+        return
+
+    def work() -> None:
+        try:
+            store_index(session, image, layer, peek_obj.seek_index(), verified=verified)
+        except Exception:  # noqa: BLE001 - an index is an optimisation; the cache reports its own failures
+            pass
+
+    thread = threading.Thread(target=work, name="gz-index-store", daemon=True)
+    session.pending_indexes[layer.digest] = thread
+    thread.start()
+
+
+def wait_for_indexes(session: Session, digest: str | None = None) -> None:
+    """Wait for seek indexes still being recorded (all, or one layer's)."""
+    pending = session.pending_indexes
+    for key in [digest] if digest is not None else list(pending):
+        thread = pending.pop(key, None) if key is not None else None
+        if thread is not None:
+            thread.join()
 
 
 def _plain_tar(layer: LayerInfo) -> bool:

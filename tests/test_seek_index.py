@@ -20,6 +20,7 @@ from test_session import blob_gets as _blob_gets
 from test_session import settle
 
 from layerslayer_tui import seek_store
+from layerslayer_tui.content import wait_for_indexes
 from layerslayer_tui.entry import EntryType
 from layerslayer_tui.peek import gzindex
 from layerslayer_tui.session import Session
@@ -108,6 +109,7 @@ def full_read(session: Session, ref: str):
     listing = session.listing(image, 0, full=True)
     entries = [e for batch in listing for e in batch.entries]
     assert listing.complete and listing.progress.verified
+    wait_for_indexes(session)  # the recorder may finish after the listing: its index is stored then
     return image, entries
 
 
@@ -238,5 +240,6 @@ def test_digest_mismatch_stores_no_index(registry, small_spacing, tmp_path) -> N
         session.cache.put_seek_index(digest, scope, gzindex.encode(stale), covered=100, points=1)
         listing = session.listing(img, 0, full=True)
         names = [e.path for batch in listing for e in batch.entries]
+        wait_for_indexes(session)
         assert len(names) == 100 and not listing.progress.verified and not listing.complete
         assert session.cache.get_seek_index(digest, scope) is None  # the earlier, scoped one went too

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import queue
 import struct
 import threading
@@ -31,8 +32,9 @@ except ImportError:  # pragma: no cover
 
 WINDOW = 32 * 1024
 DEFAULT_SPACING = 4 * 1024 * 1024  # compressed bytes between access points (see benchmarks/bench_seek.py)
-OUT_SCRATCH = 256 * 1024  # recorder output is thrown away; this bounds one inflate call
-MAX_LAG = 64 * 1024 * 1024  # raw bytes the recorder may fall behind before it gives up (memory bound)
+OUT_SCRATCH = 4 * 1024 * 1024  # recorder output is thrown away; few, long libz calls mean few GIL hand-overs
+MAX_LAG = 64 * 1024 * 1024  # raw bytes the recorder may fall behind in memory; beyond, they wait on disk
+MAX_SPILL = 16 * 1024 * 1024 * 1024  # and at most this much on disk
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -191,8 +193,13 @@ class Inflater:
                 self._base_in = index.covered + pos
                 self._between = False
             strm.next_in = base + pos
-            strm.avail_in = n - pos
-            flush = Z_BLOCK if index.covered + pos >= self._next else Z_NO_FLUSH
+            ahead = self._next - (index.covered + pos)  # input left before the next access point is due
+            if ahead > 0:
+                flush = Z_NO_FLUSH
+                strm.avail_in = min(n - pos, ahead)  # so that the point is not overshot
+            else:
+                flush = Z_BLOCK
+                strm.avail_in = n - pos
             strm.next_out = ctypes.addressof(self._out)
             strm.avail_out = OUT_SCRATCH
             before_in, before_out = strm.total_in, strm.total_out
@@ -231,48 +238,91 @@ class Inflater:
 
 class Recorder:
     """Runs an `Inflater` on its own thread, fed the raw chunks of a listing
-    read. Never slows the listing: when it falls `MAX_LAG` chunks behind it
-    stops (keeping the access points it made) instead of holding memory."""
+    read, and never makes the listing wait for it. zlib inflates slower than
+    python-isal plus our scanner, so on a fast link the recorder falls
+    behind: up to `MAX_LAG` bytes wait in memory, the rest in an unlinked
+    temporary file (at most `MAX_SPILL`; beyond, it stops and keeps the
+    access points it made). `finish()` waits for it to catch up."""
 
     def __init__(self, spacing: int = DEFAULT_SPACING) -> None:
         self._inflater = Inflater(spacing)
-        self._queue: queue.Queue[bytes | None] = queue.Queue()
+        self._queue: queue.Queue[bytes | int | None] = queue.Queue()
         self._gave_up = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="gz-index", daemon=True)
-        self._thread.start()
         self._result: SeekIndex | None = None
+        self._lock = threading.Lock()
         self.note = ""
         self._fed = 0  # written by the feeding thread only
         self._done = 0  # written by the recorder thread only
+        self._spill: int | None = None  # fd of the overflow file
+        self._spilled = 0  # bytes written to it (feeding thread)
+        self._spill_read = 0  # bytes read back (recorder thread)
+        self._thread = threading.Thread(target=self._run, name="gz-index", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def feed(self, chunk: bytes) -> None:
         if self._gave_up.is_set():
             return
-        if self._fed - self._done >= MAX_LAG:
+        self._fed += len(chunk)
+        if self._spill is None and self._fed - self._done < MAX_LAG:
+            self._queue.put(chunk)
+            return
+        # Behind: park the bytes on disk, in order, and tell the recorder how many.
+        try:
+            if self._spill is None:
+                import tempfile
+
+                fh = tempfile.TemporaryFile(prefix="layerslayer-gzindex-")
+                self._spill = os.dup(fh.fileno())
+                fh.close()
+            if self._spilled + len(chunk) > MAX_SPILL:
+                raise OSError("spill limit")
+            view = memoryview(chunk)
+            while view:
+                n = os.write(self._spill, view)
+                view = view[n:]
+        except OSError:
             self._gave_up.set()
             self.note = "the seek index stopped early: its inflate fell behind the listing"
+            self._queue.put(None)
             return
-        self._fed += len(chunk)
-        self._queue.put(chunk)
+        self._spilled += len(chunk)
+        self._queue.put(len(chunk))
 
     def _run(self) -> None:
         inflater = self._inflater
-        while True:
-            chunk = self._queue.get()
-            if chunk is None or self._gave_up.is_set():
-                break
-            inflater.feed(chunk)
-            self._done += len(chunk)
-            if inflater.done or inflater.failed:
-                break
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None or self._gave_up.is_set():
+                    break
+                if isinstance(item, int):
+                    assert self._spill is not None
+                    chunk = os.pread(self._spill, item, self._spill_read)
+                    self._spill_read += len(chunk)
+                    if len(chunk) != item:
+                        break
+                else:
+                    chunk = item
+                inflater.feed(chunk)
+                self._done += len(chunk)
+                if inflater.done or inflater.failed:
+                    break
+        finally:
+            if self._spill is not None:
+                os.close(self._spill)
 
     def finish(self) -> SeekIndex:
         """Wait for the recorder to catch up; the access points found."""
-        if self._result is None:
-            self._queue.put(None)
-            self._thread.join()
-            self._result = self._inflater.finish()
-        return self._result
+        with self._lock:
+            if self._result is None:
+                self._queue.put(None)
+                self._thread.join()
+                self._result = self._inflater.finish()
+            return self._result
 
     def abandon(self) -> SeekIndex:
         """Stop now (a cancelled read): what was recorded so far is still valid."""

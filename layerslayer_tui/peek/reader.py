@@ -186,7 +186,8 @@ class Peek:
             stream.close()
 
     def seek_index(self):  # -> gzindex.SeekIndex | None
-        """The gzip access points this read recorded (None: none were)."""
+        """The gzip access points this read recorded (None: none were); waits
+        for the recorder, which may still be catching up after the listing."""
         return self._pipe.seek.result()
 
     def __enter__(self) -> Peek:
@@ -307,7 +308,8 @@ class Peek:
             yield from self._stream_rest()
         finally:
             self._pipe.hasher.close()  # no helper thread outlives the listing
-            self._pipe.seek.finish(abandon=self._closed or not self._finished)
+            if self._closed or not self._finished:
+                self._pipe.seek.finish(abandon=True)  # an interrupted read keeps the access points it made
 
     def _stream_rest(self) -> Iterator[EntryBatch]:
         pipe = self._pipe

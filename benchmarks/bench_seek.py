@@ -1,0 +1,175 @@
+"""The seek index on a 1 GB+ gzip layer from a real local registry.
+
+Reuses bench_listing.py's layer (/usr/lib + /usr/share, gzip -6, built once
+under benchmarks/.work/), pushes it as a one-layer image, then measures, each
+in a fresh process:
+
+  (a) complete listing without recording access points (the baseline)
+  (b) complete listing while recording them (target: at most +15 % wall time)
+      -- (a) and (b) alternate, `--rounds` times each; the best of each is compared
+  (c) the index: access points, encoded size vs the layer (target <= 2 %)
+  (d) `layerslayer-tui cat IMAGE <last file>` with an empty cache (streams
+      the layer up to the file) and after a full read (the cache holds the
+      listing and the index): wall time of the CLI process, blob requests
+      and bytes the registry sent (target: under 0.5 s, one request)
+
+    .venv/bin/python benchmarks/bench_seek.py [--size-small] [--rounds N] [--spacing BYTES]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from bench_listing import WORK, build_layer  # noqa: E402
+
+REPO = "bench/seek"
+
+LIST_CHILD = r"""
+import json, resource, sys, time
+record, url, repo, digest, size, spacing = sys.argv[1] == "1", sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+from layerslayer_tui.peek import complete, gzindex
+gzindex.DEFAULT_SPACING = spacing
+if not record:
+    gzindex.available = lambda: False  # the recorder never starts: the listing as before this feature
+from layerslayer_tui.registry.client import RegistryClient
+from layerslayer_tui.registry.models import Descriptor
+client = RegistryClient(url.split("//", 1)[1], insecure=True)
+source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
+t0 = time.perf_counter()
+peek = complete(source, size=size, digest=digest)
+n = 0
+for batch in peek:
+    n += len(batch.entries)
+    progress = batch.progress
+wall = time.perf_counter() - t0
+index = peek.seek_index()
+out = dict(wall=wall, entries=n, verified=progress.verified, maxrss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+if index is not None:
+    blob = gzindex.encode(index)
+    out.update(points=len(index.points), encoded=len(blob), raw_windows=index.window_bytes, covered=index.covered,
+               complete=index.complete)
+print(json.dumps(out))
+"""
+
+FULL_CHILD = r"""
+import sys, time
+from layerslayer_tui.session import Session
+with Session(cache_path=sys.argv[1]) as s:
+    image = s.open_image(sys.argv[2])
+    t0 = time.perf_counter()
+    listing = s.listing(image, 0, full=True)
+    last = None
+    for batch in listing:
+        for e in batch.entries:
+            if e.type.value == "file" and e.size > 0:
+                last = e.path
+    print(last)
+    print(time.perf_counter() - t0)
+"""
+
+
+def push(reg, layer: Path, digest: str, size: int) -> str:
+    from bed.images import canonical_json, push_blob, push_manifest_raw, sha256_digest
+
+    push_blob(reg, REPO, layer, digest)
+    config = canonical_json({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "0" * 64]},
+        "history": [{"created_by": "bench", "created": "2024-01-01T00:00:00Z"}],
+    })
+    push_blob(reg, REPO, config, sha256_digest(config))
+    manifest = canonical_json({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256_digest(config),
+                   "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size}],
+    })
+    push_manifest_raw(reg, REPO, "1", manifest, "application/vnd.oci.image.manifest.v1+json")
+    return f"{reg.host}/{REPO}:1"
+
+
+def listing_run(reg, digest: str, size: int, record: bool, spacing: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", LIST_CHILD, "1" if record else "0", reg.url, REPO, digest, str(size),
+                          str(spacing)], capture_output=True, text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"listing subprocess failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cat_run(reg, ref: str, path: str, cache: Path, digest: str) -> dict:
+    mark = reg.log_mark()
+    env = {**os.environ, "LAYERSLAYER_CACHE_DIR": str(cache)}
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "layerslayer_tui", "cat", ref, path], capture_output=True, env=env,
+                         check=False)
+    wall = time.perf_counter() - t0
+    if out.returncode:
+        raise SystemExit(f"cat failed: {out.stderr.decode(errors='replace')}")
+    recs = reg.access_log(mark, until=lambda rs: any(r.is_blob_get for r in rs), timeout=10)
+    time.sleep(0.3)
+    recs = reg.access_log(mark)
+    gets = [r for r in recs if r.is_blob_get and digest in r.path]  # the layer, not the config
+    return dict(wall=wall, bytes=len(out.stdout), requests=len(gets), written=sum(r.written for r in gets),
+                stderr=out.stderr.decode(errors="replace").strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-small", action="store_true", help="only /usr/share: a quick run")
+    ap.add_argument("--rounds", type=int, default=2, help="listings with and without recording, alternated")
+    ap.add_argument("--spacing", type=int, default=4 * 1024 * 1024, help="compressed bytes between access points")
+    args = ap.parse_args()
+    layer, digest, size = build_layer(args.size_small, False)
+    from bed.registry import RegistryServer
+
+    storage = WORK / ("registry-seek-small" if args.size_small else "registry-seek-large")
+    with RegistryServer(storage_dir=storage) as reg:
+        ref = push(reg, layer, digest, size)
+        print(f"layer: {size / 1e9:.2f} GB compressed, {digest[:19]}…, spacing {args.spacing} bytes", flush=True)
+        base, rec = [], []
+        for _ in range(args.rounds):
+            base.append(listing_run(reg, digest, size, False, args.spacing))
+            print(f"  without index: {base[-1]['wall']:7.2f} s", flush=True)
+            rec.append(listing_run(reg, digest, size, True, args.spacing))
+            print(f"  with index:    {rec[-1]['wall']:7.2f} s ({rec[-1].get('points')} points)", flush=True)
+        a = min(r["wall"] for r in base)
+        b = min(r["wall"] for r in rec)
+        best = min(rec, key=lambda r: r["wall"])
+        print(f"(a) complete listing, no index:   {a:7.2f} s  ({base[0]['entries']} entries, "
+              f"peak RSS {max(r['maxrss_kb'] for r in base) / 1024:.0f} MB)")
+        print(f"(b) complete listing + index:     {b:7.2f} s  (peak RSS {max(r['maxrss_kb'] for r in rec) / 1024:.0f} MB)")
+        print(f"    ratio b/a:                    {b / a:7.3f}   (target <= 1.15)")
+        covered = best.get("covered", 0)
+        print(f"(c) index: {best.get('points')} access points, covering {covered / size:.1%} of the layer, "
+              f"complete={best.get('complete')}; encoded {best.get('encoded', 0) / 1e6:.2f} MB "
+              f"= {best.get('encoded', 0) / size:.2%} of the layer (target <= 2 %); "
+              f"raw windows {best.get('raw_windows', 0) / 1e6:.1f} MB")
+        with tempfile.TemporaryDirectory(prefix="bench-seek-") as tmp:
+            cold, warm = Path(tmp) / "cold", Path(tmp) / "warm"
+            out = subprocess.run([sys.executable, "-c", FULL_CHILD, str(warm / "cache.sqlite3"), ref],
+                                 capture_output=True, text=True, check=True,
+                                 env={**os.environ, "LAYERSLAYER_CACHE_DIR": str(warm)})
+            last, full_wall = out.stdout.strip().splitlines()
+            print(f"    (a full read through the session, cache warm-up: {float(full_wall):.2f} s; last file {last})")
+            before = cat_run(reg, ref, last, cold, digest)
+            after = cat_run(reg, ref, last, warm, digest)
+        print(f"(d) cat {last} before a full read: {before['wall']:6.2f} s, {before['requests']} blob request(s), "
+              f"{before['written'] / 1e6:.1f} MB sent; {before['stderr']}")
+        print(f"    cat after a full read:          {after['wall']:6.2f} s, {after['requests']} blob request(s), "
+              f"{after['written'] / 1e6:.2f} MB sent; {after['stderr']}   (target < 0.5 s, 1 request)")
+
+
+if __name__ == "__main__":
+    main()
