@@ -362,6 +362,77 @@ def _read_to_file(session: Session, image: ImageInfo, layer: LayerInfo, entry: T
 # -- cat and get: paths in an image -------------------------------------------
 
 
+@dataclass(slots=True)
+class _Hit:
+    """What a path holds in the merged view, as far as cat needs it."""
+
+    entry: TarEntry | None  # None: an implied directory
+    layer_index: int
+
+    @property
+    def kind(self) -> str:
+        return "dir" if self.entry is None else self.entry.type.value
+
+    @property
+    def is_dir(self) -> bool:
+        return self.entry is None or self.entry.type is EntryType.DIR
+
+
+class _Lookup:
+    """Path -> topmost entry across layers with whiteouts and opaque
+    directories applied, from plain dicts: a file lookup needs no trees
+    (building them for a 100k-entry image takes seconds)."""
+
+    def __init__(self, layers: list[tuple[int, list[TarEntry]]], *, merged: bool) -> None:
+        from layerslayer_tui.fs.paths import OPAQUE_MARKER, WHITEOUT_PREFIX
+
+        self._layers: list[tuple[int, dict[str, TarEntry], set[str], set[str], list[TarEntry]]] = []
+        for index, entries in layers:
+            by_path: dict[str, TarEntry] = {}
+            gone: set[str] = set()
+            opaque: set[str] = set()
+            for e in entries:
+                name = e.path.rpartition("/")[2]
+                if merged and name.startswith(WHITEOUT_PREFIX):
+                    parent = e.path[: len(e.path) - len(name)].rstrip("/")
+                    if name == OPAQUE_MARKER:
+                        opaque.add(parent)
+                    elif not name.startswith(WHITEOUT_PREFIX * 2):
+                        gone.add(f"{parent}/{name[4:]}" if parent else name[4:])
+                    continue
+                by_path[e.path] = e
+            self._layers.append((index, by_path, gone, opaque, entries))
+        self._layers.reverse()  # topmost first
+        self.deleted_by: int | None = None
+
+    def get(self, path: str) -> _Hit | None:
+        """The topmost entry at `path` (OCI rules: a whiteout or an opaque
+        directory hides lower layers; a non-directory over a parent hides
+        what lies below it). `deleted_by` names the whiteout's layer."""
+        from layerslayer_tui.fs.paths import ancestors
+
+        self.deleted_by = None
+        parents = ancestors(path)
+        for index, by_path, gone, opaque, _entries in self._layers:
+            entry = by_path.get(path)
+            if entry is not None:
+                return _Hit(entry, index)
+            for anc in parents:
+                held = by_path.get(anc)
+                if held is not None and held.type is not EntryType.DIR:
+                    return None
+            if path in gone or any(a in gone for a in parents):
+                self.deleted_by = index
+                return None
+            if any(a in opaque for a in parents):
+                return None
+        return None
+
+    def has_children(self, path: str) -> bool:
+        prefix = path + "/"
+        return any(p.startswith(prefix) for _i, by_path, _g, _o, _e in self._layers for p in by_path)
+
+
 class ImageFiles:
     """The files of one image as the container sees them (the merged view),
     or of one layer (`layer`), listed as little as needed: cached listings
@@ -383,6 +454,8 @@ class ImageFiles:
         self._listed: set[int] = set()
         self._full: set[int] = set()
         self._views: dict[int, MergedTree] = {}
+        self._progress: dict[int, Any] = {}
+        self._lookup: _Lookup | None = None
 
     @property
     def layers(self) -> list[int]:
@@ -394,21 +467,22 @@ class ImageFiles:
         if index in self._full or (index in self._listed and not full):
             return
         listing = self.session.listing(self.image, index, full=full, budget=self.budget)
-        self.ws.reset_layer(index)
         try:
-            for batch in listing:
-                self.ws.feed(index, batch)
+            for _batch in listing:
+                pass
         finally:
             listing.close()
         if not listing.cached:
             how = "whole" if listing.complete else "partially"
             self.note(f"listed layer {index} {how} ({human(listing.progress.compressed_read)} read)")
         self._entries[index] = list(listing.entries)
+        self._progress[index] = listing.progress
         self._streamed[index] = listing.progress.source == "stream"
         self._listed.add(index)
         if listing.complete:
             self._full.add(index)
         self._views.clear()
+        self._lookup = None
 
     def view(self, upto: int | None = None) -> MergedTree:
         from layerslayer_tui.fs import MergedTree
@@ -416,6 +490,11 @@ class ImageFiles:
         key = -1 if upto is None else upto
         view = self._views.get(key)
         if view is None:
+            from layerslayer_tui.entry import EntryBatch
+
+            for index in self._listed:  # the trees are built only when a view is needed (get DIR, hardlinks)
+                if not self.ws.is_listed(index):
+                    self.ws.feed(index, EntryBatch(self._entries[index], self._progress[index]))
             if self.layer is not None:
                 view = MergedTree()
                 view.apply(self.ws.tree(self.layer), self.layer)
@@ -447,31 +526,36 @@ class ImageFiles:
         return landed, node
 
     def _look(self, path: str) -> tuple[str, Any]:
-        view = self.view()
-        landed = follow(view, path)
-        return landed, (view.get(landed) if landed else None)
+        if self._lookup is None:
+            self._lookup = _Lookup([(i, self._entries[i]) for i in self.layers if i in self._listed],
+                                   merged=self.layer is None)
+        landed = follow(self._lookup, path)  # type: ignore[arg-type]
+        return landed, (self._lookup.get(landed) if landed else None)
 
     def find(self, path: str) -> Found:
         """The regular file (or hardlink) `path` names; NotFoundError or
         LayerslayerError with one sentence otherwise."""
         from layerslayer_tui.fs.merged import HARDLINK
-        from layerslayer_tui.fs.paths import normalize
 
         landed, node = self.locate(path)
-        if node is not None and node.is_dir:
+        if node is not None and node.is_dir or node is None and landed and self._lookup is not None \
+                and self._lookup.deleted_by is None and self._lookup.has_children(landed):
             raise LayerslayerError(f"{path} is a directory; use get to save a directory.")
         if node is None or node.entry is None or node.layer_index is None:
-            raise NotFoundError(self._missing(path.strip(), normalize(path.strip())))
+            raise NotFoundError(self._missing(path.strip(), landed))
         if node.kind not in ("file", HARDLINK):
             raise LayerslayerError(f"{path} is not a regular file (it is a {node.kind}).")
         return Found(node.layer_index, node.entry, landed)
 
-    def _missing(self, path: str, clean: str | None) -> str:
-        for index in reversed(self.layers):
-            tree = self.ws.tree(index)
-            gone = tree.whiteouts if self.layer is None else {}
-            if clean and clean in gone:
-                return f"{path} was deleted by layer {index} (a whiteout); it is not in the image."
+    def has_children(self, path: str) -> bool:
+        return self._lookup is not None and self._lookup.has_children(path)
+
+    def _missing(self, path: str, landed: str) -> str:
+        lookup = self._lookup
+        if lookup is not None and landed:
+            lookup.get(landed)
+            if lookup.deleted_by is not None:
+                return f"{path} was deleted by layer {lookup.deleted_by} (a whiteout); it is not in the image."
         where = "the image" if self.layer is None else f"layer {self.layer}"
         return f"There is no file {path} in {where}."
 
@@ -483,7 +567,13 @@ class ImageFiles:
                                                  layer_index, entry)
         if not self._streamed.get(layer_index, False):
             entry = TarEntry(path=entry.path, type=EntryType.FILE, size=entry.size)  # an index listing: find by path
-        return self.session.read_file(self.image, layer_index, entry, cap=cap, dest=dest)
+            return self.session.read_file(self.image, layer_index, entry, cap=cap, dest=dest)
+        self.session._require_online(f"the content of {entry.path}")
+        layer = self.image.layers[layer_index]
+        read = read_member(self.session, self.image, layer, entry, self._entries[layer_index], cap=cap, dest=dest)
+        if read is None:
+            return self.session.read_file(self.image, layer_index, entry.path, cap=cap, dest=dest)
+        return read
 
 
 def cat(files: ImageFiles, path: str, out: BinaryIO) -> FileRead:
@@ -514,9 +604,13 @@ def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
     links: list[tuple[Path, str]] = []
     dirs: list[tuple[Path, int]] = []
     for path in paths:
-        landed, node = files.locate(path)
-        view = files.view()
-        if node is not None and node.is_dir:
+        landed, hit = files.locate(path)
+        is_dir = hit is not None and hit.is_dir or hit is None and bool(landed) and files.has_children(landed)
+        if is_dir:
+            view = files.view()
+            node = view.get(landed)
+            if node is None:
+                continue
             base = landed.rpartition("/")[2]
             for sub in [node, *view.walk(landed)]:
                 rel = base if sub is node else f"{base}/{sub.path[len(landed) + 1:]}"

@@ -295,6 +295,13 @@ class Recorder:
     def _run(self) -> None:
         inflater = self._inflater
         try:
+            # Idle priority for this thread only (Linux: a thread id is a
+            # PRIO_PROCESS target): the listing keeps its cores and the
+            # recorder catches up on what is left, from its backlog.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
+        try:
             while True:
                 item = self._queue.get()
                 if item is None or self._gave_up.is_set():
