@@ -95,16 +95,16 @@ class FileActionsMixin:
     @work(thread=True, exclusive=True, group="carve")
     def _carve(self, image: ImageInfo, layer: int, path: str) -> None:
         try:
-            carved = self.session.carve(image, layer, path, cap=VIEW_CAP)
+            read = self.session.read_file(image, layer, path, cap=VIEW_CAP)
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"reading {path}", err))
             return
-        data, note = carved_content(carved)
-        self.call_from_thread(self._show_file, path, data, note)
+        data, note = carved_content(read.carved)
+        self.call_from_thread(self._show_file, path, data, note, read.cost())
 
-    def _show_file(self, path: str, data: bytes, note: str) -> None:
-        self.set_status(f"{path}: {len(data):,} bytes.")
-        self.push_screen(ViewerScreen(path, data, note))
+    def _show_file(self, path: str, data: bytes, note: str, cost: str = "") -> None:
+        self.set_status(f"{path}: {cost or f'{len(data):,} bytes'}.")
+        self.push_screen(ViewerScreen(path, data, note, cost))
 
     def action_save_file(self) -> None:
         node = self._selected_file("save")
@@ -150,7 +150,8 @@ class FileActionsMixin:
         tmp: Path | None = None
         try:
             tmp = temp_beside(dest)
-            carved = self.session.carve(image, layer, path, dest=tmp)
+            read = self.session.read_file(image, layer, path, dest=tmp)
+            carved = read.carved
             if carved.target is not None:  # the layer holds a symlink there: no content to write
                 save_link(carved.target, dest, overwrite)
                 self.post_message(Progress(f"Saved {path} to {dest} as a symlink to {carved.target}."))
@@ -165,4 +166,4 @@ class FileActionsMixin:
         finally:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
-        self.post_message(Progress(f"Saved {path} to {dest}."))
+        self.post_message(Progress(f"Saved {path} to {dest} ({read.cost()})."))

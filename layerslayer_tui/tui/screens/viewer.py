@@ -70,16 +70,17 @@ def render(name: str, data: bytes) -> Text | Syntax:
 class ViewerScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,v", "close", "Close")]
 
-    def __init__(self, path: str, data: bytes, note: str = "") -> None:
+    def __init__(self, path: str, data: bytes, note: str = "", cost: str = "") -> None:
         super().__init__(classes="viewer-screen")
         self.path = path
         self.data = data
         self.note = note
+        self.cost = cost  # "4.8 KiB, read 1.9 MiB via the seek index"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="viewer"):
             header = plain(self.path, "bold")
-            header.append(f"  {len(self.data):,} bytes", style="dim")
+            header.append(f"  {self.cost or f'{len(self.data):,} bytes'}", style="dim")
             if self.note:
                 header.append("  " + self.note, style="yellow")
             yield Label(header, id="viewer-title")
