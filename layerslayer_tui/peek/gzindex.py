@@ -179,7 +179,8 @@ class Inflater:
         pos = 0
         n = len(chunk)
         index = self.index
-        while pos < n:
+        pending = False  # the last call filled the scratch buffer: libz may hold more output
+        while pos < n or pending:
             if self._between:
                 # zero padding between members, then another member or garbage
                 while pos < n and chunk[pos] == 0:
@@ -207,6 +208,9 @@ class Inflater:
             used = strm.total_in - before_in
             index.uncompressed_covered += strm.total_out - before_out
             pos += used
+            # More to come without more input: output that did not fit, or (after a stop at
+            # a block boundary) the trailer libz already pulled into its bit buffer.
+            pending = strm.avail_out == 0 or (flush == Z_BLOCK and ret == Z_OK)
             if ret == Z_STREAM_END:
                 self._between = True
                 continue
@@ -481,6 +485,8 @@ def decode(blob: bytes, *, max_size: int = 1 << 31) -> SeekIndex:
         raw = d.decompress(blob, max_size)
         if d.unconsumed_tail:
             raise ValueError("seek index too large")
+        if not d.eof:
+            raise ValueError("seek index cut short")
     except zlib.error as err:
         raise ValueError(f"seek index not zlib data: {err}") from None
     if not raw.startswith(_MAGIC):

@@ -123,6 +123,10 @@ class _MemberFeed:
         except _Done:
             self.done = True
             raise
+        except LayerFormatError as err:
+            if self.found is None:  # no header where the listing put the member: wrong index or listing
+                raise IndexMismatch(f"The recorded place of {self.want.path!r} holds no tar header ({err}).") from None
+            raise
         if self.scanner.finished and self.found is None:
             raise IndexMismatch(f"The archive ends before {self.want.path!r}: the seek index does not match the layer.")
 

@@ -1,0 +1,147 @@
+"""gzip access points without a registry: recorded points resume to the
+same bytes (every bit offset, multi-member gzip, chunk boundaries), the
+stored form round-trips and refuses damage, the recorder keeps a valid
+prefix when cut off, and its backlog overflows to disk instead of memory."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import tarfile
+
+import pytest
+
+from layerslayer_tui.peek import BytesSource, complete, gzindex, listing, partial
+from layerslayer_tui.peek import randomaccess as ra
+
+pytestmark = pytest.mark.skipif(not gzindex.available(), reason="no usable system libz")
+
+
+def sample(n: int = 3000, seed: int = 1) -> bytes:
+    rnd = random.Random(seed)
+    parts = []
+    for i in range(n):
+        k = rnd.randint(0, 8000)
+        parts.append((str(i) * k)[:k].encode() + rnd.randbytes(rnd.randint(0, 300)))
+    return b"".join(parts)
+
+
+def tar_of(data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for i in range(0, len(data), 100_000):
+            info = tarfile.TarInfo(f"part{i}")
+            piece = data[i : i + 100_000]
+            info.size = len(piece)
+            tf.addfile(info, io.BytesIO(piece))
+    return buf.getvalue()
+
+
+def record(blob: bytes, spacing: int, step: int) -> gzindex.SeekIndex:
+    inf = gzindex.Inflater(spacing)
+    for i in range(0, len(blob), step):
+        inf.feed(blob[i : i + step])
+    return inf.finish()
+
+
+def resume(blob: bytes, point: gzindex.Checkpoint, step: int = 77777) -> bytes:
+    out: list[bytes] = []
+    r = gzindex.ResumedInflate(point, out.append)
+    for i in range(gzindex.ResumedInflate.start_offset(point), len(blob), step):
+        r.write(blob[i : i + step])
+    r.close()
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("step", [1 << 20, 4096, 65537])
+def test_every_point_resumes_to_the_same_bytes(step: int) -> None:
+    raw = sample()
+    blob = gzip.compress(raw[: len(raw) // 3]) + b"\0\0\0" + gzip.compress(raw[len(raw) // 3 :])  # two members, padding
+    index = record(blob, 32 * 1024, step)
+    assert index.complete and index.covered == len(blob) and index.uncompressed_covered == len(raw)
+    assert len(index.points) >= 8
+    assert {p.bits for p in index.points} - {0}  # points inside bytes, not only at byte boundaries
+    for point in index.points:
+        assert resume(blob, point) == raw[point.uncompressed :]
+
+
+def test_the_end_of_the_stream_is_seen_at_any_spacing() -> None:
+    for k in range(12):
+        raw = sample(200 + 50 * k, seed=k)
+        blob = gzip.compress(raw)
+        for spacing in (2000, 50000):
+            index = record(blob, spacing, 1 << 20)
+            assert index.complete and index.uncompressed_covered == len(raw), (k, spacing)
+
+
+def test_stored_form_round_trips_and_refuses_damage() -> None:
+    blob = gzip.compress(sample())
+    index = record(blob, 16 * 1024, 1 << 20)
+    data = gzindex.encode(index)
+    assert gzindex.decode(data) == index
+    assert len(data) < len(blob) // 4
+    for bad in (b"", b"junk", data[:-5], gzip.compress(b"LSGZIX1\0" + b"\xff" * 40)):
+        with pytest.raises(ValueError):
+            gzindex.decode(bad)
+    shuffled = gzindex.SeekIndex(points=list(reversed(index.points)), covered=index.covered)
+    with pytest.raises(ValueError):
+        gzindex.decode(gzindex.encode(shuffled))
+
+
+def test_an_interrupted_read_keeps_a_valid_prefix(monkeypatch) -> None:
+    monkeypatch.setattr(gzindex, "DEFAULT_SPACING", 16 * 1024)
+    raw = tar_of(random.Random(3).randbytes(5 << 20))  # incompressible: several 1 MiB reads
+    blob = gzip.compress(raw)
+    peek = partial(BytesSource(blob), budget=64 * 1024, interval=0)
+    listing(peek)
+    batches = peek.continue_full()
+    next(batches)
+    peek.close()
+    index = peek.seek_index()
+    assert index is not None and not index.complete and index.points
+    assert len(blob) // 2 > index.covered > 0
+    for point in index.points:
+        assert resume(blob, point)[:1000] == raw[point.uncompressed : point.uncompressed + 1000]
+
+
+def test_backlog_goes_to_disk_not_memory(monkeypatch) -> None:
+    monkeypatch.setattr(gzindex, "MAX_LAG", 64 * 1024)
+    raw = sample()
+    blob = gzip.compress(raw)
+    rec = gzindex.Recorder(16 * 1024)
+    for i in range(0, len(blob), 1 << 16):
+        rec.feed(blob[i : i + (1 << 16)])
+    index = rec.finish()
+    assert index.complete and index.uncompressed_covered == len(raw)
+    for point in index.points[::5]:
+        assert resume(blob, point)[:500] == raw[point.uncompressed : point.uncompressed + 500]
+
+
+def test_members_read_through_the_index_equal_tarfile(monkeypatch) -> None:
+    monkeypatch.setattr(gzindex, "DEFAULT_SPACING", 32 * 1024)
+    buf = io.BytesIO()
+    rnd = random.Random(5)
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for i in range(300):
+            data = rnd.randbytes(rnd.randint(0, 3000)) if i % 2 else (b"x%d " % i) * rnd.randint(0, 2000)
+            info = tarfile.TarInfo(f"d/{'long-' * (i % 40)}f{i}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    tar = buf.getvalue()
+    blob = gzip.compress(tar)
+    peek = complete(BytesSource(blob))
+    entries, progress = listing(peek)
+    index = peek.seek_index()
+    assert progress.complete and index is not None and len(index.points) > 5
+    with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+        for entry in entries:
+            got = ra.read_via_index(BytesSource(blob), entry, index, cap=1 << 30)
+            assert got.carved.content == tf.extractfile(entry.path).read(), entry.path
+            assert len(got.requests) == 1
+            plain = ra.read_plain(BytesSource(tar), entry, cap=1 << 30)
+            assert plain.carved.content == got.carved.content
+    wrong = entries[10]
+    wrong.offset += 512
+    with pytest.raises(ra.IndexMismatch):
+        ra.read_via_index(BytesSource(blob), wrong, index, cap=1 << 30)
