@@ -50,7 +50,8 @@ class FileRead:
 
         size = self.carved.written
         how = {"seek index": "via the seek index", "tar offset": "at its tar offset",
-               "stream": "streaming the layer from its start"}.get(self.via, f"via {self.via}")
+               "stream": "streaming the layer from its start", "toc chunks": "from the chunks the layer's index names",
+               "listing": "(empty, known from the listing)"}.get(self.via, f"via {self.via}")
         return f"{human(size)}, read {human(self.compressed_read)} {how}"
 
 
@@ -154,7 +155,21 @@ def read_entry(
     from layerslayer_tui.peek import randomaccess as ra
 
     source = session.client(image.registry).blob_source(image.repository, layer.descriptor)
+    from layerslayer_tui.peek.carve import Carved
+
+    if entry.type is EntryType.FILE and entry.size == 0 and not (entry.extra and any(
+            k in entry.extra for k in ("sparse", "sparse_pax"))):
+        return FileRead(Carved(entry=entry, content=b"" if out is None else None), layer.index, "listing", 0, 0)
     read = None
+    if entry.extra and entry.extra.get("toc"):  # eStargz / zstd:chunked: the index says where the chunks are
+        try:
+            read = ra.read_chunks(source, entry, cap=cap, out=out)
+            return FileRead(read.carved, layer.index, read.via, read.compressed_read, len(read.requests))
+        except ra.IndexMismatch as err:
+            session.note_once(f"{err} The file was streamed instead.")
+            if out is not None:
+                out.seek(0)
+                out.truncate()
     streamed_listing = streamed_listing and entry.offset >= 0
     if streamed_listing:
         index = load_index(session, image, layer)
@@ -227,7 +242,7 @@ def hardlink_source(view_below: Callable[[int], MergedTree], entries_of: Callabl
             return layer_index, entry
         target = None
         for e in entries_of(layer_index):
-            if e.offset >= entry.offset and e is not entry:
+            if e is entry or 0 <= entry.offset <= e.offset:
                 break
             if e.path == entry.link:
                 target = e
@@ -316,7 +331,7 @@ def read_member(
         link = target.link
         nxt = None
         for e in entries:
-            if e is target or e.offset >= target.offset:
+            if e is target or 0 <= target.offset <= e.offset:
                 break
             if e.path == link:
                 nxt = e

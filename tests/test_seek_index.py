@@ -129,6 +129,9 @@ def test_every_member_through_the_index_equals_tarfile(seek_bed, small_spacing, 
             read = session.read_file(image, 0, entry.path, cap=1 << 30)
             want = seek_bed.truth[entry.path]
             assert read.carved.content == want, entry.path
+            if entry.type is EntryType.FILE and entry.size == 0:
+                assert read.via == "listing" and read.requests == 0  # nothing to fetch for an empty file
+                continue
             assert read.via == "seek index", entry.path
             gets = blob_gets(seek_bed.registry, mark)
             assert len(gets) == 1, (entry.path, read.compressed_read, read.requests)

@@ -285,6 +285,7 @@ def _entries(document: bytes, hidden_names: frozenset[str]) -> tuple[list[TarEnt
             # Later pieces of a big file: the file's own entry already has its size.
             if last is not None and last.path == path and last.extra is not None:
                 last.extra["chunks"] = int(last.extra.get("chunks", 1)) + 1  # type: ignore[call-overload]
+                _add_chunk(last, raw, number)
             continue
         kind = _TYPES.get(raw["type"])
         if kind is None:
@@ -297,8 +298,47 @@ def _entries(document: bytes, hidden_names: frozenset[str]) -> tuple[list[TarEnt
             last = None
             continue  # the archive root ("./") is not a file of the layer
         last = _entry(raw, path, kind, number, times)
+        if kind is EntryType.FILE and last.size > 0:
+            _add_chunk(last, raw, number)
         entries.append(last)
+    _chunk_ends(entries)
     return entries, hidden
+
+
+def _add_chunk(entry: TarEntry, raw: dict, number: int) -> None:
+    """Where a file's content lies in the blob (peek/randomaccess.py reads it
+    from there): extra["toc"] = [[offset, end or -1, chunkOffset, chunkSize, chunkDigest or ""]...]."""
+    assert entry.extra is not None
+    offset = raw.get("offset")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        entry.extra.pop("toc", None)
+        entry.extra["toc_broken"] = True
+        return
+    end = raw.get("endOffset")
+    end = end if isinstance(end, int) and not isinstance(end, bool) and end > offset else -1
+    chunk_offset = raw.get("chunkOffset", 0)
+    chunk_size = raw.get("chunkSize") or (entry.size - chunk_offset if isinstance(chunk_offset, int) else 0)
+    digest = raw.get("chunkDigest") if isinstance(raw.get("chunkDigest"), str) else ""
+    if not isinstance(chunk_offset, int) or not isinstance(chunk_size, int) or chunk_offset < 0 or chunk_size <= 0:
+        entry.extra["toc_broken"] = True
+        return
+    if not entry.extra.get("toc_broken"):
+        entry.extra.setdefault("toc", []).append([offset, end, chunk_offset, chunk_size, digest])  # type: ignore[union-attr]
+
+
+def _chunk_ends(entries: list[TarEntry]) -> None:
+    """eStargz gives no end offsets: a chunk's gzip member ends where the next
+    recorded offset begins (-1 stays for the last one: read to the blob's end)."""
+    starts = sorted({c[0] for e in entries if e.extra and e.extra.get("toc") for c in e.extra["toc"]})  # type: ignore[union-attr]
+    if not starts:
+        return
+    import bisect
+
+    for e in entries:
+        for chunk in (e.extra or {}).get("toc", ()):  # type: ignore[union-attr]
+            if chunk[1] == -1:
+                i = bisect.bisect_right(starts, chunk[0])
+                chunk[1] = starts[i] if i < len(starts) else -1
 
 
 def _entry(raw: dict, path: str, kind: EntryType, number: int, times: dict[str, float]) -> TarEntry:

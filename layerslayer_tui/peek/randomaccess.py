@@ -303,3 +303,81 @@ def read_streaming(
     index = pipe.seek.finish()
     carved = _carved(entry, found[0] if found else None, sinks, pipe.raw)
     return Read(carved, VIA_STREAM, [(0, None)], pipe.raw, index)
+
+
+VIA_CHUNKS = "toc chunks"
+
+
+def _inflate_chunk(data: bytes, want: int) -> bytes:
+    """The first `want` bytes a chunk's compressed slice holds (an eStargz
+    gzip member or zstd:chunked frames)."""
+    import zlib
+
+    import zstandard
+
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        reader = zstandard.ZstdDecompressor(max_window_size=1 << 27).stream_reader(data, read_across_frames=True)
+        out = bytearray()
+        while len(out) < want:
+            piece = reader.read(min(1 << 20, want - len(out)))
+            if not piece:
+                break
+            out += piece
+        return bytes(out)
+    d = zlib.decompressobj(31)
+    return d.decompress(data, want)
+
+
+def read_chunks(source: ByteSource, entry: TarEntry, *, cap: int, out: BinaryIO | None = None) -> Read:
+    """A file of an eStargz / zstd:chunked layer from the chunks its TOC
+    names: one closed request per contiguous run of chunks, each chunk's
+    digest checked. LayerFormatError when a chunk does not match."""
+    import hashlib
+
+    chunks = sorted((entry.extra or {}).get("toc") or [], key=lambda c: c[2])  # type: ignore[arg-type]
+    if not chunks or (entry.extra or {}).get("toc_broken"):
+        raise IndexMismatch(f"The layer's index gives no chunk positions for {entry.path!r}.")
+    size = source.size
+    last = (size - 1) if size else None
+    runs: list[list[list]] = []
+    for chunk in chunks:
+        if runs and runs[-1][-1][1] == chunk[0]:
+            runs[-1].append(chunk)
+        else:
+            runs.append([chunk])
+    sink = _Collector(entry, cap, out)
+    requests: list[tuple[int, int | None]] = []
+    got = 0
+    try:
+        for run in runs:
+            start = run[0][0]
+            end = run[-1][1] - 1 if run[-1][1] > 0 else last
+            requests.append((start, end))
+            stream = source.open(start, end)
+            try:
+                if stream.range_ignored or stream.start != start:
+                    raise IndexMismatch("The registry ignored Range, so the chunks cannot be read.")
+                body = b"".join(stream.iter_chunks(1 << 20))
+            finally:
+                stream.close()
+            got += len(body)
+            for offset, chunk_end, _chunk_offset, chunk_size, digest in run:
+                lo = offset - start
+                hi = (chunk_end - start) if chunk_end > 0 else len(body)
+                try:
+                    data = _inflate_chunk(body[lo:hi], chunk_size)
+                except Exception as err:  # zlib.error, zstandard.ZstdError
+                    raise LayerFormatError(f"A chunk of {entry.path!r} cannot be decompressed ({err}).") from None
+                if len(data) != chunk_size:
+                    raise LayerFormatError(f"A chunk of {entry.path!r} is shorter than the index says.")
+                if digest and "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+                    raise LayerFormatError(f"A chunk of {entry.path!r} does not match its digest in the layer's index.")
+                sink.write(data)
+    except _Done:
+        pass
+    carved = Carved(entry=entry, compressed_read=got, written=sink.written, truncated=sink.truncated)
+    if sink.buf is not None:
+        carved.content = sink.buf.getvalue()
+    if sink.written < entry.size and not sink.truncated:
+        raise LayerFormatError(f"The layer's index covers only {sink.written} of the {entry.size} bytes of {entry.path!r}.")
+    return Read(carved, VIA_CHUNKS, requests, got)
