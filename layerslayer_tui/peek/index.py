@@ -311,8 +311,8 @@ def _add_chunk(entry: TarEntry, raw: dict, number: int) -> None:
     assert entry.extra is not None
     offset = raw.get("offset")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        entry.extra.pop("toc", None)
-        entry.extra["toc_broken"] = True
+        if "toc" in entry.extra:
+            entry.extra["toc"] = []  # a chunk without a place: the file is streamed instead
         return
     end = raw.get("endOffset")
     end = end if isinstance(end, int) and not isinstance(end, bool) and end > offset else -1
@@ -320,10 +320,9 @@ def _add_chunk(entry: TarEntry, raw: dict, number: int) -> None:
     chunk_size = raw.get("chunkSize") or (entry.size - chunk_offset if isinstance(chunk_offset, int) else 0)
     digest = raw.get("chunkDigest") if isinstance(raw.get("chunkDigest"), str) else ""
     if not isinstance(chunk_offset, int) or not isinstance(chunk_size, int) or chunk_offset < 0 or chunk_size <= 0:
-        entry.extra["toc_broken"] = True
+        entry.extra["toc"] = []
         return
-    if not entry.extra.get("toc_broken"):
-        entry.extra.setdefault("toc", []).append([offset, end, chunk_offset, chunk_size, digest])  # type: ignore[union-attr]
+    entry.extra.setdefault("toc", []).append([offset, end, chunk_offset, chunk_size, digest])  # type: ignore[union-attr]
 
 
 def _chunk_ends(entries: list[TarEntry]) -> None:

@@ -335,8 +335,13 @@ def read_chunks(source: ByteSource, entry: TarEntry, *, cap: int, out: BinaryIO 
     import hashlib
 
     chunks = sorted((entry.extra or {}).get("toc") or [], key=lambda c: c[2])  # type: ignore[arg-type]
-    if not chunks or (entry.extra or {}).get("toc_broken"):
-        raise IndexMismatch(f"The layer's index gives no chunk positions for {entry.path!r}.")
+    covered = 0
+    for chunk in chunks:
+        if chunk[2] != covered:
+            break
+        covered += chunk[3]
+    if not chunks or covered != entry.size:
+        raise IndexMismatch(f"The layer's index does not place every chunk of {entry.path!r}.")
     size = source.size
     last = (size - 1) if size else None
     runs: list[list[list]] = []
