@@ -7,7 +7,7 @@ keeps the access points it made. A seek index row that cannot be decoded,
 or that leads to the wrong bytes, is dropped with one warning and the file
 is streamed instead.
 
-`resolve` finds what a path names in an image (the merged view, or one
+`ImageFiles` finds what a path names in an image (the merged view, or one
 layer), following symlinks inside the image only; `cat` and `get` build on
 it for the CLI.
 """
@@ -40,7 +40,7 @@ class FileRead:
 
     carved: Any  # peek.Carved
     layer_index: int
-    via: str  # "seek index", "tar offset", "stream", "toc chunks"
+    via: str  # "seek index", "tar offset", "toc chunks", "stream", "listing" (an empty file)
     compressed_read: int  # blob bytes received
     requests: int
 
@@ -53,10 +53,6 @@ class FileRead:
                "stream": "streaming the layer from its start", "toc chunks": "from the chunks the layer's index names",
                "listing": "(empty, known from the listing)"}.get(self.via, f"via {self.via}")
         return f"{human(size)}, read {human(self.compressed_read)} {how}"
-
-
-class UnusableIndex(LayerslayerError):
-    pass
 
 
 def _scope(image: ImageInfo) -> str:
@@ -110,8 +106,12 @@ def store_index_later(session: Session, image: ImageInfo, layer: LayerInfo, peek
     layer (load_index) and Session.close() wait for it."""
     import threading
 
+    if not getattr(peek_obj, "recording", False):
+        if mismatch:
+            store_index(session, image, layer, None, verified=False, mismatch=True)
+        return
     if mismatch:
-        peek_obj._pipe.seek.finish(abandon=True)
+        peek_obj.seek_index(abandon=True)  # stop the recorder: nothing it made is kept
         store_index(session, image, layer, None, verified=False, mismatch=True)
         return
 
@@ -136,8 +136,8 @@ def wait_for_indexes(session: Session, digest: str | None = None) -> None:
 
 
 def _plain_tar(layer: LayerInfo) -> bool:
-    media = layer.descriptor.media_type or ""
-    return media.endswith(".tar") or media.endswith("tar.v1") and "gzip" not in media and "zstd" not in media
+    # OCI ".../layer.v1.tar", Docker ".../rootfs.diff.tar"; a lying media type is caught by the header check
+    return (layer.descriptor.media_type or "").endswith(".tar")
 
 
 def read_entry(

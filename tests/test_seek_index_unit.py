@@ -145,3 +145,19 @@ def test_members_read_through_the_index_equal_tarfile(monkeypatch) -> None:
     wrong.offset += 512
     with pytest.raises(ra.IndexMismatch):
         ra.read_via_index(BytesSource(blob), wrong, index, cap=1 << 30)
+
+
+def test_a_partial_listing_continued_later_still_records(monkeypatch) -> None:
+    """Storing a partial listing asks for its index (none yet); the kept head
+    must survive that, so `f` afterwards records from byte 0."""
+    monkeypatch.setattr(gzindex, "DEFAULT_SPACING", 16 * 1024)
+    raw = tar_of(random.Random(4).randbytes(3 << 20))
+    blob = gzip.compress(raw)
+    peek = partial(BytesSource(blob), budget=64 * 1024)
+    listing(peek)
+    assert not peek.recording and peek.seek_index() is None
+    listing(peek.continue_full())
+    index = peek.seek_index()
+    assert index is not None and index.complete and index.covered == len(blob)
+    for point in index.points[::7]:
+        assert resume(blob, point)[:700] == raw[point.uncompressed : point.uncompressed + 700]

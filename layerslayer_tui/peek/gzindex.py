@@ -77,12 +77,6 @@ class SeekIndex:
                 return p
         return None
 
-    def merge(self, other: SeekIndex) -> SeekIndex:
-        """The union of two recordings of the same blob (prefixes of it)."""
-        if other.covered > self.covered:
-            return other
-        return self
-
     @property
     def window_bytes(self) -> int:
         return sum(len(p.window) for p in self.points)
@@ -163,7 +157,6 @@ class Inflater:
         # 47 = gzip or zlib header auto-detected, 32 KiB window
         if lib.inflateInit2_(self._ref, 47, lib.zlibVersion(), ctypes.sizeof(_ZStream)) != Z_OK:
             raise RuntimeError("inflateInit2 failed")
-        self._base_in = 0  # compressed offset where the current member started
         self._next = 0  # compressed offset from which the next boundary is recorded
         self._between = False  # after a member's end
         self.failed = ""
@@ -191,7 +184,6 @@ class Inflater:
                     self.done = True
                     break
                 lib.inflateReset(ref)
-                self._base_in = index.covered + pos
                 self._between = False
             strm.next_in = base + pos
             ahead = self._next - (index.covered + pos)  # input left before the next access point is due

@@ -185,10 +185,16 @@ class Peek:
         if stream is not None:
             stream.close()
 
-    def seek_index(self):  # -> gzindex.SeekIndex | None
+    @property
+    def recording(self) -> bool:
+        """A recorder was started (a complete read of a gzip layer)."""
+        return self._pipe.seek.recorder is not None
+
+    def seek_index(self, *, abandon: bool = False):  # -> gzindex.SeekIndex | None
         """The gzip access points this read recorded (None: none were); waits
-        for the recorder, which may still be catching up after the listing."""
-        return self._pipe.seek.result()
+        for the recorder, which may still be catching up after the listing
+        (`abandon`: stop it now, keeping what it has)."""
+        return self._pipe.seek.finish(abandon=abandon)
 
     def __enter__(self) -> Peek:
         return self

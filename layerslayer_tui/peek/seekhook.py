@@ -62,10 +62,8 @@ class SeekRecording:
     def finish(self, *, abandon: bool = False) -> gzindex.SeekIndex | None:
         """Stop the recorder (waiting for it to catch up unless `abandon`):
         an interrupted read keeps the access points of its prefix."""
-        if self.recorder is not None and self._result is None:
+        if self.recorder is None:
+            return None  # not started: the head stays, a continued read may still record
+        if self._result is None:
             self._result = self.recorder.abandon() if abandon else self.recorder.finish()
-        self._head = []
         return self._result
-
-    def result(self) -> gzindex.SeekIndex | None:
-        return self.finish() if self.recorder is not None else None
