@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from layerslayer_tui.entry import EntryType, TarEntry
+from layerslayer_tui.entry import EntryType, SourceKind, TarEntry
 from layerslayer_tui.errors import ExportError, LayerslayerError, NotFoundError
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ class FileRead:
 
 
 def _scope(image: ImageInfo) -> str:
-    return f"{image.registry}/{image.repository}"
+    from layerslayer_tui.cache import scope_of
+
+    return scope_of(image.registry, image.repository)
 
 
 def load_index(session: Session, image: ImageInfo, layer: LayerInfo) -> Any:  # -> gzindex.SeekIndex | None
@@ -154,7 +156,7 @@ def read_entry(
     listing). `out`: write all of it there, else up to `cap` in memory."""
     from layerslayer_tui.peek import randomaccess as ra
 
-    source = session.client(image.registry).blob_source(image.repository, layer.descriptor)
+    source = session._blob_source(image, layer.descriptor)  # a registry blob or a local layout's
     from layerslayer_tui.peek.carve import Carved
 
     if entry.type is EntryType.FILE and entry.size == 0 and not (entry.extra and any(
@@ -492,7 +494,7 @@ class ImageFiles:
             self.note(f"listed layer {index} {how} ({human(listing.progress.compressed_read)} read)")
         self._entries[index] = list(listing.entries)
         self._progress[index] = listing.progress
-        self._streamed[index] = listing.progress.source == "stream"
+        self._streamed[index] = listing.progress.kind is SourceKind.STREAM
         self._listed.add(index)
         if listing.complete:
             self._full.add(index)
@@ -583,7 +585,7 @@ class ImageFiles:
         if not self._streamed.get(layer_index, False):
             entry = TarEntry(path=entry.path, type=EntryType.FILE, size=entry.size)  # an index listing: find by path
             return self.session.read_file(self.image, layer_index, entry, cap=cap, dest=dest)
-        self.session._require_online(f"the content of {entry.path}")
+        self.session._require_online(f"the content of {entry.path}", self.image)
         layer = self.image.layers[layer_index]
         read = read_member(self.session, self.image, layer, entry, self._entries[layer_index], cap=cap, dest=dest)
         if read is None:
