@@ -124,16 +124,26 @@ def store_index_later(session: Session, image: ImageInfo, layer: LayerInfo, peek
             pass
 
     thread = threading.Thread(target=work, name="gz-index-store", daemon=True)
-    session.pending_indexes[layer.digest] = thread
+    session.pending_indexes[layer.digest] = (thread, peek_obj)
     thread.start()
 
 
-def wait_for_indexes(session: Session, digest: str | None = None) -> None:
-    """Wait for seek indexes still being recorded (all, or one layer's)."""
+def wait_for_indexes(session: Session, digest: str | None = None, *, timeout: float | None = None) -> None:
+    """Wait for seek indexes still being recorded (all, or one layer's). With
+    a timeout, recorders still running after it stop and keep their prefix
+    (so quitting never hangs on a recorder far behind on a loaded machine)."""
+    import time
+
     pending = session.pending_indexes
+    deadline = None if timeout is None else time.monotonic() + timeout
     for key in [digest] if digest is not None else list(pending):
-        thread = pending.pop(key, None) if key is not None else None
-        if thread is not None:
+        held = pending.pop(key, None) if key is not None else None
+        if held is None:
+            continue
+        thread, peek_obj = held
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            peek_obj.seek_index(abandon=True)
             thread.join()
 
 
