@@ -12,6 +12,7 @@ from test_seek_index import seek_layer_tar
 from tui_pilot import listed, run, tree_of, wait_for
 
 from layerslayer_tui.content import wait_for_indexes
+from layerslayer_tui.peek import gzindex
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.screens.viewer import ViewerScreen
@@ -19,7 +20,8 @@ from layerslayer_tui.tui.screens.viewer import ViewerScreen
 pytestmark = pytest.mark.registry
 
 
-def test_viewer_title_shows_the_seek_index_cost(registry, tmp_path) -> None:
+def test_viewer_title_shows_the_seek_index_cost(registry, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(gzindex, "DEFAULT_SPACING", 256 * 1024)  # a 2.4 MiB layer: about ten access points
     blob = gzip_bytes(seek_layer_tar(tmp_path))
     image = push_image(registry, "seek/tui", "1", [blob])
     session = Session(cache_path=tmp_path / "c.db")

@@ -286,7 +286,7 @@ def read_streaming(
     pipe = Pipeline(capture=capture)
     if spacing is not None:
         pipe.seek.spacing = spacing
-    pipe.seek.start()
+    pipe.seek.start(source.size)
     stream = source.open(0, None)
     try:
         for chunk in stream.iter_chunks(FULL_CHUNK):

@@ -309,7 +309,7 @@ class Peek:
         if self._finished:
             yield self._final()
             return
-        self._pipe.seek.start(self._pipe)  # a complete read records gzip access points
+        self._pipe.seek.start(self._size)  # a complete read records gzip access points
         try:
             yield from self._stream_rest()
         finally:

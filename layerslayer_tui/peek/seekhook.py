@@ -38,9 +38,15 @@ class SeekRecording:
             if self._held > HEAD_KEEP:
                 self._head, self._off = [], True
 
-    def start(self, _pipe: object = None) -> None:
-        """Record from now on (the read will go on to the end of the blob)."""
+    def start(self, size: int | None = None) -> None:
+        """Record from now on (the read will go on to the end of the blob).
+        A blob smaller than two spacings is not worth it: reading it from
+        its start costs no more than from an access point."""
         if self._off or self.recorder is not None:
+            return
+        if size is not None and size < 2 * self.spacing:
+            self._off = True
+            self._head = []
             return
         self._wanted = True
         if self._head:
