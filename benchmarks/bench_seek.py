@@ -37,10 +37,11 @@ REPO = "bench/seek"
 
 LIST_CHILD = r"""
 import json, resource, sys, time
-record, url, repo, digest, size, spacing = sys.argv[1] == "1", sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+mode, url, repo, digest, size, spacing = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 from layerslayer_tui.peek import complete, gzindex
 gzindex.DEFAULT_SPACING = spacing
-if not record:
+gzindex.FOLLOW = mode == "2"
+if mode == "0":
     gzindex.available = lambda: False  # the recorder never starts: the listing as before this feature
 from layerslayer_tui.registry.client import RegistryClient
 from layerslayer_tui.registry.models import Descriptor
@@ -108,8 +109,9 @@ def push(reg, layer: Path, digest: str, size: int) -> str:
     return f"{reg.host}/{REPO}:1"
 
 
-def listing_run(reg, digest: str, size: int, record: bool, spacing: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", LIST_CHILD, "1" if record else "0", reg.url, REPO, digest, str(size),
+def listing_run(reg, digest: str, size: int, record: bool, spacing: int, follow: bool = False) -> dict:
+    mode = "0" if not record else ("2" if follow else "1")
+    out = subprocess.run([sys.executable, "-c", LIST_CHILD, mode, reg.url, REPO, digest, str(size),
                           str(spacing)], capture_output=True, text=True, check=False)
     if out.returncode:
         raise SystemExit(f"listing subprocess failed:\n{out.stderr}")
@@ -139,6 +141,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="listings with and without recording, alternated")
     ap.add_argument("--spacing", type=int, default=4 * 1024 * 1024, help="compressed bytes between access points")
     ap.add_argument("--listing-only", action="store_true", help="skip (d), the cat measurements")
+    ap.add_argument("--follow", action="store_true", help="the recorder inflates while the listing runs (default: after it)")
     args = ap.parse_args()
     layer, digest, size = build_layer(args.size_small, False)
     from bed.registry import RegistryServer
@@ -151,7 +154,7 @@ def main() -> None:
         for _ in range(args.rounds):
             base.append(listing_run(reg, digest, size, False, args.spacing))
             print(f"  without index: {base[-1]['wall']:7.2f} s wall, {base[-1]['cpu']:6.2f} s CPU", flush=True)
-            rec.append(listing_run(reg, digest, size, True, args.spacing))
+            rec.append(listing_run(reg, digest, size, True, args.spacing, args.follow))
             print(f"  with index:    {rec[-1]['wall']:7.2f} s wall, {rec[-1]['cpu']:6.2f} s CPU ({rec[-1].get('points')} points; "
                   f"the recorder finished {rec[-1]['index_wait']:.1f} s after the listing)", flush=True)
         a = min(r["wall"] for r in base)

@@ -33,6 +33,9 @@ WINDOW = 32 * 1024
 DEFAULT_SPACING = 4 * 1024 * 1024  # compressed bytes between access points (see benchmarks/bench_seek.py)
 OUT_SCRATCH = 4 * 1024 * 1024  # recorder output is thrown away; few, long libz calls mean few GIL hand-overs
 MAX_SPILL = 16 * 1024 * 1024 * 1024  # raw bytes the recorder's temporary file may hold
+# False: the recorder inflates only after the listing (a concurrent inflate
+# on a 2-core machine slowed the listing by half, see benchmarks/bench_seek.py).
+FOLLOW = False
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -258,7 +261,7 @@ class Recorder:
         self._fd = os.dup(fh.fileno())
         fh.close()
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(self._fd), str(spacing)],
+            [sys.executable, "-c", _CHILD, str(self._fd), str(spacing), "1" if FOLLOW else "0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             pass_fds=(self._fd,), close_fds=True,
         )
@@ -325,6 +328,12 @@ fd, spacing = int(sys.argv[1]), int(sys.argv[2])
 inf = Inflater(spacing)
 pos, end, stop = 0, None, False
 stdin = sys.stdin.buffer
+if sys.argv[3] == "0":  # deferred: inflate only once the listing is over, so the two never compete
+    word, _, size = stdin.readline().decode().partition(" ")
+    if word == "END":
+        end = int(size)
+    else:
+        stop = True
 while not stop and not inf.done and not inf.failed:
     if end is None or pos < end:
         chunk = os.pread(fd, 4 << 20 if end is None else min(4 << 20, end - pos), pos)
