@@ -201,7 +201,7 @@ def read_entry(
     if read is None:
         want = entry if streamed_listing else TarEntry(path=entry.path, type=entry.type)
         read = ra.read_streaming(source, want, cap=cap, out=out)
-        store_index(session, image, layer, read.index, verified=False)
+        store_index_later(session, image, layer, read.recorded, verified=False, mismatch=False)
     return FileRead(read.carved, layer.index, read.via, read.compressed_read, len(read.requests))
 
 

@@ -193,7 +193,8 @@ def test_damaged_index_row_is_dropped_with_one_warning(seek_bed, small_spacing, 
         assert len(warnings) == 1 and "seek index" in warnings[0]
         gets = blob_gets(seek_bed.registry, mark)
         assert len(gets) == 1 and gets[0].path.endswith(digest)
-        # the streamed read recorded access points again (scoped to this repository)
+        # the streamed read recorded access points again (scoped to this repository), stored once made
+        wait_for_indexes(session)
         assert session.cache.get_seek_index(digest, "127.0.0.1") is None
         row = session.cache.get_seek_index(digest, f"{image.registry}/{image.repository}")
         assert row is not None and row[1] != seek_store.SHARED

@@ -242,9 +242,11 @@ class Recorder:
     until that thread is scheduled (measured: +14 % to +54 % listing time).
     A child process shares nothing: the listing appends each chunk to an
     unlinked temporary file (a write that releases the GIL) and the child, at
-    idle priority, inflates the file as it grows with libz. `finish()` waits
-    for it to catch up and reads the index it prints; `abandon()` stops it
-    now with the access points it made. The file is at most `MAX_SPILL`."""
+    idle priority, inflates it with libz: once the listing is over
+    (`FOLLOW` False; a concurrent inflate still competed for this 2-core
+    machine's cores), or as it grows. `finish()` waits for it and reads the
+    index it prints; `abandon()` stops it now with the access points it made
+    (none, when it had not started). The file is at most `MAX_SPILL`."""
 
     def __init__(self, spacing: int = DEFAULT_SPACING) -> None:
         import subprocess

@@ -17,7 +17,7 @@ streams instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..entry import EntryType, TarEntry
 from ..errors import LayerFormatError, NotFoundError
@@ -47,7 +47,7 @@ class Read:
     via: str
     requests: list[tuple[int, int | None]] = field(default_factory=list)
     compressed_read: int = 0
-    index: SeekIndex | None = None  # access points recorded by a streamed read
+    recorded: Any = None  # a streamed read's access points, still being made (Recorded)
 
 
 def _capture_sink(entry: TarEntry, cap: int, out: BinaryIO | None, sinks: list[_Collector]) -> ContentSink | None:
@@ -300,9 +300,24 @@ def read_streaming(
     finally:
         stream.close()
         pipe.hasher.close()
-    index = pipe.seek.finish()
     carved = _carved(entry, found[0] if found else None, sinks, pipe.raw)
-    return Read(carved, VIA_STREAM, [(0, None)], pipe.raw, index)
+    # The access points of the prefix read are still being made: the caller
+    # collects them (Recorded.seek_index) without making the reader wait.
+    return Read(carved, VIA_STREAM, [(0, None)], pipe.raw, Recorded(pipe.seek))
+
+
+class Recorded:
+    """What a streamed read recorded, collected later (same face as a Peek's)."""
+
+    def __init__(self, seek: Any) -> None:
+        self._seek = seek
+
+    @property
+    def recording(self) -> bool:
+        return self._seek.recorder is not None
+
+    def seek_index(self, *, abandon: bool = False) -> SeekIndex | None:
+        return self._seek.finish(abandon=abandon)
 
 
 VIA_CHUNKS = "toc chunks"
