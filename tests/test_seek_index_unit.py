@@ -165,3 +165,4 @@ def test_a_partial_listing_continued_later_still_records(monkeypatch) -> None:
     assert index is not None and index.complete and index.covered == len(blob)
     for point in index.points[::7]:
         assert resume(blob, point)[:700] == raw[point.uncompressed : point.uncompressed + 700]
+

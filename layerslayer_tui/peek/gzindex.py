@@ -313,7 +313,14 @@ class Recorder:
         return self._end("END")
 
     def abandon(self) -> SeekIndex:
-        """Stop now (a cancelled read): what was recorded so far is still valid."""
+        """Stop now (a cancelled read, or closing while it still runs): what
+        was recorded so far is kept when the child had not been told to
+        finish; a child already finishing is killed (nothing kept), so that
+        closing never waits for a long inflate."""
+        if self._lock.acquire(blocking=False):
+            self._lock.release()
+            return self._end("STOP")
+        self._proc.kill()
         return self._end("STOP")
 
 
