@@ -55,6 +55,12 @@ class FileRead:
         return f"{human(size)}, read {human(self.compressed_read)} {how}"
 
 
+def _loader(host: Any) -> Any:
+    """The session's ImageLoader (blob sources, online check, pending seek
+    indexes, notes); a LayerListing's host is the loader itself."""
+    return getattr(host, "images", host)
+
+
 def _scope(image: ImageInfo) -> str:
     from layerslayer_tui.cache import scope_of
 
@@ -77,7 +83,7 @@ def load_index(session: Session, image: ImageInfo, layer: LayerInfo) -> Any:  # 
         return gzindex.decode(data)
     except ValueError as err:
         cache.drop_seek_index(layer.digest, scope)
-        session.note_once(f"The cached seek index of layer {layer.index + 1} was damaged ({err}) and was dropped; "
+        _loader(session).note_once(f"The cached seek index of layer {layer.index + 1} was damaged ({err}) and was dropped; "
                           "the file is streamed instead.")
         return None
 
@@ -124,7 +130,7 @@ def store_index_later(session: Session, image: ImageInfo, layer: LayerInfo, peek
             pass
 
     thread = threading.Thread(target=work, name="gz-index-store", daemon=True)
-    session.pending_indexes[layer.digest] = (thread, peek_obj)
+    _loader(session).pending_indexes[layer.digest] = (thread, peek_obj)
     thread.start()
 
 
@@ -134,7 +140,7 @@ def wait_for_indexes(session: Session, digest: str | None = None, *, timeout: fl
     (so quitting never hangs on a recorder far behind on a loaded machine)."""
     import time
 
-    pending = session.pending_indexes
+    pending = _loader(session).pending_indexes
     deadline = None if timeout is None else time.monotonic() + timeout
     for key in [digest] if digest is not None else list(pending):
         held = pending.pop(key, None) if key is not None else None
@@ -166,7 +172,7 @@ def read_entry(
     listing). `out`: write all of it there, else up to `cap` in memory."""
     from layerslayer_tui.peek import randomaccess as ra
 
-    source = session._blob_source(image, layer.descriptor)  # a registry blob or a local layout's
+    source = _loader(session).blob_source(image, layer.descriptor)  # a registry blob or a local layout's
     from layerslayer_tui.peek.carve import Carved
 
     if entry.type is EntryType.FILE and entry.size == 0 and not (entry.extra and any(
@@ -178,7 +184,7 @@ def read_entry(
             read = ra.read_chunks(source, entry, cap=cap, out=out)
             return FileRead(read.carved, layer.index, read.via, read.compressed_read, len(read.requests))
         except ra.IndexMismatch as err:
-            session.note_once(f"{err} The file was streamed instead.")
+            _loader(session).note_once(f"{err} The file was streamed instead.")
             if out is not None:
                 out.seek(0)
                 out.truncate()
@@ -193,7 +199,7 @@ def read_entry(
         except ra.IndexMismatch as err:
             if index is not None:
                 store_index(session, image, layer, None, verified=False, mismatch=True)
-            session.note_once(f"{err} The file was streamed instead.")
+            _loader(session).note_once(f"{err} The file was streamed instead.")
             read = None
             if out is not None:
                 out.seek(0)
@@ -595,7 +601,7 @@ class ImageFiles:
         if not self._streamed.get(layer_index, False):
             entry = TarEntry(path=entry.path, type=EntryType.FILE, size=entry.size)  # an index listing: find by path
             return self.session.read_file(self.image, layer_index, entry, cap=cap, dest=dest)
-        self.session._require_online(f"the content of {entry.path}", self.image)
+        _loader(self.session).require_online(f"the content of {entry.path}", self.image)
         layer = self.image.layers[layer_index]
         read = read_member(self.session, self.image, layer, entry, self._entries[layer_index], cap=cap, dest=dest)
         if read is None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from layerslayer_tui.cache import Cache, scope_of
-from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.entry import EntryBatch, TarEntry
 from layerslayer_tui.image import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.peek.carve import DEFAULT_CAP, Carved
 
@@ -30,12 +30,16 @@ from .listing import LayerListing, ListingHost
 from .search import SearchHit, search
 
 if TYPE_CHECKING:
+    from layerslayer_tui.content import FileRead
     from layerslayer_tui.registry.client import RegistryClient
     from layerslayer_tui.registry.hub_search import HubPage
 
 __all__ = ["DEFAULT_BUDGET", "ImageLoader", "LayerListing", "ListingHost", "SearchHit", "Session"]
 
 DEFAULT_BUDGET = 256 * 1024  # compressed bytes a partial listing reads
+
+
+CLOSE_WAIT_INDEXES = 10.0  # seconds close() waits for seek-index recorders to catch up
 
 
 class Session:
@@ -88,7 +92,12 @@ class Session:
             if self.cache.warning:
                 out.append(self.cache.warning)
             out.extend(self.cache.notes)
+        out.extend(self.images.notes)
         return out
+
+    def note_once(self, text: str) -> None:
+        """A sentence for `warnings` (shown once by pop_warnings)."""
+        self.images.note_once(text)
 
     def pop_warnings(self) -> list[str]:
         fresh = [w for w in self.warnings if w not in self._told]
@@ -154,8 +163,36 @@ class Session:
         cap: int = DEFAULT_CAP,
         dest: str | Path | None = None,
     ) -> Carved:
-        """One file's content (or a written file when `dest` is given)."""
-        return content.carve(self.images, image, layer, path, cap=cap, dest=dest)
+        """One file's content (or a written file when `dest` is given), the
+        cheapest way the cache allows (see read_file)."""
+        return self.read_file(image, layer, path, cap=cap, dest=dest).carved
+
+    def read_file(
+        self,
+        image: ImageInfo,
+        layer: LayerInfo | int,
+        path: str | TarEntry,
+        *,
+        cap: int = DEFAULT_CAP,
+        dest: str | Path | None = None,
+    ) -> FileRead:
+        """One file's content and its cost: through the layer's seek index,
+        tar offset or TOC chunks when the cached listing knows where the file
+        is, else streamed from the layer's start (keeping the access points
+        made on the way). See layerslayer_tui/content.py."""
+        from layerslayer_tui.content import FileRead, read_member
+
+        info = layer_of(image, layer)
+        self.images.require_online(f"the content of {path if isinstance(path, str) else path.path}", image)
+        cached = self.cache.get_listing(info.digest, scope_of(image.registry, image.repository)) \
+            if self.cache is not None else None
+        if cached is not None:  # a streamed listing knows offsets; an index listing knows chunks
+            found = read_member(self, image, info, path, cached.entries, cap=cap, dest=dest)
+            if found is not None:
+                return found
+        carved = content.carve(self.images, image, info, path if isinstance(path, str) else path.path, cap=cap,
+                               dest=dest)
+        return FileRead(carved, info.index, "stream", carved.compressed_read, 1)
 
     def download_layer(
         self,
@@ -176,6 +213,11 @@ class Session:
         return search(self.cache, pattern, limit=limit)
 
     def close(self) -> None:
+        from layerslayer_tui.content import wait_for_indexes
+
+        # A seek index still being recorded is stored before the cache closes (what
+        # it has, when the recorder is far behind: closing must not hang).
+        wait_for_indexes(self, timeout=CLOSE_WAIT_INDEXES)
         self.images.close()
         if self.cache is not None:
             self.cache.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from layerslayer_tui.cache import Cache, image_key, platforms_key
 from layerslayer_tui.errors import LayerslayerError, OfflineError
@@ -53,6 +53,15 @@ class ImageLoader:
         self._clients: dict[str, RegistryClient] = {}
         self._locals: dict[str, tuple[LocalSource, object]] = {}  # source reference -> (source, file signature)
         self._lock = threading.Lock()
+        # Seek indexes (content.py): layer digest -> (thread storing one, the read recording it),
+        # and one-sentence notes from reads (a damaged index row) for Session.warnings.
+        self.pending_indexes: dict[str, tuple[threading.Thread, Any]] = {}
+        self.notes: list[str] = []
+
+    def note_once(self, text: str) -> None:
+        with self._lock:
+            if text not in self.notes:
+                self.notes.append(text)
 
     # -- the pool --
 

@@ -345,6 +345,17 @@ class LayerListing:
             progress.note = progress.note or "listing stopped early"
         cache.put_listing(self.layer.digest, self._entries, progress, scope=self._scope)
         self._stored = progress.complete
+        self._store_seek_index()
+
+    def _store_seek_index(self) -> None:
+        """Keep the gzip access points the read recorded (content.py)."""
+        peek_obj = self._peek
+        if peek_obj is None or not hasattr(peek_obj, "seek_index"):
+            return
+        from layerslayer_tui.content import store_index_later
+
+        store_index_later(self._host, self.image, self.layer, peek_obj, verified=self.progress.verified,
+                          mismatch=getattr(peek_obj, "digest_mismatch", False))
 
     @property
     def _scope(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from layerslayer_tui.image import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.peek.carve import Carved
@@ -27,6 +27,9 @@ class SessionAPI(Protocol):
 
     def carve(self, image: ImageInfo, layer: LayerInfo | int, path: str, cap: int = ...,
               dest: str | Path | None = None) -> Carved: ...
+
+    def read_file(self, image: ImageInfo, layer: LayerInfo | int, path: str, *, cap: int = ...,
+                  dest: str | Path | None = None) -> Any: ...  # content.FileRead: carved + cost()
 
     def download_layer(self, image: ImageInfo, layer: LayerInfo | int, dest: str | Path,
                        progress: Callable[[int, int | None], None] | None = None, overwrite: bool = False) -> Path: ...
