@@ -15,7 +15,7 @@ from layerslayer_tui.tui.screens.compare import CompareScreen
 from layerslayer_tui.tui.screens.dialogs import PromptScreen
 from layerslayer_tui.tui.screens.viewer import ViewerScreen
 from tui_images import Demo, push_demo
-from tui_pilot import compare_scene, run, settle
+from tui_pilot import compare_scene, run, settle, viewer_ready
 
 pytestmark = pytest.mark.registry
 
@@ -58,7 +58,7 @@ def test_compare_mode_aligns_layers_and_marks_files(demo: Demo, session: Session
         assert "Files: +2 files" in screen.status_text or "run.py" in screen.status_text
         # v: a bounded unified diff read through session.carve
         await pilot.press("v")
-        await settle(pilot, lambda: isinstance(app.screen, ViewerScreen), "the diff viewer")
+        await settle(pilot, viewer_ready(app), "the diff viewer")
         text = app.screen.data.decode()
         assert "--- a/app/run.py" in text and "+    print(sys.argv)" in text
         await pilot.press("escape")

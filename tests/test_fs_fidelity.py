@@ -244,7 +244,7 @@ def test_the_app_views_a_clamped_member_from_the_merged_view(registry, tmp_path:
     from layerslayer_tui.tui.app import LayerslayerApp
     from layerslayer_tui.tui.screens.viewer import ViewerScreen
     from layerslayer_tui.tui.widgets.layer_list import LayerList
-    from tui_pilot import list_all, run, tree_of, wait_for
+    from tui_pilot import list_all, run, tree_of, wait_for, viewer_ready
 
     monkeypatch.setenv("LAYERSLAYER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
@@ -263,7 +263,7 @@ def test_the_app_views_a_clamped_member_from_the_merged_view(registry, tmp_path:
             tree.move_cursor(next(c for c in folder.children if c.data.name == "evil"))
             await pilot.pause()
             await pilot.press("v")
-            await wait_for(pilot, lambda: isinstance(app.screen, ViewerScreen), "viewer")
+            await wait_for(pilot, viewer_ready(app), "viewer")
             assert app.screen.data == b"evil!"
 
         run(app, body)

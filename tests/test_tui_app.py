@@ -23,7 +23,7 @@ from layerslayer_tui.tui.screens.platform import PlatformScreen, preselect
 from layerslayer_tui.tui.screens.viewer import ViewerScreen
 from layerslayer_tui.tui.widgets.layer_list import LayerList
 from tui_images import HOSTILE_NAMES, HOSTILE_STEP, Demo, layer, many_items, push_demo
-from tui_pilot import labels, list_all, listed, run, tree_of, truth_paths, wait_for
+from tui_pilot import labels, list_all, listed, run, tree_of, truth_paths, wait_for, viewer_ready
 
 pytestmark = pytest.mark.registry
 
@@ -341,14 +341,14 @@ def test_view_and_save_a_file(demo: Demo, session: Session, dirs: Path) -> None:
         tree.move_cursor(folder.children[names.index("run.py")])
         await pilot.pause()
         await pilot.press("v")
-        await wait_for(pilot, lambda: isinstance(app.screen, ViewerScreen), "viewer")
+        await wait_for(pilot, viewer_ready(app), "viewer")
         assert app.screen.data == run_py
         assert type(app.screen.query_one("#viewer-content").content).__name__ == "Syntax"  # .py is highlighted
         await pilot.press("escape")
         tree.move_cursor(folder.children[names.index("logo.bin")])
         await pilot.pause()
         await pilot.press("v")
-        await wait_for(pilot, lambda: isinstance(app.screen, ViewerScreen), "viewer")
+        await wait_for(pilot, viewer_ready(app), "viewer")
         assert app.screen.data == logo
         assert "00000000  00 01 02" in app.screen.query_one("#viewer-content").content.plain  # hex view
         await pilot.press("escape")

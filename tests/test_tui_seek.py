@@ -9,7 +9,7 @@ import pytest
 from bed.images import push_image
 from bed.layers import gzip_bytes
 from test_seek_index import seek_layer_tar
-from tui_pilot import listed, run, tree_of, wait_for
+from tui_pilot import listed, run, tree_of, wait_for, viewer_ready
 
 from layerslayer_tui.content import wait_for_indexes
 from layerslayer_tui.peek import gzindex
@@ -41,7 +41,7 @@ def test_viewer_title_shows_the_seek_index_cost(registry, tmp_path, monkeypatch)
         tree.move_cursor(folder.children[names.index("zz-last.xml")])
         await pilot.pause()
         await pilot.press("v")
-        await wait_for(pilot, lambda: isinstance(app.screen, ViewerScreen), "viewer")
+        await wait_for(pilot, viewer_ready(app), "viewer")
         title = str(app.screen.query_one("#viewer-title").content)
         assert "4.8 KiB, read" in title and "via the seek index" in title, title
         assert app.screen.data.startswith(b"<config>")

@@ -54,6 +54,12 @@ def listed(app: LayerslayerApp, index: int) -> Callable[[], bool]:
     return lambda: app.workspace is not None and index in app.finished and app.workspace.progress(index) is not None
 
 
+def viewer_ready(app: LayerslayerApp) -> Callable[[], bool]:
+    """The file viewer is on screen with its content composed (the screen can be
+    current a moment before its widgets exist on a loaded machine)."""
+    return lambda: isinstance(app.screen, ViewerScreen) and bool(app.screen.query("#viewer-content"))
+
+
 def labels(node: Any) -> list[str]:
     return [child.label.plain for child in node.children]
 
@@ -130,7 +136,7 @@ async def viewer_scene(pilot: Any) -> None:
     tree.move_cursor(next(c for c in folder.children if c.data.name == "run.py"))
     await pilot.pause()
     await pilot.press("v")
-    await settle(pilot, lambda: isinstance(app.screen, ViewerScreen), "the file viewer")
+    await settle(pilot, viewer_ready(app), "the file viewer")
 
 
 async def export_scene(pilot: Any) -> None:

@@ -88,7 +88,9 @@ class ViewerScreen(ModalScreen[None]):
                 yield Static(render(self.path.rsplit("/", 1)[-1], self.data), id="viewer-content")
 
     def on_mount(self) -> None:
-        self.query_one("#viewer-body").focus()
+        # query(), not query_one(): a viewer closed while it mounts (a fast Esc)
+        # has no body any more, and that is not an error.
+        self.query("#viewer-body").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
