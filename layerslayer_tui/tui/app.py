@@ -287,6 +287,9 @@ class LayerslayerApp(
             progress = self.workspace.progress(layer.index) if self.workspace is not None else None
             details.show(layer_details(layer, progress), f"Layer {layer.index}")
 
+    def action_interrupt(self) -> None:
+        self.exit(130)  # the CLI's EXIT_INTERRUPTED: Ctrl-C is documented as "interrupted"
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.HELP))
 

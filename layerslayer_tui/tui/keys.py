@@ -27,6 +27,8 @@ BINDINGS = [
     Binding("question_mark", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
     Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    # Ctrl-C ends the app with the CLI's documented "interrupted" code (an input's own copy binding comes first)
+    Binding("ctrl+c", "interrupt", "Quit", show=False),
 ]
 
 HELP = [
@@ -50,4 +52,5 @@ HELP = [
     ("escape", "cancel the running listing"),
     ("?", "this help"),
     ("q / ctrl+q", "quit"),
+    ("ctrl+c", "quit with exit code 130 (interrupted)"),
 ]
