@@ -22,11 +22,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.worker import get_current_worker
 
-from layerslayer_tui.errors import LayerslayerError
+from layerslayer_tui.errors import AuthError, LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import AmbiguousImageError
 
-from . import history, keys
+from . import history, keys, login_actions
 from .details import file_details, image_details, layer_details
 from .browse_actions import BrowseActionsMixin
 from .export_actions import ExportActionsMixin
@@ -181,6 +181,8 @@ class LayerslayerApp(
             return
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"loading {reference}", err))
+            if isinstance(err, AuthError) and not worker.is_cancelled:
+                self.call_from_thread(login_actions.auth_failed_loading, self, reference, platform, err)
             return
         if not worker.is_cancelled:
             self.post_message(ImageLoaded(image))

@@ -20,8 +20,10 @@ from textual import work
 from textual.worker import Worker, get_current_worker
 
 from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.errors import AuthError
 from layerslayer_tui.registry.models import ImageInfo
 
+from .login_actions import auth_failed_listing
 from .messages import AllListed, Failed, LayerBatch, LayerDone
 from .progress_text import checking_line, cut_short, from_index, index_label, progress_line
 from .widgets.file_tree import FileTree
@@ -352,6 +354,8 @@ class ListingMixin:
             self._check_progress.pop(message.layer, None)
             if message.layer == self.layer:
                 self.refresh_view()
+            if isinstance(message.error, AuthError) and message.image is not None:
+                auth_failed_listing(self, message.image, message.layer, message.error)
 
     # -- keys: f, F, escape ---------------------------------------------------------
 

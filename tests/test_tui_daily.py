@@ -1,0 +1,92 @@
+"""Issue 14 ("a daily driver"): the app as a new user meets it, driven
+headless against the real registry processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bed.images import make_layer, push_image
+from layerslayer_tui.session import Session
+from layerslayer_tui.tui.app import LayerslayerApp
+from layerslayer_tui.tui.screens.login import LoginScreen
+from tui_images import Demo, push_demo
+from tui_pilot import labels, listed, run, tree_of, wait_for
+
+pytestmark = pytest.mark.registry
+
+
+@pytest.fixture(scope="module")
+def demo(registry) -> Demo:
+    return push_demo(registry)
+
+
+@pytest.fixture(autouse=True)
+def dirs(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("LAYERSLAYER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
+    # no stored credentials from the machine running the tests
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def session(tmp_path) -> Session:
+    with Session(cache_path=tmp_path / "cache.sqlite3") as s:
+        yield s
+
+
+def shown(screen: Any) -> str:
+    """The text of a screen's labels."""
+    return " ".join(getattr(label.content, "plain", str(label.content)) for label in screen.query("Label"))
+
+
+# -- 2. a login dialog after an authentication error ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def private(registry_basic) -> str:
+    return push_image(registry_basic, "daily/private", "1", [make_layer({"secret.txt": b"s"}, "gzip")]).ref
+
+
+def test_auth_error_offers_login_then_loads(private: str, registry_basic: Any, session: Session) -> None:
+    app = LayerslayerApp(private, session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login dialog")
+        await pilot.pause()
+        screen = app.screen
+        text = shown(screen)
+        assert "none found (anonymous)" in text and "docker login" in text and "never written" in text
+        await pilot.press(*registry_basic.username, "enter", *registry_basic.password, "enter")
+        await wait_for(pilot, listed(app, 0), "layer 0 after the login")
+        assert [l.split()[0] for l in labels(tree_of(app).root)] == ["secret.txt"]
+        assert session.credential_source(registry_basic.host) == "typed in this session"
+
+    run(app, body)
+
+
+def test_cached_image_without_credentials_says_it_is_cached(private: str, registry_basic: Any, tmp_path: Path) -> None:
+    cache = tmp_path / "shared.sqlite3"
+    with Session(cache_path=cache, username=registry_basic.username, password=registry_basic.password) as first:
+        first.open_image(private)  # the image is cached; none of its layers are listed
+    with Session(cache_path=cache) as second:
+        app = LayerslayerApp(private, session=second)
+
+        async def body(pilot: Any) -> None:
+            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login dialog")
+            await pilot.pause()
+            assert app.image is not None and app.image.from_cache
+            assert "cached" in app.status_text
+            reason = shown(app.screen)
+            assert "opened from the cache" in reason
+            await pilot.press(*registry_basic.username, "enter", *registry_basic.password, "enter")
+            await wait_for(pilot, listed(app, 0), "layer 0 after the login")
+            assert [l.split()[0] for l in labels(tree_of(app).root)] == ["secret.txt"]
+
+        run(app, body)
