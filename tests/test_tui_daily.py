@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from bed.images import make_layer, push_image
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.screens.login import LoginScreen
+from layerslayer_tui.tui.widgets.layer_list import LayerList
 from tui_images import Demo, push_demo
 from tui_pilot import labels, listed, run, tree_of, wait_for
 
@@ -90,3 +92,36 @@ def test_cached_image_without_credentials_says_it_is_cached(private: str, regist
             assert [l.split()[0] for l in labels(tree_of(app).root)] == ["secret.txt"]
 
         run(app, body)
+
+
+# -- 3. the reference box ------------------------------------------------------------------
+
+
+def test_reference_box_is_edited_only_on_purpose(demo: Demo, session: Session) -> None:
+    reference = demo.ref("demo/app:1")
+    app = LayerslayerApp(reference, session=session)
+
+    async def body(pilot: Any) -> None:
+        box = app.query_one("#reference", Input)
+        await pilot.press("x", "y", "z")  # typed during start-up
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        loaded = app.image.reference
+        assert box.value == loaded
+        for _ in range(4):  # not in the Tab cycle
+            await pilot.press("tab")
+            assert app.focused is not box
+        await pilot.press("o")
+        assert app.focused is box and box.selection.is_empty and box.cursor_position == len(loaded)
+        await pilot.press("backspace", "backspace", "9")
+        assert box.value != loaded
+        await pilot.press("escape")  # leaves it unchanged
+        assert box.value == loaded and app.focused is app.query_one(LayerList)
+        await pilot.press("colon")
+        assert app.focused is box
+        box.value = demo.ref("demo/app:nope")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.status_text.startswith("Error"), "the unknown tag's error")
+        await pilot.pause()
+        assert box.value == loaded and app.image.reference == loaded  # it shows what is on screen
+
+    run(app, body)

@@ -43,6 +43,7 @@ from .tree_view import MARKERS, TreeViewMixin
 from .widgets.details import Details
 from .widgets.file_tree import FileTree
 from .widgets.layer_list import LayerList, parse_id
+from .widgets.reference import ReferenceInput
 
 __all__ = ["LayerslayerApp", "run_app", "MARKERS", "carved_content", "safe_destination", "save_name"]
 
@@ -80,7 +81,7 @@ class LayerslayerApp(
     # -- layout ---------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Input(
+        yield ReferenceInput(
             placeholder="image reference, e.g. docker.io/library/debian:12 (Enter loads)",
             suggester=ReferenceSuggester(self.history),
             id="reference",
@@ -103,10 +104,9 @@ class LayerslayerApp(
         self.show_session_warnings()
         self.set_interval(self.MERGED_REFRESH, self._refresh_merged_if_dirty)
         if self.initial_reference:
-            self.query_one("#reference", Input).value = self.initial_reference
             self.load(self.initial_reference, self.platform_arg)
         else:
-            self.query_one("#reference", Input).focus()
+            self.query_one(ReferenceInput).edit()
 
     def show_session_warnings(self) -> None:
         """What the session noted since the last call (a damaged cache row
@@ -158,6 +158,7 @@ class LayerslayerApp(
             self.load(text, self.platform_arg)
 
     def load(self, reference: str, platform: str | Platform | None = None) -> None:
+        self.query_one(ReferenceInput).showing(reference)
         self._cancel_listings()
         self.set_status(f"Resolving {reference} …")
         self._resolve(reference, platform)
@@ -181,6 +182,7 @@ class LayerslayerApp(
             return
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"loading {reference}", err))
+            self.call_from_thread(self.query_one(ReferenceInput).load_failed)
             if isinstance(err, AuthError) and not worker.is_cancelled:
                 self.call_from_thread(login_actions.auth_failed_loading, self, reference, platform, err)
             return
@@ -192,6 +194,7 @@ class LayerslayerApp(
 
         def chosen(index: int | None) -> None:
             if index is None:
+                self.query_one(ReferenceInput).load_failed()
                 self.set_status("No platform chosen.")
                 return
             platform = message.platforms[index]
@@ -211,8 +214,9 @@ class LayerslayerApp(
         self._reset_listing()
         self.layer = None
         self.history = history.remember(image.reference, self.history)
-        reference_input = self.query_one("#reference", Input)
+        reference_input = self.query_one(ReferenceInput)
         reference_input.suggester = ReferenceSuggester(self.history)
+        reference_input.show_loaded(image.reference)
         self.sub_title = image.reference + (f" ({image.platform})" if image.platforms and image.platform else "")
         layers = self.query_one(LayerList)
         layers.load(image)
@@ -288,6 +292,12 @@ class LayerslayerApp(
         else:
             progress = self.workspace.progress(layer.index) if self.workspace is not None else None
             details.show(layer_details(layer, progress), f"Layer {layer.index}")
+
+    def action_edit_reference(self) -> None:
+        self.query_one(ReferenceInput).edit()
+
+    def on_reference_input_left(self, message: ReferenceInput.Left) -> None:
+        self.query_one(LayerList).focus()
 
     def action_interrupt(self) -> None:
         self.exit(130)  # the CLI's EXIT_INTERRUPTED: Ctrl-C is documented as "interrupted"

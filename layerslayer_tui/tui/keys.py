@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 BINDINGS = [
+    Binding("o,colon", "edit_reference", "Open", key_display="o", tooltip="Type another image reference"),
     Binding("f", "fetch_full", "Full", tooltip="Fetch the full listing of the selected layer"),
     Binding("F", "fetch_all", "All", key_display="F", tooltip="Full listings of every layer"),
     Binding("m", "toggle_merged", "Merged"),
@@ -32,8 +33,8 @@ BINDINGS = [
 ]
 
 HELP = [
-    ("Enter", "load the reference typed at the top (recent ones are suggested)"),
-    ("Tab", "move between the reference, the layers and the tree"),
+    ("o or :", "type another image reference at the top (Enter loads, escape leaves it unchanged)"),
+    ("Tab", "move between the layers and the tree"),
     ("j k / arrows", "move in lists; h l collapse / expand in the tree"),
     ("f", "fetch the full listing of the selected layer (continues the partial read; checks an index listing)"),
     ("F", "full listing of every layer (exact merged view and wasted space)"),
