@@ -3,6 +3,7 @@ headless against the real registry processes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,42 @@ def test_reference_box_is_edited_only_on_purpose(demo: Demo, session: Session) -
         assert box.value == loaded and app.image.reference == loaded  # it shows what is on screen
 
     run(app, body)
+
+
+# -- 4. sort by size -------------------------------------------------------------------------
+
+
+def test_sort_by_size_and_back_is_remembered(demo: Demo, session: Session, dirs: Path) -> None:
+    def sizes(app: LayerslayerApp) -> list[int]:
+        return [child.data.total_bytes for child in tree_of(app).root.children if child.data is not None]
+
+    def names(app: LayerslayerApp) -> list[str]:
+        return [child.data.name for child in tree_of(app).root.children if child.data is not None]
+
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+    by_name: list[str] = []
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        await pilot.pause()
+        by_name[:] = names(app)
+        assert by_name == sorted(by_name) and sizes(app) != sorted(sizes(app), reverse=True)
+        await pilot.press("z")
+        assert sizes(app) == sorted(sizes(app), reverse=True)
+        assert "by size" in str(tree_of(app).border_title) and "size" in app.status_text
+        folder = tree_of(app).expand_path("usr")  # directories below follow the order too
+        inner = [c.data.total_bytes for c in folder.children]
+        assert inner == sorted(inner, reverse=True)
+
+    run(app, body)
+    assert json.loads((dirs / "data" / "settings.json").read_text())["sort"] == "size"
+    again = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def second(pilot: Any) -> None:
+        await wait_for(pilot, listed(again, 0), "layer 0")
+        await pilot.pause()
+        assert sizes(again) == sorted(sizes(again), reverse=True)  # remembered
+        await pilot.press("z")
+        assert names(again) == by_name and "by size" not in str(tree_of(again).border_title)
+
+    run(again, second)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
 from layerslayer_tui import locations
+
+from .settings import write_json
 
 LIMIT = 100
 
@@ -27,13 +27,8 @@ def remember(reference: str, current: list[str]) -> list[str]:
     ignored: history is a convenience, never a reason to fail a load."""
     items = [reference] + [r for r in current if r != reference]
     items = items[:LIMIT]
-    path = locations.history_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".history-")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(items, out, indent=1)
-        os.replace(tmp, path)
+        write_json(locations.history_file(), items)
     except OSError:
         pass
     return items

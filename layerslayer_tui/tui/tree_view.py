@@ -135,6 +135,8 @@ class TreeViewMixin:
             extras.append(f"filter {self.pattern}")
         if len(self.markers) < len(MARKERS):
             extras.append("showing " + ",".join(m.value for m in MARKERS if m in self.markers))
+        if self.query_one(FileTree).order == "size":
+            extras.append("by size")
         return plain(title + (f" ({'; '.join(extras)})" if extras else ""))
 
     # -- keys: m, /, 1-4 ------------------------------------------------------------
@@ -156,6 +158,12 @@ class TreeViewMixin:
             PromptScreen("Filter the tree", self.pattern or "", "A glob (*.so, usr/lib/*) or a substring; empty clears.", "pattern"),
             done,
         )
+
+    def action_sort(self) -> None:
+        tree = self.query_one(FileTree)
+        order = tree.toggle_order()
+        tree.border_title = self._tree_title()
+        self.set_status("Tree sorted by size, biggest first." if order == "size" else "Tree sorted by name.")
 
     def action_toggle_marker(self, which: int) -> None:
         marker = MARKERS[which]

@@ -20,7 +20,10 @@ from textual.widgets.tree import TreeNode
 
 from layerslayer_tui.fs import Change, Node
 
+from .. import settings
 from ..text import join, size
+
+ORDERS = ("name", "size")  # the tree's sort orders; "size": biggest first, directories by their totals
 
 CHANGE_STYLE = {
     Change.ADDED: "green",
@@ -94,6 +97,7 @@ class FileTree(Tree[Any]):
         self._growing: set[str] = set()  # directories labelled as possibly incomplete
         self._bulk = 0
         self._bulk_dirty = False
+        self.order = settings.get("sort", ORDERS, "name")
 
     # Tree invalidates its line cache and schedules a layout on every add; adding
     # 10k children one by one would do that 10k times, so adds are batched.
@@ -283,9 +287,24 @@ class FileTree(Tree[Any]):
 
     def _children(self, path: str) -> list[Node]:
         try:
-            return self.view.children(path, removals=self.removals)
+            nodes = self.view.children(path, removals=self.removals)
         except TypeError:  # views without removals (merged)
-            return self.view.children(path)
+            nodes = self.view.children(path)
+        if self.order == "size":
+            nodes = sorted(nodes, key=self.weight, reverse=True)  # stable: equal sizes stay by name
+        return nodes
+
+    def weight(self, node: Node) -> int:
+        """The bytes a node counts for in this view (under a filter: what it keeps)."""
+        counted = getattr(self.view, "kept", None)
+        return counted(node)[1] if counted is not None else node.total_bytes
+
+    def toggle_order(self) -> str:
+        """Sort by size (biggest first) or back by name; remembered. Returns the new order."""
+        self.order = "name" if self.order == "size" else "size"
+        settings.remember("sort", self.order)
+        self.show(self.view, removals=self.removals, note=self._note.label if self._note is not None else None)
+        return self.order
 
     def _make(self, parent: TreeNode[Any], node: Node, before: int | None) -> None:
         if node.is_removal:
