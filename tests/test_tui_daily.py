@@ -14,6 +14,7 @@ from bed.images import make_layer, push_image
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.screens.login import LoginScreen
+from layerslayer_tui.tui.screens.platform import PlatformScreen
 from layerslayer_tui.tui.widgets.layer_list import LayerList
 from tui_images import Demo, push_demo
 from tui_pilot import labels, listed, run, tree_of, wait_for
@@ -165,3 +166,42 @@ def test_sort_by_size_and_back_is_remembered(demo: Demo, session: Session, dirs:
         assert names(again) == by_name and "by size" not in str(tree_of(again).border_title)
 
     run(again, second)
+
+
+# -- 8. the footer follows the focused pane; the platform in sight and switchable ---------
+
+
+def footer_keys(app: LayerslayerApp) -> set[str]:
+    from textual.widgets._footer import FooterKey
+
+    return {key.key for key in app.query(FooterKey)}
+
+
+def test_footer_follows_the_pane_and_p_switches_platform(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/multi:1"), platform="linux/amd64", session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        layers = app.query_one(LayerList)
+        layers.focus()
+        await pilot.pause()
+        assert "linux/amd64" in str(layers.border_title)
+        shown = footer_keys(app)
+        assert {"f", "F", "w", "d", "t", "p", "S"} <= shown and not {"v", "1"} & shown
+        tree_of(app).focus()
+        await pilot.pause()
+        shown = footer_keys(app)
+        assert {"v", "s", "1", "2", "3", "4", "z", "slash", "S"} <= shown and not {"w", "d"} & shown
+        layers.focus()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlatformScreen), "the platform picker")
+        await pilot.pause()
+        choices = app.screen.query_one("#choices")
+        assert choices.highlighted == 0  # the platform on screen
+        choices.highlighted = 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: str(app.image.platform).startswith("linux/arm64"), "the arm64 image")
+        await pilot.pause()
+        assert "linux/arm64" in str(layers.border_title)
+
+    run(app, body)

@@ -26,7 +26,7 @@ from layerslayer_tui.errors import AuthError, LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import AmbiguousImageError
 
-from . import history, keys, login_actions
+from . import history, keys, login_actions, platform_actions
 from .details import file_details, image_details, layer_details
 from .browse_actions import BrowseActionsMixin
 from .export_actions import ExportActionsMixin
@@ -92,10 +92,9 @@ class LayerslayerApp(
                 yield Details(id="details")
             yield FileTree(id="tree")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#layers").border_title = "Layers"
         self.query_one("#tree").border_title = "Files"
         self.query_one("#details").border_title = "Details"
         self.set_status("Type an image reference and press Enter.")
@@ -292,6 +291,9 @@ class LayerslayerApp(
         else:
             progress = self.workspace.progress(layer.index) if self.workspace is not None else None
             details.show(layer_details(layer, progress), f"Layer {layer.index}")
+
+    def action_platform(self) -> None:
+        platform_actions.switch_platform(self)
 
     def action_edit_reference(self) -> None:
         self.query_one(ReferenceInput).edit()

@@ -6,24 +6,27 @@ from __future__ import annotations
 from textual.binding import Binding
 
 BINDINGS = [
+    # Every key works wherever the focus is; the footer shows the global ones
+    # here, and each pane adds what applies to it (LAYER_KEYS, TREE_KEYS).
     Binding("o,colon", "edit_reference", "Open", key_display="o", tooltip="Type another image reference"),
-    Binding("f", "fetch_full", "Full", tooltip="Fetch the full listing of the selected layer"),
-    Binding("F", "fetch_all", "All", key_display="F", tooltip="Full listings of every layer"),
-    Binding("m", "toggle_merged", "Merged"),
-    Binding("slash", "filter", "Filter", key_display="/"),
+    Binding("f", "fetch_full", "Full", show=False, tooltip="Fetch the full listing of the selected layer"),
+    Binding("F", "fetch_all", "All", key_display="F", show=False, tooltip="Full listings of every layer"),
+    Binding("m", "toggle_merged", "Merged", show=False),
+    Binding("p", "platform", "Platform", show=False),
+    Binding("slash", "filter", "Filter", key_display="/", show=False),
+    Binding("z", "sort", "Sort", show=False, tooltip="Sort the tree by size (biggest first) or back by name"),
     Binding("1", "toggle_marker(0)", "Added", show=False),
     Binding("2", "toggle_marker(1)", "Modified", show=False),
     Binding("3", "toggle_marker(2)", "Removed", show=False),
     Binding("4", "toggle_marker(3)", "Unmodified", show=False),
-    Binding("z", "sort", "Sort", tooltip="Sort the tree by size (biggest first) or back by name"),
-    Binding("v", "view_file", "View"),
+    Binding("v", "view_file", "View", show=False),
     Binding("s", "save_file", "Save", show=False),
     Binding("e", "export", "Export"),
     Binding("d", "download", "Download", show=False),
     Binding("t", "tags", "Tags", show=False),
     Binding("w", "wasted", "Wasted", show=False),
     Binding("c", "compare", "Compare", show=False),
-    Binding("S", "search", "Search", key_display="S", show=False),
+    Binding("S", "search", "Search", key_display="S"),
     Binding("b", "browse", "Browse", show=False),
     Binding("escape", "cancel", "Cancel", show=False),
     Binding("question_mark", "help", "Help", key_display="?"),
@@ -31,6 +34,31 @@ BINDINGS = [
     Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     # Ctrl-C ends the app with the CLI's documented "interrupted" code (an input's own copy binding comes first)
     Binding("ctrl+c", "interrupt", "Quit", show=False),
+]
+
+# Shown in the footer while the layer pane has the focus (the app's bindings do the work).
+LAYER_KEYS = [
+    Binding("f", "app.fetch_full", "Full"),
+    Binding("F", "app.fetch_all", "All", key_display="F"),
+    Binding("m", "app.toggle_merged", "Merged"),
+    Binding("p", "app.platform", "Platform"),
+    Binding("t", "app.tags", "Tags"),
+    Binding("w", "app.wasted", "Wasted"),
+    Binding("d", "app.download", "Download"),
+]
+
+_SHOW = Binding.Group("Show", compact=True)
+# Shown in the footer while the file tree has the focus.
+TREE_KEYS = [
+    Binding("v", "app.view_file", "View"),
+    Binding("s", "app.save_file", "Save"),
+    Binding("slash", "app.filter", "Filter", key_display="/"),
+    Binding("z", "app.sort", "Sort"),
+    Binding("1", "app.toggle_marker(0)", "Added", group=_SHOW),
+    Binding("2", "app.toggle_marker(1)", "Modified", group=_SHOW),
+    Binding("3", "app.toggle_marker(2)", "Removed", group=_SHOW),
+    Binding("4", "app.toggle_marker(3)", "Unmodified", group=_SHOW),
+    Binding("f", "app.fetch_full", "Full"),
 ]
 
 HELP = [
@@ -48,6 +76,7 @@ HELP = [
     ("e", "export the tree on screen (format from the extension: txt json csv tar.txt)"),
     ("d", "download the selected layer blob (digest verified)"),
     ("t", "pick another tag of this repository"),
+    ("p", "switch to another platform of a multi-platform image"),
     ("w", "wasted-space report"),
     ("c", "compare with another image (tags suggested): layers aligned, file differences, e export, v diff"),
     ("S", "search every listing seen, all images and layers (*/id_rsa, *.pem or a substring)"),

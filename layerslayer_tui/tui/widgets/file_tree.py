@@ -20,7 +20,7 @@ from textual.widgets.tree import TreeNode
 
 from layerslayer_tui.fs import Change, Node
 
-from .. import settings
+from .. import keys, settings
 from ..text import join, size
 
 ORDERS = ("name", "size")  # the tree's sort orders; "size": biggest first, directories by their totals
@@ -83,6 +83,7 @@ class FileTree(Tree[Any]):
         Binding("k", "cursor_up", "Up", show=False),
         Binding("l", "expand", "Expand", show=False),
         Binding("h", "collapse", "Collapse", show=False),
+        *keys.TREE_KEYS,
     ]
 
     def __init__(self, **kwargs: Any) -> None:

@@ -16,7 +16,8 @@ from textual.widgets.option_list import Option
 
 from layerslayer_tui.registry.models import ImageInfo
 
-from ..text import join, short_digest, size
+from .. import keys
+from ..text import join, plain, short_digest, size
 
 MERGED_ID = "merged"
 
@@ -70,14 +71,18 @@ class LayerList(OptionList):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
+        *keys.LAYER_KEYS,
     ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.image: ImageInfo | None = None
+        self.border_title = "Layers"
 
     def load(self, image: ImageInfo) -> None:
         self.image = image
+        # The platform in the title: it is the one thing about the image every layer depends on.
+        self.border_title = plain("Layers" + (f" · {image.platform}" if image.platform is not None else ""))
         self.clear_options()
         self.add_options(rows(image))
 
