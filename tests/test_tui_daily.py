@@ -205,3 +205,37 @@ def test_footer_follows_the_pane_and_p_switches_platform(demo: Demo, session: Se
         assert "linux/arm64" in str(layers.border_title)
 
     run(app, body)
+
+
+# -- 11. proportional bars ----------------------------------------------------------------
+
+
+def test_bars_beside_layers_and_directories_with_the_share_on_the_selected_row(demo: Demo, session: Session) -> None:
+    from layerslayer_tui.tui.bars import bar
+
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        await pilot.pause()
+        layers = app.query_one(LayerList)
+        total = sum(l.size for l in app.image.layers)
+        prompts = {l.index: layers.get_option(f"layer-{l.index}").prompt.plain for l in app.image.layers}
+        for l in app.image.layers:
+            assert bar(l.size, total) in prompts[l.index]
+        selected = [i for i, text in prompts.items() if "%" in text]
+        assert selected == [0]  # the highlighted layer, and only it, says its share
+        assert f"{app.image.layers[0].size / total * 100:.1f}%" in prompts[0]
+        tree = tree_of(app)
+        tree.focus()
+        await pilot.pause()
+        rows = [c for c in tree.root.children if c.data is not None]
+        whole = sum(c.data.total_bytes for c in rows)
+        for row in rows:
+            assert bar(row.data.total_bytes, whole) in row.label.plain
+        cursor = tree.cursor_node
+        assert "%" in cursor.label.plain and sum("%" in r.label.plain for r in rows) == 1
+        await pilot.press("j")
+        assert "%" not in cursor.label.plain and "%" in tree.cursor_node.label.plain
+
+    run(app, body)
