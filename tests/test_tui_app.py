@@ -247,7 +247,7 @@ def test_filter_and_change_markers(demo: Demo, session: Session) -> None:
         tree = tree_of(app)
         tree.focus()
         await pilot.press("slash")
-        assert isinstance(app.screen, PromptScreen)
+        assert app.focused is app.query_one("#filter-input")  # the live filter under the tree
         await pilot.press(*"*.so*", "enter")
         truth = truth_paths(demo.app.layers[0].data)
         matches = {p for p in truth if fnmatch.fnmatchcase(p.rsplit("/", 1)[-1], "*.so*") or fnmatch.fnmatchcase(p, "*.so*")}

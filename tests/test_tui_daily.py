@@ -239,3 +239,53 @@ def test_bars_beside_layers_and_directories_with_the_share_on_the_selected_row(d
         assert "%" not in cursor.label.plain and "%" in tree.cursor_node.label.plain
 
     run(app, body)
+
+
+# -- 5./6. the live filter, always in sight; a jump never lands on a hidden row ------------
+
+
+def test_live_filter_counts_says_empty_and_escape_clears(demo: Demo, session: Session) -> None:
+    from layerslayer_tui.fs import FilteredView
+
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        tree = tree_of(app)
+        tree.focus()
+        everything = len(tree.root.children)
+        bar = app.query_one("#filter")
+        count = app.query_one("#filter-count")
+        await pilot.press("slash", *"libc")  # no Enter: it narrows as you type
+        await wait_for(pilot, lambda: isinstance(tree.view, FilteredView), "the live filter")
+        assert labels(tree.root)[0].startswith("usr/") and len(tree.root.children) == 1
+        assert str(count.content.plain) == "1 match"
+        await pilot.press(*"zzz")
+        await wait_for(pilot, lambda: app.pattern == "libczzz", "the longer pattern")
+        assert count.content.plain == "nothing matches" and "nothing matches" in app.status_text
+        await pilot.press("escape")
+        assert app.pattern is None and not bar.display and len(tree.root.children) == everything
+        await pilot.press("slash", *"*.so*", "enter")
+        assert app.focused is tree and bar.display  # an active filter stays in sight
+        assert app.query_one("#filter-input").value == "*.so*" and "filter *.so*" in str(tree.border_title)
+
+    run(app, body)
+
+
+def test_a_search_hit_under_a_filter_that_hides_it_clears_the_filter(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        tree = tree_of(app)
+        tree.focus()
+        await pilot.press("slash", *"*.so*", "enter")
+        hit = next(h for h in session.search("*") if h.layer_index == 0 and ".so" not in h.path and "/" in h.path)
+        assert tree.view.get(hit.path) is None  # hidden by the filter
+        app.open_hit(hit)
+        await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data is not None
+                       and tree.cursor_node.data.path == hit.path, "the cursor on the hit")
+        assert app.pattern is None and not app.query_one("#filter").display
+        assert "filter *.so* hid it and is cleared" in app.status_text
+
+    run(app, body)

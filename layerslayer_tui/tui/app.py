@@ -42,6 +42,7 @@ from .text import join, plain, size, visible
 from .tree_view import MARKERS, TreeViewMixin
 from .widgets.details import Details
 from .widgets.file_tree import FileTree
+from .widgets.filter_bar import FilterBar
 from .widgets.layer_list import LayerList, parse_id
 from .widgets.reference import ReferenceInput
 
@@ -90,7 +91,9 @@ class LayerslayerApp(
             with Vertical(id="left"):
                 yield LayerList(id="layers")
                 yield Details(id="details")
-            yield FileTree(id="tree")
+            with Vertical(id="right"):
+                yield FileTree(id="tree")
+                yield FilterBar(id="filter")
         yield Static(id="status")
         yield Footer(compact=True)
 

@@ -13,7 +13,7 @@ from layerslayer_tui.fs import Change, Filter, FilteredView
 
 from .progress_text import partial_note, partial_subtitle, partly_listed
 from .text import plain
-from .screens.dialogs import PromptScreen
+from .widgets.filter_bar import FilterBar
 from .widgets.file_tree import FileTree
 
 MARKERS = (Change.ADDED, Change.MODIFIED, Change.REMOVED, Change.UNMODIFIED)
@@ -93,6 +93,8 @@ class TreeViewMixin:
                 # after the refresh: the new rows have no line numbers before it
                 tree.call_after_refresh(tree.move_cursor, first)
         what = f"Filter {self.pattern}" if self.pattern else "Filter"
+        self.query_one(FilterBar).show_count(
+            "nothing matches" if not total else f"{total:,} match{'' if total == 1 else 'es'}")
         if not total:
             self.set_status(f"{what}: nothing matches.")
         elif plan.collapsed:
@@ -148,16 +150,24 @@ class TreeViewMixin:
         self.refresh_view()
 
     def action_filter(self) -> None:
-        def done(value: str | None) -> None:
-            if value is None:
-                return
-            self.pattern = value.strip() or None
-            self.refresh_view(reveal=self.pattern is not None)
+        self.query_one(FilterBar).open(self.pattern)
 
-        self.push_screen(
-            PromptScreen("Filter the tree", self.pattern or "", "A glob (*.so, usr/lib/*) or a substring; empty clears.", "pattern"),
-            done,
-        )
+    def clear_filter(self) -> None:
+        """No pattern, every change marker shown."""
+        self.pattern = None
+        self.markers = set(MARKERS)
+        self.query_one(FilterBar).sync(None)
+        self.refresh_view()
+
+    def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
+        """Live: the tree follows the pattern as it is typed."""
+        if message.pattern != self.pattern:
+            self.pattern = message.pattern
+            self.refresh_view(reveal=self.pattern is not None)
+        if message.pattern is None:
+            self.set_status("Filter cleared.")
+        if message.done:
+            self.query_one(FileTree).focus()
 
     def action_sort(self) -> None:
         tree = self.query_one(FileTree)
