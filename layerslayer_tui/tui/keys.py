@@ -45,6 +45,7 @@ LAYER_KEYS = [
     Binding("t", "app.tags", "Tags"),
     Binding("w", "app.wasted", "Wasted"),
     Binding("d", "app.download", "Download"),
+    Binding("c", "app.compare", "Compare"),
 ]
 
 _SHOW = Binding.Group("Show", compact=True)
