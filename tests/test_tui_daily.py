@@ -289,3 +289,40 @@ def test_a_search_hit_under_a_filter_that_hides_it_clears_the_filter(demo: Demo,
         assert "filter *.so* hid it and is cleared" in app.status_text
 
     run(app, body)
+
+
+# -- 7. the command palette ----------------------------------------------------------------
+
+
+def test_palette_has_every_action_and_a_screenshot_without_downloads(demo: Demo, session: Session, dirs: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from layerslayer_tui.tui import keys
+
+    home = dirs / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # no ~/Downloads
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        found = {c.title: c for c in app.get_system_commands(app.screen)}
+        helps = " ".join(c.help for c in found.values())
+        for binding in keys.BINDINGS:
+            if binding.action not in ("quit", "interrupt"):
+                assert f"(key {binding.key_display or binding.key.split(',')[0]})" in helps, binding.action
+        for name in ("Export the tree", "Wasted-space report", "Search every listing seen", "Tags of this repository",
+                     "Switch platform", "Download the selected layer", "Sort the tree by size / by name",
+                     "Compare with another image", "Quit"):
+            assert name in found
+        found["Sort the tree by size / by name"].callback()
+        await pilot.pause()
+        assert tree_of(app).order == "size"
+        app.clear_notifications()
+        found["Screenshot"].callback()
+        await wait_for(pilot, lambda: any(n.title == "Screenshot" for n in app._notifications), "the screenshot toast")
+        toast = next(n for n in app._notifications if n.title == "Screenshot")
+        shots = list(dirs.glob("*.svg"))
+        assert len(shots) == 1 and str(shots[0]) in toast.message and "[$" not in toast.message
+        assert toast.severity == "information" and not (home / "Downloads").exists()
+
+    run(app, body)

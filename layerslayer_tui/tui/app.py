@@ -26,7 +26,7 @@ from layerslayer_tui.errors import AuthError, LayerslayerError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import AmbiguousImageError
 
-from . import history, keys, login_actions, platform_actions
+from . import commands, history, keys, login_actions, platform_actions
 from .details import file_details, image_details, layer_details
 from .browse_actions import BrowseActionsMixin
 from .export_actions import ExportActionsMixin
@@ -294,6 +294,10 @@ class LayerslayerApp(
         else:
             progress = self.workspace.progress(layer.index) if self.workspace is not None else None
             details.show(layer_details(layer, progress), f"Layer {layer.index}")
+
+    def get_system_commands(self, screen: Any) -> Any:
+        """The command palette: Textual's commands and every app action by name."""
+        return commands.system_commands(self, super().get_system_commands(screen))
 
     def action_platform(self) -> None:
         platform_actions.switch_platform(self)
