@@ -4,6 +4,7 @@ headless against the real registry processes."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,76 @@ def test_palette_has_every_action_and_a_screenshot_without_downloads(demo: Demo,
         assert toast.severity == "information" and not (home / "Downloads").exists()
 
     run(app, body)
+
+
+# -- 10. escape, then f carries on where the read stopped ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big(registry) -> tuple[str, bytes]:
+    from tui_images import layer, many_items
+
+    blob = layer(many_items(3000))
+    return push_image(registry, "daily/big", "1", [blob]).ref, blob
+
+
+class CountingGatedSession(Session):
+    """Counts the listings opened; each stops after its first batch until the gate opens."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = threading.Event()
+        self.opened = 0
+
+    def listing(self, *args: Any, **kwargs: Any) -> Any:
+        self.opened += 1
+        inner = super().listing(*args, **kwargs)
+        gate = self.gate
+
+        class Gated:
+            def __iter__(self):
+                for n, batch in enumerate(inner):
+                    if n == 1:
+                        assert gate.wait(60)
+                    yield batch
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+        return Gated()
+
+
+def test_escape_then_f_carries_on_and_never_lists_fewer(big: tuple[str, bytes], tmp_path: Path) -> None:
+    from tui_pilot import truth_paths
+
+    ref, blob = big
+    truth = truth_paths(blob)
+    with CountingGatedSession(cache_path=tmp_path / "c.sqlite3") as session:
+        app = LayerslayerApp(ref, session=session)
+        seen: list[int] = []
+
+        async def body(pilot: Any) -> None:
+            tree = tree_of(app)
+            await wait_for(pilot, lambda: len(tree.root.children) > 0, "first entries")
+            app.query_one(LayerList).focus()
+            await pilot.press("escape")
+            assert "paused" in app.status_text and "f carries on" in app.status_text
+            session.gate.set()  # the worker stops with the batch it was reading in hand
+            await wait_for(pilot, lambda: 0 in app._paused, "the paused read kept")
+            before = app.workspace.progress(0).entries
+            listed_before = len(app.workspace.tree(0))
+            feed = app.workspace.feed
+
+            def watch(index: int, batch: Any, *, more: bool = False) -> None:
+                seen.append(batch.progress.entries)
+                feed(index, batch, more=more)
+
+            app.workspace.feed = watch
+            await pilot.press("f")
+            await wait_for(pilot, lambda: app.workspace.is_complete(0) and 0 in app.finished, "the full listing")
+            assert session.opened == 1  # the same stream carried on: no second read from byte 0
+            assert seen and min(seen) >= before  # never fewer entries than were listed
+            assert len(app.workspace.tree(0)) >= listed_before
+            assert {n.path for n in app.workspace.tree(0).walk()} == truth
+
+        run(app, body)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import gc
+import itertools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,10 +27,16 @@ from layerslayer_tui.registry.models import ImageInfo
 from .login_actions import auth_failed_listing
 from .messages import AllListed, Failed, LayerBatch, LayerDone
 from .progress_text import checking_line, cut_short, from_index, index_label, progress_line
+from .text import size
 from .widgets.file_tree import FileTree
 
 POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
 FEED_SLICE = 1000  # entries fed to the workspace per turn of the event loop
+
+
+def _later(make: Any) -> Iterator[EntryBatch]:
+    """The batches of make(), called only when reached (after the paused stream's end)."""
+    yield from make()
 
 
 def _merge(batches: list[EntryBatch]) -> EntryBatch:
@@ -55,6 +62,12 @@ class ListingMixin:
         self._checking: dict[int, str] = {}
         # the last progress of a check not yet fed (the tree keeps the index's until the end)
         self._check_progress: dict[int, Any] = {}
+        # Escape pauses a single layer's read instead of dropping it: the worker
+        # leaves (listing, its batch iterator, batches in hand) here, so f carries
+        # on with the same stream and decompressor (issue 14 #10).
+        self._pause_wanted: set[int] = set()
+        self._paused: dict[int, tuple[Any, Iterator[EntryBatch], list[EntryBatch]]] = {}
+        self._resume_wanted: set[int] = set()  # f pressed before the worker had stopped
 
     def _reset_listing(self) -> None:
         """A new image: forget every listing of the previous one."""
@@ -64,16 +77,44 @@ class ListingMixin:
         self._marked.clear()
         self._checking.clear()
         self._check_progress.clear()
+        self._drop_paused()
         self.full_running = False
+
+    def _drop_paused(self) -> None:
+        for listing, _batches, _held in self._paused.values():
+            try:
+                listing.close()
+            except Exception:  # noqa: BLE001 - closing an idle stream
+                pass
+        self._paused.clear()
+        self._pause_wanted.clear()
+        self._resume_wanted.clear()
 
     # -- workers ----------------------------------------------------------------
 
     def start_listing(self, index: int, *, full: bool = False) -> None:
         self._close_listing_except(index)
+        if index in self._pause_wanted and index not in self._paused:
+            # The paused worker has not stopped yet (it may wait on the network): resume when it has.
+            self._resume_wanted.add(index)
+            self.set_status(f"Layer {index}: carrying on where the read stopped …")
+            return
+        stash = self._paused.pop(index, None)
+        self._pause_wanted.discard(index)
+        if stash is not None:
+            self.finished.discard(index)
+            self.set_status(f"Layer {index}: carrying on where the read stopped …")
+            self._list_layer(self.image, index, full, stash)
+            return
         resume = self._resumable(index) if full else None
         label = self._plan_check(index, resume) if full else None
         self.finished.discard(index)
-        if label is not None:
+        listed = self.workspace.progress(index)
+        if full and resume is None and label is None and listed is not None and listed.entries and not listed.cached:
+            # A cancelled read that was not kept (F's, or a failed one): say so; the tree keeps its entries.
+            self.set_status(f"Layer {index}: reading again from the start (the stopped read was not kept); "
+                            f"the {listed.entries:,} entries listed stay on screen …")
+        elif label is not None:
             self.set_status(f"Checking layer {index} against its {label} …")
             if index == self.layer:
                 self.query_one(FileTree).border_subtitle = self._subtitle()
@@ -104,6 +145,10 @@ class ListingMixin:
         return label
 
     def _open_batches(self, image: ImageInfo, index: int, full: bool, resume: Any) -> tuple[Any, Iterator[EntryBatch]]:
+        if isinstance(resume, tuple):  # a paused read: the batches in hand, the rest of its stream, then (f) the layer's rest
+            listing, batches, held = resume
+            rest = (lambda: listing.continue_full()) if full else (lambda: iter(()))
+            return listing, itertools.chain(held, batches, _later(rest))
         if resume is not None:
             return resume, iter(resume.continue_full())
         listing = self.session.listing(image, index, full=full)
@@ -114,22 +159,33 @@ class ListingMixin:
     def _list_layer(self, image: ImageInfo, index: int, full: bool, resume: Any) -> None:
         worker = get_current_worker()
         listing = None
+        kept = False
         try:
             listing, batches = self._open_batches(image, index, full, resume)
-            self._pump(worker, image, index, batches)
+            held: list[EntryBatch] = []
+            if not self._pump(worker, image, index, batches, held) and index in self._pause_wanted:
+                kept = True
+                self.call_from_thread(self._stash, image, index, (listing, batches, held))
+                return
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             if not worker.is_cancelled:
                 self.post_message(Failed(f"listing layer {index}", err, image, index))
+            elif index in self._pause_wanted:
+                self.call_from_thread(self._pause_lost, image, index)
         finally:
-            if worker.is_cancelled and listing is not None:
+            if worker.is_cancelled and listing is not None and not kept:
                 listing.close()
 
-    def _pump(self, worker: Worker[Any], image: ImageInfo, index: int, batches: Iterator[EntryBatch]) -> bool:
-        """Post the batches, coalesced to about ten a second; True when the stream ended."""
+    def _pump(self, worker: Worker[Any], image: ImageInfo, index: int, batches: Iterator[EntryBatch],
+              held: list[EntryBatch] | None = None) -> bool:
+        """Post the batches, coalesced to about ten a second; True when the stream ended.
+        Cancelled: the batches read but not posted go into `held` (a pause keeps them)."""
         pending: list[EntryBatch] = []
         last = 0.0  # the first batch goes out at once: first entries on screen fast
         for batch in batches:
             if worker.is_cancelled:
+                if held is not None:
+                    held.extend(pending + [batch])
                 return False
             pending.append(batch)
             now = time.monotonic()
@@ -138,6 +194,8 @@ class ListingMixin:
                 pending = []
                 last = now
         if worker.is_cancelled:
+            if held is not None:
+                held.extend(pending)
             return False
         if pending:
             self.post_message(LayerBatch(image, index, _merge(pending)))
@@ -184,6 +242,7 @@ class ListingMixin:
                 self._check_progress.pop(index, None)
 
     def _cancel_listings(self) -> None:
+        self._drop_paused()
         self.workers.cancel_group(self, "listing")
         self.workers.cancel_group(self, "full")
         self.full_running = False
@@ -283,6 +342,8 @@ class ListingMixin:
 
     def _layer_done(self, index: int) -> None:
         self.finished.add(index)
+        self._pause_wanted.discard(index)  # it ended before the pause took
+        self._resume_wanted.discard(index)
         checked = self._checking.pop(index, None)
         unfed = self._check_progress.pop(index, None)
         if unfed is not None:
@@ -402,11 +463,47 @@ class ListingMixin:
             index not in self.finished for index in self.listings
         )
 
+    def _stash(self, image: ImageInfo, index: int, paused: tuple[Any, Iterator[EntryBatch], list[EntryBatch]]) -> None:
+        """On the UI thread: a paused worker left its read here."""
+        if image is not self.image or index not in self._pause_wanted:
+            paused[0].close()
+            return
+        self._paused[index] = paused
+        if index in self._resume_wanted:
+            self._resume_wanted.discard(index)
+            self.start_listing(index, full=True)
+
+    def _pause_lost(self, image: ImageInfo, index: int) -> None:
+        """The paused read failed as it stopped: nothing to carry on; f reads again."""
+        if image is not self.image:
+            return
+        self._pause_wanted.discard(index)
+        if index in self._resume_wanted:
+            self._resume_wanted.discard(index)
+            self.start_listing(index, full=True)
+
+    def _pause(self) -> bool:
+        """Escape during one layer's read: stop posting, keep the stream for f."""
+        running = [i for i in self.listings if i not in self.finished]
+        if self.full_running or len(running) != 1:
+            return False
+        index = running[0]
+        self._pause_wanted.add(index)
+        self.workers.cancel_group(self, "listing")
+        self.finished.add(index)
+        progress = self.workspace.progress(index)
+        done = f" at {size(progress.compressed_read)} of {size(progress.layer_size)}" if progress and progress.layer_size else ""
+        self.set_status(f"Cancelled: layer {index} paused{done}; f carries on from there, what was listed stays on screen.")
+        self.refresh_view()
+        return True
+
     def action_cancel(self) -> None:
         if self.image is None:
             return
         if not self._listing_running():
             self.set_status("Nothing to cancel: no listing is running.")
+            return
+        if self._pause():
             return
         self._cancel_listings()
         self.finished.update(l.index for l in self.image.layers if self.workspace.progress(l.index) is not None)
