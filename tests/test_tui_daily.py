@@ -400,3 +400,50 @@ def test_escape_then_f_carries_on_and_never_lists_fewer(big: tuple[str, bytes], 
             assert {n.path for n in app.workspace.tree(0).walk()} == truth
 
         run(app, body)
+
+
+# -- 12. smaller ones -----------------------------------------------------------------------
+
+
+def test_unknown_tag_offers_the_tag_picker(demo: Demo, session: Session) -> None:
+    from layerslayer_tui.tui.screens.choice import ChoiceScreen
+
+    app = LayerslayerApp(demo.ref("demo/app:nope"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the tag picker")
+        await pilot.pause()
+        screen = app.screen
+        assert "has no tag nope" in screen.title_text and "1" in screen.items
+        assert app.status_text.startswith("Error")  # the error stays said
+        screen.query_one("#choices").highlighted = screen.items.index("1")
+        await pilot.press("enter")
+        await wait_for(pilot, listed(app, 0), "the tag picked")
+        assert app.image.reference.endswith("demo/app:1")
+
+    run(app, body)
+
+
+def test_small_terminal_keeps_the_layer_list_and_the_viewer_says_how_to_close(demo: Demo, session: Session) -> None:
+    from layerslayer_tui.tui.screens.viewer import ViewerScreen
+
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        await pilot.pause()
+        assert app.query_one(LayerList).content_size.height >= 3  # 60x15: three layer rows stay
+        app.query_one(LayerList).highlight_layer(2)
+        await wait_for(pilot, listed(app, 2), "layer 2")
+        tree = tree_of(app)
+        folder = tree.expand_path("app")
+        tree.focus()
+        await pilot.pause()
+        tree.move_cursor(next(c for c in folder.children if c.data.name == "run.py"))
+        await pilot.pause()
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ViewerScreen), "the viewer")
+        await pilot.pause()
+        assert "escape, q or v closes" in app.screen.query_one("#viewer-title").content.plain
+
+    run(app, body, size=(60, 15))

@@ -22,11 +22,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.worker import get_current_worker
 
-from layerslayer_tui.errors import AuthError, LayerslayerError
+from layerslayer_tui.errors import AuthError, LayerslayerError, NotFoundError
 from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import AmbiguousImageError
 
-from . import commands, history, keys, login_actions, platform_actions
+from . import commands, history, keys, login_actions, platform_actions, tag_offer
 from .details import file_details, image_details, layer_details
 from .browse_actions import BrowseActionsMixin
 from .export_actions import ExportActionsMixin
@@ -187,6 +187,10 @@ class LayerslayerApp(
             self.call_from_thread(self.query_one(ReferenceInput).load_failed)
             if isinstance(err, AuthError) and not worker.is_cancelled:
                 self.call_from_thread(login_actions.auth_failed_loading, self, reference, platform, err)
+            elif isinstance(err, NotFoundError) and not worker.is_cancelled:
+                offer = tag_offer.other_tags(self.session, reference)
+                if offer is not None and not worker.is_cancelled:
+                    self.call_from_thread(tag_offer.offer_tags, self, *offer, platform)
             return
         if not worker.is_cancelled:
             self.post_message(ImageLoaded(image))
