@@ -4,6 +4,7 @@ headless against the real registry processes."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -188,11 +189,11 @@ def test_footer_follows_the_pane_and_p_switches_platform(demo: Demo, session: Se
         await pilot.pause()
         assert "linux/amd64" in str(layers.border_title)
         shown = footer_keys(app)
-        assert {"f", "F", "w", "d", "t", "p", "S"} <= shown and not {"v", "1"} & shown
+        assert {"f", "F", "w", "d", "t", "p", "S"} <= shown and not {"v", "1", "e"} & shown
         tree_of(app).focus()
         await pilot.pause()
         shown = footer_keys(app)
-        assert {"v", "s", "1", "2", "3", "4", "z", "slash", "S"} <= shown and not {"w", "d"} & shown
+        assert {"v", "s", "e", "1", "2", "3", "4", "z", "slash", "S"} <= shown and not {"w", "d"} & shown
         layers.focus()
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, PlatformScreen), "the platform picker")
@@ -447,3 +448,61 @@ def test_small_terminal_keeps_the_layer_list_and_the_viewer_says_how_to_close(de
         assert "escape, q or v closes" in app.screen.query_one("#viewer-title").content.plain
 
     run(app, body, size=(60, 15))
+
+
+# -- 9. status and messages are not cut and do not outstay their state -----------------------
+
+
+def screen_text(app: LayerslayerApp) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def test_long_status_wraps_and_error_toasts_end_with_their_state(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        await wait_for(pilot, lambda: not any(w.is_running for w in app.workers), "quiet")
+        await pilot.pause(0.3)
+        long = "Peeking layer 3: 313.0 MiB of 1.6 GiB, 1,415 entries, partial. " * 2 + "THE-END"
+        app.set_status(long)
+        await pilot.pause()
+        assert "THE-END" in screen_text(app)  # wrapped onto a second line, not cut
+        app.load(demo.ref("demo/app:nope"))
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in app._notifications), "the error toast")
+        from layerslayer_tui.tui.screens.choice import ChoiceScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the tag picker")
+        await pilot.pause()
+        await pilot.press("escape")
+        app.load(demo.ref("demo/app:1"))
+        await wait_for(pilot, lambda: listed(app, 0)() and not app.status_text.startswith("Resolving"), "loaded again")
+        assert not any(n.severity == "error" for n in app._notifications)  # the error ended with its state
+
+    run(app, body, size=(120, 30))
+
+
+def test_the_footer_fits_80_columns(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/app:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, listed(app, 0), "layer 0")
+        for pane in (app.query_one(LayerList), tree_of(app)):
+            pane.focus()
+            await pilot.pause()
+            footer = screen_text(app).splitlines()[-1]
+            assert "q Quit" in footer and "? Help" in footer, footer
+
+    run(app, body, size=(80, 24))
+
+
+def test_the_platform_question_is_not_cut(demo: Demo, session: Session) -> None:
+    app = LayerslayerApp(demo.ref("demo/multi:1"), session=session)
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, lambda: isinstance(app.screen, PlatformScreen), "the platform picker")
+        await pilot.pause()
+        text = " ".join(re.sub("[\u2500-\u259f]", " ", screen_text(app)).split())  # box drawing out
+        assert "pick a platform" in text, text
+
+    run(app, body, size=(80, 24))

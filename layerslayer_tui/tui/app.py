@@ -95,7 +95,7 @@ class LayerslayerApp(
                 yield FileTree(id="tree")
                 yield FilterBar(id="filter")
         yield Static(id="status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p is in the help: room for the pane's keys
 
     def on_mount(self) -> None:
         self.query_one("#tree").border_title = "Files"
@@ -148,6 +148,14 @@ class LayerslayerApp(
         self.notify(message, title=f"Error while {what}", severity="error", markup=False, timeout=8)
         self.set_status(join(("Error: ", "bold red"), (message, "red")))
 
+    def clear_errors(self) -> None:
+        """Error toasts are about the state they came from: a new load or image ends them."""
+        stale = [n for n in self._notifications if n.severity == "error"]
+        for notification in stale:
+            self._unnotify(notification, refresh=False)
+        if stale:
+            self._refresh_notifications()
+
     def on_progress(self, message: Progress) -> None:
         self.set_status(message.text)
 
@@ -161,6 +169,7 @@ class LayerslayerApp(
 
     def load(self, reference: str, platform: str | Platform | None = None) -> None:
         self.query_one(ReferenceInput).showing(reference)
+        self.clear_errors()
         self._cancel_listings()
         self.set_status(f"Resolving {reference} …")
         self._resolve(reference, platform)
@@ -213,6 +222,7 @@ class LayerslayerApp(
         from layerslayer_tui.workspace import Workspace
 
         self._cancel_listings()
+        self.clear_errors()
         image = message.image
         self.image = image
         self.workspace = Workspace(image)

@@ -8,7 +8,7 @@ from textual.binding import Binding
 BINDINGS = [
     # Every key works wherever the focus is; the footer shows the global ones
     # here, and each pane adds what applies to it (LAYER_KEYS, TREE_KEYS).
-    Binding("o,colon", "edit_reference", "Open", key_display="o", tooltip="Type another image reference"),
+    Binding("o,colon", "edit_reference", "Open", key_display="o", show=False, tooltip="Type another image reference"),
     Binding("f", "fetch_full", "Full", show=False, tooltip="Fetch the full listing of the selected layer"),
     Binding("F", "fetch_all", "All", key_display="F", show=False, tooltip="Full listings of every layer"),
     Binding("m", "toggle_merged", "Merged", show=False),
@@ -21,7 +21,7 @@ BINDINGS = [
     Binding("4", "toggle_marker(3)", "Unmodified", show=False),
     Binding("v", "view_file", "View", show=False),
     Binding("s", "save_file", "Save", show=False),
-    Binding("e", "export", "Export"),
+    Binding("e", "export", "Export", show=False),
     Binding("d", "download", "Download", show=False),
     Binding("t", "tags", "Tags", show=False),
     Binding("w", "wasted", "Wasted", show=False),
@@ -40,12 +40,10 @@ BINDINGS = [
 LAYER_KEYS = [
     Binding("f", "app.fetch_full", "Full"),
     Binding("F", "app.fetch_all", "All", key_display="F"),
-    Binding("m", "app.toggle_merged", "Merged"),
     Binding("p", "app.platform", "Platform"),
     Binding("t", "app.tags", "Tags"),
     Binding("w", "app.wasted", "Wasted"),
     Binding("d", "app.download", "Download"),
-    Binding("c", "app.compare", "Compare"),
 ]
 
 _SHOW = Binding.Group("Show", compact=True)
@@ -53,13 +51,13 @@ _SHOW = Binding.Group("Show", compact=True)
 TREE_KEYS = [
     Binding("v", "app.view_file", "View"),
     Binding("s", "app.save_file", "Save"),
+    Binding("e", "app.export", "Export"),
     Binding("slash", "app.filter", "Filter", key_display="/"),
     Binding("z", "app.sort", "Sort"),
     Binding("1", "app.toggle_marker(0)", "Added", group=_SHOW),
     Binding("2", "app.toggle_marker(1)", "Modified", group=_SHOW),
     Binding("3", "app.toggle_marker(2)", "Removed", group=_SHOW),
     Binding("4", "app.toggle_marker(3)", "Unmodified", group=_SHOW),
-    Binding("f", "app.fetch_full", "Full"),
 ]
 
 HELP = [
@@ -84,6 +82,7 @@ HELP = [
     ("b", "browse a registry's repositories and tags, or search Docker Hub (hub WORDS)"),
     ("escape", "cancel the running listing"),
     ("?", "this help"),
+    ("ctrl+p", "command palette: every action by name"),
     ("q / ctrl+q", "quit"),
     ("ctrl+c", "quit with exit code 130 (interrupted)"),
 ]
