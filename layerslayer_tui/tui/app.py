@@ -20,6 +20,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, OptionList, Static, Tree
+from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from layerslayer_tui.errors import AuthError, LayerslayerError, NotFoundError
@@ -137,7 +138,10 @@ class LayerslayerApp(
 
     def set_status(self, text: str | Text, style: str = "") -> None:
         self._status = text if isinstance(text, Text) else plain(text, style)
-        self.query_one("#status", Static).update(self._status)
+        try:
+            self.query_one("#status", Static).update(self._status)
+        except NoMatches:  # the app is closing: a last slice of a listing was fed after the screen went
+            pass
 
     @property
     def status_text(self) -> str:

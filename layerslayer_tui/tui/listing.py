@@ -288,6 +288,8 @@ class ListingMixin:
         self._drain_scheduled = False
         if self._marking or not self._feed_queue or self.workspace is None:
             return
+        if not self.query("#status"):
+            return  # the app is closing (its widgets are gone): nothing to show the rest on
         index, batch = self._feed_queue[0]
         if index is None:
             self._feed_queue.popleft()
