@@ -72,7 +72,7 @@ sys.path.insert(0, {tests!r})
 from layerslayer_tui.peek import complete
 url, repo, digest, size = {url!r}, {repo!r}, {digest!r}, {size!r}
 from layerslayer_tui.registry.client import RegistryClient
-from layerslayer_tui.registry.models import Descriptor
+from layerslayer_tui.image import Descriptor
 client = RegistryClient(url.split("//", 1)[1], insecure=True)
 source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
 via = "RegistryClient.blob_source"
@@ -101,7 +101,7 @@ def run_complete(reg, digest: str, size: int) -> dict:
 def run_partial(reg, digest: str, size: int) -> dict:
     from layerslayer_tui.peek import partial
     from layerslayer_tui.registry.client import RegistryClient
-    from layerslayer_tui.registry.models import Descriptor
+    from layerslayer_tui.image import Descriptor
 
     client = RegistryClient(reg.host, insecure=True)
     source = client.blob_source(REPO, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))

@@ -47,7 +47,7 @@ from layerslayer_tui import locations, search_index
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
 from layerslayer_tui.listing_codec import DecodeError, decode_entries, encode_entries
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 __all__ = ["SHARED", "Cache", "CachedListing", "SeenImage", "decode_entries", "encode_entries", "image_from_json",
            "image_to_json", "parse_size", "scope_of"]
@@ -125,6 +125,17 @@ SHARED = ""  # the scope of a verified listing: anyone holding its digest may se
 def scope_of(registry: str, repository: str) -> str:
     """The scope an unverified listing from this repository is stored under."""
     return f"{registry}/{repository}"
+
+
+# Keys of the docs/images tables: the cache owns their format, callers name the parts.
+def image_key(registry: str, repository: str, top_digest: str, platform: str = "") -> str:
+    """An ImageInfo loaded from `top_digest` (a manifest or an index) for one platform ("" = as asked)."""
+    return f"{registry}/{repository}@{top_digest}#{platform}"
+
+
+def platforms_key(registry: str, repository: str, top_digest: str) -> str:
+    """The platforms an index (or a manifest: none) offers, as image_codec.platforms_to_json wrote them."""
+    return f"platforms:{registry}/{repository}@{top_digest}"
 
 
 def _shared(digest: str, progress: ListingProgress) -> bool:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from layerslayer_tui.entry import EntryBatch, ListingProgress
 from layerslayer_tui.fs import LayerTree, MergedTree, merge
 from layerslayer_tui.fs.diff import PathChange, TreeDiff, diff_views
-from layerslayer_tui.registry.models import ImageInfo, LayerInfo
+from layerslayer_tui.image import ImageInfo, LayerInfo
 
 if TYPE_CHECKING:
     from layerslayer_tui.session import Session

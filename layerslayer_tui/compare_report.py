@@ -20,7 +20,7 @@ from layerslayer_tui.fs.export import mode_string
 from layerslayer_tui.units import human_size
 from layerslayer_tui.printable import visible
 from layerslayer_tui.fs.node import Node
-from layerslayer_tui.registry.models import ImageInfo, LayerInfo
+from layerslayer_tui.image import ImageInfo, LayerInfo
 
 FORMAT_VERSION = 1
 STAT_DEPTH = 2  # --stat and the directory totals group by this many path parts ("usr/lib")
@@ -263,10 +263,8 @@ def save(cmp: Comparison, dest: str | os.PathLike[str], *, overwrite: bool = Fal
     """Write the comparison to a file: JSON when the name ends in .json, else
     the text report. Temp file + rename; an existing file is kept unless
     `overwrite`; the folder must exist. ExportError with one sentence."""
-    import tempfile
-
+    from layerslayer_tui import atomic
     from layerslayer_tui.errors import ExportError
-    from layerslayer_tui.fs.export import publish  # the export's no-clobber rename
 
     target = Path(dest)
     if target.is_dir():
@@ -276,20 +274,16 @@ def save(cmp: Comparison, dest: str | os.PathLike[str], *, overwrite: bool = Fal
     if not target.parent.is_dir():
         raise ExportError(f"Cannot export to {target}: the folder {target.parent} does not exist.")
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    except OSError as err:
-        raise ExportError(f"Cannot write in {target.parent}: {err.strerror or err}.") from None
-    try:
-        with open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
+        with atomic.writing(target, "w", overwrite=overwrite, chmod=0o644, encoding="utf-8",
+                            errors="backslashreplace", newline="") as out:
             if target.name.lower().endswith(".json"):
                 write_json(cmp, out)
             else:
                 write_text(cmp, out)
-        os.chmod(tmp, 0o644)
-        publish(tmp, target, overwrite)
+    except atomic.TempFileError as err:
+        raise ExportError(f"Cannot write in {target.parent}: {err.strerror or err}.") from None
+    except FileExistsError:  # appeared since the check above: link() refused to clobber it
+        raise ExportError(f"{target} already exists; choose another name or allow overwriting.") from None
     except OSError as err:
         raise ExportError(f"Could not write {target}: {err.strerror or err}.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target

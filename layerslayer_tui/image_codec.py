@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from layerslayer_tui.listing_codec import DecodeError
-from layerslayer_tui.registry.models import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
 
 
 def platform_to_dict(p: Platform | None) -> dict | None:

@@ -18,7 +18,7 @@ from layerslayer_tui.entry import EntryBatch, ListingProgress
 from layerslayer_tui.errors import ExportError
 from layerslayer_tui.fs import Filter, LayerTree, MergedTree, WastedReport, mark_changes, merge, search, wasted
 from layerslayer_tui.fs import Hit
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 if TYPE_CHECKING:
     from layerslayer_tui.fs.export import ExportMeta

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from layerslayer_tui.entry import EntryType, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json, platforms_from_json
 from layerslayer_tui.listing_codec import decode_entries, encode_entries
-from layerslayer_tui.registry.models import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
 
 _SAMPLE = [
     TarEntry("etc", EntryType.DIR, 0, 0o755, 0, 0, "root", "root", 1.0, None, 0),

@@ -31,7 +31,7 @@ from layerslayer_tui.peek import index as peek_index
 from layerslayer_tui.peek.decompress import StreamDecoder
 from layerslayer_tui.peek.scanner import TarScanner
 from layerslayer_tui.registry import history, manifests, platforms
-from layerslayer_tui.registry.models import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
 
 MAX_OUTPUT = 32 * 1024 * 1024  # decoded bytes a single input may produce before we stop it
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from layerslayer_tui import cache as cache_mod
 from layerslayer_tui.cache import Cache, decode_entries, encode_entries, image_from_json, image_to_json, parse_size
 from layerslayer_tui.entry import EntryType, ListingProgress, TarEntry
-from layerslayer_tui.registry.models import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -6,7 +6,7 @@ from layerslayer_tui.compare import align_layers, config_changes
 from layerslayer_tui.entry import EntryType, TarEntry
 from layerslayer_tui.fs import LayerTree, merge
 from layerslayer_tui.fs.diff import diff_views
-from layerslayer_tui.registry.models import Descriptor, ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import Descriptor, ImageInfo, LayerInfo, Platform
 
 
 def f(path: str, size: int = 1, **kw) -> TarEntry:

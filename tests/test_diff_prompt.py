@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 
 def test_the_compare_prompt_suggests_only_well_formed_tags() -> None:

@@ -14,7 +14,7 @@ from layerslayer_tui.peek import DEFAULT_BUDGET, carve, complete, listing, parti
 pytestmark = pytest.mark.registry
 client_mod = pytest.importorskip("layerslayer_tui.registry.client")
 RegistryClient = client_mod.RegistryClient
-from layerslayer_tui.registry.models import Descriptor  # noqa: E402
+from layerslayer_tui.image import Descriptor  # noqa: E402
 
 REPO = "peek/layer"
 MEDIA = "application/vnd.oci.image.layer.v1.tar+gzip"

@@ -6,7 +6,7 @@ import pytest
 
 from layerslayer_tui.errors import InvalidReferenceError
 from layerslayer_tui.registry.history import align, pretty_step, steps_from_config
-from layerslayer_tui.registry.models import Descriptor, HistoryStep, Platform
+from layerslayer_tui.image import Descriptor, HistoryStep, Platform
 from layerslayer_tui.registry.platforms import choose, host_platform, is_attestation, normalise, parse_platform
 
 

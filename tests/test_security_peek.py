@@ -231,7 +231,7 @@ def test_global_pax_bomb_pushed_to_the_registry_is_listed_with_a_warning(registr
     from bed.images import push_blob
 
     from layerslayer_tui.registry.client import RegistryClient
-    from layerslayer_tui.registry.models import Descriptor
+    from layerslayer_tui.image import Descriptor
 
     files = b"".join(member(f"f{i:03d}", tf.REGTYPE, b"x" * 10) for i in range(60))
     layer = gzip_bytes(member("pax_global_header", tf.XGLTYPE, global_xattr_bomb()) + files + end_of_archive())

@@ -11,7 +11,7 @@ import pytest
 from layerslayer_tui.entry import EntryBatch, EntryType, ListingProgress, TarEntry
 from layerslayer_tui.errors import ExportError
 from layerslayer_tui.fs import Change
-from layerslayer_tui.registry.models import Descriptor, ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import Descriptor, ImageInfo, LayerInfo, Platform
 from layerslayer_tui.workspace import Workspace
 
 

@@ -17,7 +17,7 @@ import pytest
 from bed.local_sources import LOCAL_FILES, LocalCopies, docker25_archive, merge_docker_archives, skopeo_copy, umoci_tag
 from layerslayer_tui.cli import main
 from layerslayer_tui.errors import LayerslayerError, NotFoundError, OfflineError
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 from layerslayer_tui.session import Session
 from layerslayer_tui.sources import AmbiguousImageError, is_local, parse_source
 from layerslayer_tui.workspace import Workspace

@@ -19,7 +19,7 @@ from bed.layers import Item
 from tui_images import BASE, Demo, layer, push_demo
 from tui_pilot import layer_done, listed, run, tree_of, wait_for
 
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 from layerslayer_tui.session import Session
 from layerslayer_tui.tui.app import LayerslayerApp
 from layerslayer_tui.tui.screens.choice import ChoiceScreen

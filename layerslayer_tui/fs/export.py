@@ -11,13 +11,13 @@ import csv
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import atomic
 from ..errors import ExportError
 from ..units import human_size
 from .filter import Filter, FilteredView
@@ -56,7 +56,7 @@ class ExportLayer:
 
     @classmethod
     def from_layer(cls, layer: Any, *, complete: bool = False, verified: bool = False) -> ExportLayer:
-        """From a registry.models.LayerInfo (or anything with the same attributes)."""
+        """From an image.LayerInfo (or anything with the same attributes)."""
         step = getattr(layer, "step", None)
         return cls(
             index=layer.index,
@@ -149,45 +149,24 @@ def write(
     if not parent.is_dir():
         raise ExportError(f"Cannot export to {dest}: the folder {parent} does not exist.")
     try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{dest.name}.", suffix=".part")
-    except OSError as err:
+        with atomic.writing(
+            dest, "w", overwrite=overwrite, chmod=0o644, encoding="utf-8", errors="backslashreplace", newline=""
+        ) as out:
+            return write_to(view, out, fmt=fmt, meta=meta, filter=filter)
+    except atomic.TempFileError as err:
         raise ExportError(f"Cannot write in {parent}: {err.strerror or err}.") from None
-    try:
-        with open(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
-            rows = write_to(view, out, fmt=fmt, meta=meta, filter=filter)
-        os.chmod(tmp, 0o644)
-        publish(tmp, dest, overwrite)
+    except FileExistsError:  # appeared since the check above: link() refused to clobber it
+        raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
     except OSError as err:
-        _unlink(tmp)
         raise ExportError(f"Could not write {dest}: {err.strerror or err}.") from None
-    except BaseException:
-        _unlink(tmp)
-        raise
-    return rows
 
 
-def publish(tmp: str, dest: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, dest)
-        return
-    # link() fails if dest appeared meanwhile, so a racing file is never clobbered.
+def publish(tmp: str | os.PathLike[str], dest: Path, overwrite: bool) -> None:
+    """atomic.publish with export's sentence when dest exists (the TUI's saving uses it)."""
     try:
-        os.link(tmp, dest)
+        atomic.publish(tmp, dest, overwrite=overwrite)
     except FileExistsError:
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
-    except OSError:
-        if dest.exists():
-            raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
-        os.replace(tmp, dest)
-        return
-    _unlink(tmp)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def write_to(

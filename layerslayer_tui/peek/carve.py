@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .. import atomic
 from ..entry import EntryType, TarEntry
 from ..errors import ExportError, LayerFormatError, NotFoundError
 from .decompress import check_media_type
@@ -275,23 +275,23 @@ def carve(
 def _carve_to_file(source: ByteSource, want: str, cap: int, dest: Path, max_save: int) -> Carved:
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".carve-", dir=dest.parent)
+        tmp = atomic.temp_beside(dest, prefix=".carve-")
     except OSError as err:
         raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
     ok = False
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             entry, sink, read = _scan_for(source, want, cap, out, max_save)
         carved = _result(entry, sink, read, want, dest)
-        if sink is not None:
-            os.replace(tmp, dest)
+        if sink is not None:  # a regular file's bytes; a symlink or a directory writes nothing
+            atomic.publish(tmp, dest, overwrite=True)
             ok = True
         return carved
     except OSError as err:
         raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
     finally:
-        if not ok and os.path.exists(tmp):
-            os.unlink(tmp)
+        if not ok:
+            atomic.discard(tmp)
 
 
 def _result(entry: TarEntry | None, sink: _Collector | None, read: int, want: str, dest: Path | None) -> Carved:

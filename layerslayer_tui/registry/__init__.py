@@ -6,7 +6,7 @@ from __future__ import annotations
 from .blobs import BlobSource, BlobStream, RangeNotSatisfiableError
 from .client import RegistryClient, client_for
 from .credentials import Credentials
-from .models import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
+from ..image import Descriptor, HistoryStep, ImageInfo, LayerInfo, Platform
 from .transport import RetryPolicy
 
 __all__ = [

@@ -20,8 +20,8 @@ from .response import READ_ERRORS, check, content_length, discard
 from .urls import same_origin
 
 if TYPE_CHECKING:
+    from ..image import Descriptor
     from .api import Api
-    from .models import Descriptor
 
 log = logging.getLogger(__name__)
 

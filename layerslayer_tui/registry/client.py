@@ -20,7 +20,7 @@ from .credentials import Credentials, resolve
 from .download import download_blob as _download
 from .history import align, steps_from_config
 from .manifests import INDEX_TYPES, Manifest, fetch_manifest, image_parts, index_entries
-from .models import Descriptor, ImageInfo, LayerInfo, Platform
+from ..image import Descriptor, ImageInfo, LayerInfo, Platform
 from .platforms import choose, from_json, host_platform, is_attestation, normalise, parse_platform
 from .response import parse_json
 from .tags import list_tags as _list_tags

@@ -3,11 +3,10 @@ verified (size and digest) and only then renamed into place."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
+from .. import atomic
 from .. import digest as digests
 from ..errors import ExportError, ProtocolError
 from .blobs import BlobSource, verify_digest
@@ -23,15 +22,10 @@ def download_blob(
     """Write the blob to `dest` (replacing it only once the bytes are verified)."""
     dest = Path(dest)
     h = digests.hasher(source.digest)  # BlobSource checked the digest already
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    except OSError as exc:
-        raise ExportError(f"Cannot write to {dest.parent}: {exc.strerror or exc}.") from None
-    tmp = Path(tmp_name)
     done = 0
-    ok = False
     try:
-        with os.fdopen(fd, "wb") as out:
+        # Published only when the with-block ends cleanly: after the digest check.
+        with atomic.writing(dest, "wb") as out:
             stream = source.open(0)
             try:
                 for chunk in stream.iter_chunks(CHUNK):
@@ -44,15 +38,9 @@ def download_blob(
                         progress(done, source.size)
             finally:
                 stream.close()
-        verify_digest(h, source.digest, source.size, source.what, got_size=done)
-        try:
-            os.replace(tmp, dest)
-        except OSError as exc:
-            raise ExportError(f"Cannot write {dest}: {exc.strerror or exc}.") from None
-        ok = True
-        return dest
+            verify_digest(h, source.digest, source.size, source.what, got_size=done)
+    except atomic.TempFileError as exc:
+        raise ExportError(f"Cannot write to {dest.parent}: {exc.strerror or exc}.") from None
     except OSError as exc:
         raise ExportError(f"Cannot write {dest}: {exc.strerror or exc}.") from None
-    finally:
-        if not ok:
-            tmp.unlink(missing_ok=True)
+    return dest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .models import HistoryStep
+from ..image import HistoryStep
 
 _NOP = "/bin/sh -c #(nop) "
 _SHELL = "/bin/sh -c "

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .. import digest as digests
 from ..errors import ProtocolError
 from .auth import pull_scope
-from .models import Descriptor
+from ..image import Descriptor
 from .platforms import from_json
 from .response import check, content_length, parse_json, read_body
 

@@ -7,7 +7,7 @@ import platform as _host
 from collections.abc import Iterable
 
 from ..errors import InvalidReferenceError
-from .models import Descriptor, Platform
+from ..image import Descriptor, Platform
 
 _ARCH = {
     "x86_64": "amd64",

@@ -20,7 +20,7 @@ from ..errors import LayerFormatError, NotFoundError
 from .ref import TRANSPORTS, AmbiguousImageError, SourceRef, is_local, parse_source
 
 if TYPE_CHECKING:  # the readers are imported when a source is opened: the session imports this package at start-up
-    from ..registry.models import Descriptor, ImageInfo, Platform
+    from ..image import Descriptor, ImageInfo, Platform
     from .files import RegionSource, TarStore
 
 __all__ = ["AmbiguousImageError", "LocalSource", "SourceRef", "TRANSPORTS", "is_local", "open_source", "parse_source"]

@@ -18,7 +18,7 @@ from ..errors import InvalidReferenceError, NotFoundError, ProtocolError
 from ..peek.decompress import sniff
 from ..reference import parse as parse_reference
 from ..registry.manifests import DOCKER_CONFIG, DOCKER_MANIFEST, Manifest
-from ..registry.models import Descriptor, ImageInfo, Platform
+from ..image import Descriptor, ImageInfo, Platform
 from .files import SMALL_CAP, RegionSource, TarStore, clean_path
 from .image import AmbiguousImageError, build_image, check_digest, diff_ids, parse_config
 from .ref import SourceRef

@@ -10,7 +10,7 @@ from .. import digest as digest_rules
 from ..errors import ProtocolError
 from ..registry.history import align, steps_from_config
 from ..registry.manifests import Manifest
-from ..registry.models import Descriptor, ImageInfo, LayerInfo, Platform
+from ..image import Descriptor, ImageInfo, LayerInfo, Platform
 from ..registry.platforms import from_json
 from .ref import AmbiguousImageError, SourceRef  # noqa: F401 - re-exported for the readers
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..errors import NotFoundError, ProtocolError
 from ..registry.manifests import INDEX_TYPES, Manifest, image_parts, index_entries, parse_manifest
-from ..registry.models import Descriptor, ImageInfo, Platform
+from ..image import Descriptor, ImageInfo, Platform
 from ..registry.platforms import choose, host_platform, is_attestation, normalise, parse_platform
 from .files import SMALL_CAP, DirStore, RegionSource, TarStore
 from .image import AmbiguousImageError, blob_path, build_image, parse_config, verify

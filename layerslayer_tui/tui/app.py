@@ -24,8 +24,9 @@ from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from layerslayer_tui.errors import AuthError, LayerslayerError, NotFoundError
-from layerslayer_tui.registry.models import ImageInfo, LayerInfo, Platform
+from layerslayer_tui.image import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import AmbiguousImageError
+from layerslayer_tui.workspace import Workspace
 
 from . import commands, history, keys, login_actions, platform_actions, tag_offer
 from .details import file_details, image_details, layer_details
@@ -35,6 +36,7 @@ from .file_actions import FileActionsMixin, carved_content, safe_destination, sa
 from .image_actions import ImageActionsMixin
 from .listing import ListingMixin
 from .search_actions import SearchActionsMixin
+from .session_api import SessionAPI
 from .suggest import ReferenceSuggester
 from .messages import Failed, ImageLoaded, PlatformsFound, Progress
 from .screens.help import HelpScreen
@@ -65,14 +67,15 @@ class LayerslayerApp(
         with control characters escaped: notes and errors quote registry paths."""
         super().notify(visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False)
 
-    def __init__(self, reference: str | None = None, *, platform: str | None = None, session: Any = None) -> None:
+    def __init__(self, reference: str | None = None, *, platform: str | None = None,
+                 session: SessionAPI | None = None) -> None:
         super().__init__()
         self.initial_reference = reference
         self.platform_arg = platform
         self._own_session = session is None
-        self.session = session
+        self.session: SessionAPI | None = session
         self.image: ImageInfo | None = None
-        self.workspace: Any = None
+        self.workspace: Workspace | None = None
         self.layer: int | None = None  # selected layer; None = the "Image (merged)" row
         self.history = history.load()
         self._status = Text("")
@@ -223,8 +226,6 @@ class LayerslayerApp(
         self.push_screen(PlatformScreen(message.reference, message.platforms), chosen)
 
     def on_image_loaded(self, message: ImageLoaded) -> None:
-        from layerslayer_tui.workspace import Workspace
-
         self._cancel_listings()
         self.clear_errors()
         image = message.image
@@ -339,7 +340,7 @@ class LayerslayerApp(
         start_compare(self)
 
 
-def run_app(reference: str | None, *, platform: str | None = None, session: Any = None) -> int:
+def run_app(reference: str | None, *, platform: str | None = None, session: SessionAPI | None = None) -> int:
     """Run the app full screen; the CLI's entry point. Returns the exit code."""
     app = LayerslayerApp(reference, platform=platform, session=session)
     result = app.run()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 from .screens.compare import CompareScreen, ReferencePrompt
 

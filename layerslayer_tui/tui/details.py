@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from layerslayer_tui.entry import ListingProgress
-from layerslayer_tui.registry.models import ImageInfo, LayerInfo
+from layerslayer_tui.image import ImageInfo, LayerInfo
 
 from .progress_text import listing_state
 from .text import size

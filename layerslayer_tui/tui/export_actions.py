@@ -11,7 +11,7 @@ from pathlib import Path
 from textual import work
 
 from layerslayer_tui.errors import ExportError, LayerslayerError
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 from .checks import valid_digest
 from .messages import Failed, Progress

@@ -12,7 +12,7 @@ from typing import Any
 from textual import work
 
 from layerslayer_tui.errors import ExportError, LayerslayerError
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 from .messages import Failed, Progress
 from .saving import publish, save_link, temp_beside

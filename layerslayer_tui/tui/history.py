@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-from layerslayer_tui import locations
-
-from .settings import write_json
+from layerslayer_tui import atomic, locations
 
 LIMIT = 100
 
@@ -27,8 +25,11 @@ def remember(reference: str, current: list[str]) -> list[str]:
     ignored: history is a convenience, never a reason to fail a load."""
     items = [reference] + [r for r in current if r != reference]
     items = items[:LIMIT]
+    path = locations.history_file()
     try:
-        write_json(locations.history_file(), items)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.writing(path, "w", prefix=".history-", encoding="utf-8") as out:
+            json.dump(items, out, indent=1)
     except OSError:
         pass
     return items

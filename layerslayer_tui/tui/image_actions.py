@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual import work
 from textual.widgets import Input
 
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 from .checks import valid_tag
 from .messages import Failed

@@ -22,20 +22,24 @@ from textual.worker import Worker, get_current_worker
 
 from layerslayer_tui.entry import EntryBatch
 from layerslayer_tui.errors import AuthError
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
+from layerslayer_tui.session import LayerListing
+from layerslayer_tui.workspace import Workspace
 
 from .login_actions import auth_failed_listing
 from .messages import AllListed, Failed, LayerBatch, LayerDone
-from .progress_text import checking_line, cut_short, from_index, index_label, progress_line
+from .listing_state import FEED_SLICE, ListingState
+from .progress_text import checking_line, cut_short, from_index, progress_line
 from .text import size
 from .widgets.file_tree import FileTree
 
+__all__ = ["FEED_SLICE", "ListingMixin", "POST_INTERVAL"]
+
 POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
-FEED_SLICE = 1000  # entries fed to the workspace per turn of the event loop
 
 
 def _later(make: Any) -> Iterator[EntryBatch]:
-    """The batches of make(), called only when reached (after the paused stream's end)."""
+    """The batches of make(), called only when reached (after a paused stream's end)."""
     yield from make()
 
 
@@ -50,35 +54,37 @@ class ListingMixin:
     """Listing workers, the feed queue and the listing keys (f, F, escape)."""
 
     def _init_listing(self) -> None:
-        self.listings: dict[int, Any] = {}  # layer -> its LayerListing (for f and cancel)
-        self.finished: set[int] = set()  # layers whose listing stream ended
-        self.full_running = False
-        # (layer, batch); batch None: that layer's stream ended; layer None: F's worker finished
-        self._feed_queue: collections.deque[tuple[int | None, EntryBatch | None]] = collections.deque()
+        self.listing_state = ListingState()
         self._drain_scheduled = False
         self._marking = False
-        self._marked: set[int] = set()  # layers whose change markers are current
-        # layers whose index listing a full read is checking -> the index's label
-        self._checking: dict[int, str] = {}
-        # the last progress of a check not yet fed (the tree keeps the index's until the end)
-        self._check_progress: dict[int, Any] = {}
         # Escape pauses a single layer's read instead of dropping it: the worker
         # leaves (listing, its batch iterator, batches in hand) here, so f carries
         # on with the same stream and decompressor (issue 14 #10).
         self._pause_wanted: set[int] = set()
         self._paused: dict[int, tuple[Any, Iterator[EntryBatch], list[EntryBatch]]] = {}
-        self._resume_wanted: set[int] = set()  # f pressed before the worker had stopped
+        self._resume_wanted: set[int] = set()  # f pressed before the paused worker had stopped
+
+    # Read by the other mixins and the pilot tests.
+    @property
+    def listings(self) -> dict[int, LayerListing]:
+        return self.listing_state.listings
+
+    @property
+    def finished(self) -> set[int]:
+        return self.listing_state.finished
+
+    @property
+    def full_running(self) -> bool:
+        return self.listing_state.full_running
+
+    @property
+    def _feed_queue(self) -> collections.deque[tuple[int | None, EntryBatch | None]]:
+        return self.listing_state.queue
 
     def _reset_listing(self) -> None:
         """A new image: forget every listing of the previous one."""
-        self.listings.clear()
-        self.finished.clear()
-        self._feed_queue.clear()
-        self._marked.clear()
-        self._checking.clear()
-        self._check_progress.clear()
         self._drop_paused()
-        self.full_running = False
+        self.listing_state.reset()
 
     def _drop_paused(self) -> None:
         for listing, _batches, _held in self._paused.values():
@@ -93,22 +99,22 @@ class ListingMixin:
     # -- workers ----------------------------------------------------------------
 
     def start_listing(self, index: int, *, full: bool = False) -> None:
-        self._close_listing_except(index)
+        state = self.listing_state
+        state.close_except(index)
         if index in self._pause_wanted and index not in self._paused:
             # The paused worker has not stopped yet (it may wait on the network): resume when it has.
             self._resume_wanted.add(index)
             self.set_status(f"Layer {index}: carrying on where the read stopped …")
             return
         stash = self._paused.pop(index, None)
-        self._pause_wanted.discard(index)
         if stash is not None:
-            self.finished.discard(index)
+            state.finished.discard(index)
             self.set_status(f"Layer {index}: carrying on where the read stopped …")
             self._list_layer(self.image, index, full, stash)
             return
-        resume = self._resumable(index) if full else None
-        label = self._plan_check(index, resume) if full else None
-        self.finished.discard(index)
+        resume = state.resumable(index) if full else None
+        label = state.plan_check(self.workspace, index, resume) if full else None
+        state.finished.discard(index)
         listed = self.workspace.progress(index)
         if full and resume is None and label is None and listed is not None and listed.entries and not listed.cached:
             # A cancelled read that was not kept (F's, or a failed one): say so; the tree keeps its entries.
@@ -122,50 +128,22 @@ class ListingMixin:
             self.set_status(f"{'Fetching' if full else 'Peeking'} layer {index} …")
         self._list_layer(self.image, index, full, resume)
 
-    def _resumable(self, index: int) -> Any:
-        """The layer's ended listing that continue_full() carries on: a partial
-        one (the rest of the layer), or one read from the layer's index (the
-        layer read whole to check the index)."""
-        previous = self.listings.get(index)
-        if previous is not None and index in self.finished and (not previous.complete or from_index(previous.progress)):
-            return previous
-        return None
-
-    def _plan_check(self, index: int, resume: Any) -> str | None:
-        """Before a full read: when the layer was listed from its index, note
-        that this read checks it (the label for the status line)."""
-        progress = self.workspace.progress(index)
-        if not from_index(progress):
-            return None
-        if resume is None:
-            # A fresh full read yields the layer's own entries: start the tree over.
-            self.workspace.reset_layer(index)
-        label = index_label(progress)
-        self._checking[index] = label
-        return label
-
-    def _open_batches(self, image: ImageInfo, index: int, full: bool, resume: Any) -> tuple[Any, Iterator[EntryBatch]]:
-        if isinstance(resume, tuple):  # a paused read: the batches in hand, the rest of its stream, then (f) the layer's rest
-            listing, batches, held = resume
-            rest = (lambda: listing.continue_full()) if full else (lambda: iter(()))
-            return listing, itertools.chain(held, batches, _later(rest))
-        if resume is not None:
-            return resume, iter(resume.continue_full())
-        listing = self.session.listing(image, index, full=full)
-        self.listings[index] = listing
-        return listing, iter(listing)
-
     @work(thread=True, exclusive=True, group="listing")
     def _list_layer(self, image: ImageInfo, index: int, full: bool, resume: Any) -> None:
         worker = get_current_worker()
         listing = None
         kept = False
         try:
-            listing, batches = self._open_batches(image, index, full, resume)
-            held: list[EntryBatch] = []
-            if not self._pump(worker, image, index, batches, held) and index in self._pause_wanted:
+            if isinstance(resume, tuple):  # a paused read: the batches in hand, the rest of its stream, then (f) the layer's rest
+                listing, rest, held = resume
+                more = (lambda: listing.continue_full()) if full else (lambda: iter(()))
+                batches: Iterator[EntryBatch] = itertools.chain(held, rest, _later(more))
+            else:
+                listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
+            in_hand: list[EntryBatch] = []
+            if not self._pump(worker, image, index, batches, in_hand) and index in self._pause_wanted:
                 kept = True
-                self.call_from_thread(self._stash, image, index, (listing, batches, held))
+                self.call_from_thread(self._stash, image, index, (listing, batches, in_hand))
                 return
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             if not worker.is_cancelled:
@@ -203,14 +181,14 @@ class ListingMixin:
         return True
 
     @work(thread=True, exclusive=True, group="full")
-    def _list_all(self, image: ImageInfo, todo: list[tuple[int, Any]]) -> None:
+    def _list_all(self, image: ImageInfo, todo: list[tuple[int, LayerListing | None]]) -> None:
         worker = get_current_worker()
         for index, resume in todo:
             if worker.is_cancelled:
                 return
             listing = None
             try:
-                listing, batches = self._open_batches(image, index, True, resume)
+                listing, batches = self.listing_state.open_batches(self.session, image, index, True, resume)
                 if not self._pump(worker, image, index, batches):
                     return
             except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
@@ -224,37 +202,20 @@ class ListingMixin:
 
     def on_all_listed(self, message: AllListed) -> None:
         if message.image is self.image and self.workspace is not None:
-            self._feed_queue.append((None, None))
+            self.listing_state.push(None)
             self._schedule_drain()
 
     def _all_done(self, image: ImageInfo) -> None:
         if image is self.image:
-            self.full_running = False
+            self.listing_state.full_running = False
             self.set_status(f"Every layer of {image.reference} is listed.")
             self.refresh_view()
-
-    def _close_listing_except(self, keep: int | None) -> None:
-        for index, listing in list(self.listings.items()):
-            if index != keep and index not in self.finished:
-                listing.close()
-                del self.listings[index]
-                self._checking.pop(index, None)
-                self._check_progress.pop(index, None)
 
     def _cancel_listings(self) -> None:
         self._drop_paused()
         self.workers.cancel_group(self, "listing")
         self.workers.cancel_group(self, "full")
-        self.full_running = False
-        for index, listing in list(self.listings.items()):
-            if index not in self.finished:
-                try:
-                    listing.close()
-                except Exception:  # noqa: BLE001 - cancelling a dead stream
-                    pass
-                del self.listings[index]
-        self._checking.clear()
-        self._check_progress.clear()
+        self.listing_state.cancel_all()
 
     # -- feeding the workspace on the UI thread ----------------------------------
     # Batches are fed in slices of FEED_SLICE entries, one slice per turn of the
@@ -264,12 +225,12 @@ class ListingMixin:
 
     def on_layer_batch(self, message: LayerBatch) -> None:
         if message.image is self.image and self.workspace is not None:
-            self._feed_queue.append((message.layer, message.batch))
+            self.listing_state.push(message.layer, message.batch)
             self._schedule_drain()
 
     def on_layer_done(self, message: LayerDone) -> None:
         if message.image is self.image and self.workspace is not None:
-            self._feed_queue.append((message.layer, None))
+            self.listing_state.push(message.layer)
             self._schedule_drain()
 
     def _schedule_drain(self) -> None:
@@ -286,56 +247,43 @@ class ListingMixin:
 
     def _drain(self) -> None:
         self._drain_scheduled = False
-        if self._marking or not self._feed_queue or self.workspace is None:
+        if self._marking or self.workspace is None:
             return
         if not self.query("#status"):
             return  # the app is closing (its widgets are gone): nothing to show the rest on
-        index, batch = self._feed_queue[0]
-        if index is None:
-            self._feed_queue.popleft()
+        step = self.listing_state.next_step()
+        if step is None:
+            return
+        if step.layer is None:
             self._all_done(self.image)
-        elif batch is None:
-            self._feed_queue.popleft()
-            self._layer_done(index)
+        elif step.batch is None:
+            self._layer_done(step.layer)
         else:
-            entries = batch.entries
-            if len(entries) > FEED_SLICE:
-                # Every slice carries the batch's own progress (never an edited
-                # copy: the status would contradict itself); the workspace knows
-                # more of the batch follows.
-                self._feed_queue[0] = (index, EntryBatch(entries[FEED_SLICE:], batch.progress))
-                self._feed(index, EntryBatch(entries[:FEED_SLICE], batch.progress), more=True)
-            else:
-                self._feed_queue.popleft()
-                self._feed(index, batch)
-        if self._feed_queue:
+            self._feed(step.layer, step.batch, more=step.more)
+        if self.listing_state.queue:
             self._schedule_drain()
 
     def _feed(self, index: int, batch: EntryBatch, *, more: bool = False) -> None:
-        label = self._checking.get(index)
-        if label is not None and not batch.entries and not batch.progress.complete:
-            # A check in progress: the tree keeps the index listing (complete)
-            # until the layer's bytes have all been compared.
-            self._check_progress[index] = batch.progress
+        label = self.listing_state.held_for_check(index, batch)
+        if label is not None:
             self.set_status(checking_line(index, batch.progress, label))
             return
-        self._check_progress.pop(index, None)
         self.workspace.feed(index, batch, more=more)
         # 100k+ long-lived nodes make every full collection scan them all
         # (150+ ms, a visible freeze). They live as long as the image is open,
         # so move them out of the collector's way; unfrozen on the next image.
         gc.freeze()
-        self._marked.difference_update(range(index, len(self.image.layers)))
+        self.listing_state.fed(index, len(self.image.layers))
         self.set_status(progress_line(index, batch.progress, streaming=True))
         if self.merged or self.layer is None:
-            self._merged_dirty = True
-            if time.monotonic() - self._last_merged >= self.MERGED_REFRESH:
+            self.view_state.stale = True
+            if self.view_state.due(time.monotonic(), self.MERGED_REFRESH):
                 self.refresh_view()
             return
         if index == self.layer:
             tree = self.query_one(FileTree)
             if self.current_filter() is not None or tree.view is None:
-                self._merged_dirty = True  # filtered views are rebuilt on the timer
+                self.view_state.stale = True  # filtered views are rebuilt on the timer
             else:
                 tree.extend(e.path.strip("/") for e in batch.entries)
                 tree.set_note(self._note(index))
@@ -343,13 +291,9 @@ class ListingMixin:
             self.update_details()
 
     def _layer_done(self, index: int) -> None:
-        self.finished.add(index)
         self._pause_wanted.discard(index)  # it ended before the pause took
         self._resume_wanted.discard(index)
-        checked = self._checking.pop(index, None)
-        unfed = self._check_progress.pop(index, None)
-        if unfed is not None:
-            self.workspace.feed(index, EntryBatch([], unfed))
+        checked = self.listing_state.layer_done(self.workspace, index)
         progress = self.workspace.progress(index)
         self.set_status(progress_line(index, progress, streaming=False, note=checked is not None))
         if progress is not None and progress.note:
@@ -369,10 +313,7 @@ class ListingMixin:
     def _warn_unsafe(self, index: int) -> None:
         """One notification per layer (per count) when its names are absolute or escape the root."""
         tree = self.workspace.tree(index)
-        told = self.__dict__.setdefault("_unsafe_told", {})  # layer digest -> members already reported
-        key = self.image.layers[index].digest
-        if len(tree.unsafe) > told.get(key, 0):
-            told[key] = len(tree.unsafe)
+        if self.listing_state.unsafe_news(self.image.layers[index].digest, len(tree.unsafe)):
             self.notify(tree.unsafe_note() or "", title=f"Layer {index}: unsafe names", severity="warning", markup=False)
 
     # -- change markers -----------------------------------------------------------
@@ -383,23 +324,23 @@ class ListingMixin:
         The workspace is confined to one thread at a time: feeding pauses
         while the marker worker runs, and resumes when it is done."""
         index = self.layer
-        if index is None or self.merged or index in self._marked or self._marking or index not in self.finished:
+        if index is None or self.merged or index in self.listing_state.marked or self._marking or index not in self.finished:
             return
         self._marking = True
         self._mark_worker(self.workspace, index)
 
     @work(thread=True, group="mark")
-    def _mark_worker(self, workspace: Any, index: int) -> None:
+    def _mark_worker(self, workspace: Workspace, index: int) -> None:
         try:
             workspace.changes(index)
         finally:
             self.call_from_thread(self._marks_ready, workspace, index)
 
-    def _marks_ready(self, workspace: Any, index: int) -> None:
+    def _marks_ready(self, workspace: Workspace, index: int) -> None:
         self._marking = False
         if workspace is not self.workspace:
             return
-        self._marked.add(index)
+        self.listing_state.marked.add(index)
         if index == self.layer and not self.merged:
             if self.current_filter() is not None and self.current_filter().markers is not None:
                 self.refresh_view()
@@ -412,9 +353,7 @@ class ListingMixin:
             return
         self.show_error(message.what, message.error)
         if message.layer is not None:
-            self.finished.add(message.layer)  # keep what was listed; f retries
-            self._checking.pop(message.layer, None)
-            self._check_progress.pop(message.layer, None)
+            self.listing_state.failed(message.layer)  # keep what was listed; f retries
             if message.layer == self.layer:
                 self.refresh_view()
             if isinstance(message.error, AuthError) and message.image is not None:
@@ -437,39 +376,33 @@ class ListingMixin:
             return
         self.start_listing(self.layer, full=True)
 
-    def _wants_full(self, index: int) -> bool:
-        progress = self.workspace.progress(index)
-        if from_index(progress):
-            return True
-        return not self.workspace.is_complete(index) and not (cut_short(progress) and index in self.finished)
-
     def action_fetch_all(self) -> None:
         if self.image is None:
             return
-        todo = [l.index for l in self.image.layers if self._wants_full(l.index)]
+        state = self.listing_state
+        todo = [l.index for l in self.image.layers if state.wants_full(self.workspace, l.index)]
         if not todo:
             self.set_status("Every layer is already completely listed.")
             return
         self.workers.cancel_group(self, "listing")
-        self._close_listing_except(None)
-        self.full_running = True
+        state.close_except(None)
+        state.full_running = True
         self.set_status(f"Fetching the full listing of {len(todo)} layers …")
-        plan = [(index, self._resumable(index)) for index in todo]
+        plan = [(index, state.resumable(index)) for index in todo]
         for index, resume in plan:
-            self._plan_check(index, resume)
-        self.finished.difference_update(todo)
+            state.plan_check(self.workspace, index, resume)
+        state.finished.difference_update(todo)
         self._list_all(self.image, plan)
 
     def _listing_running(self) -> bool:
-        return self.full_running or any(w.is_running for w in self.workers if w.group in ("listing", "full")) or any(
-            index not in self.finished for index in self.listings
-        )
+        return self.listing_state.running() or any(w.is_running for w in self.workers if w.group in ("listing", "full"))
 
     def _stash(self, image: ImageInfo, index: int, paused: tuple[Any, Iterator[EntryBatch], list[EntryBatch]]) -> None:
         """On the UI thread: a paused worker left its read here."""
         if image is not self.image or index not in self._pause_wanted:
             paused[0].close()
             return
+        self._pause_wanted.discard(index)
         self._paused[index] = paused
         if index in self._resume_wanted:
             self._resume_wanted.discard(index)
@@ -508,6 +441,6 @@ class ListingMixin:
         if self._pause():
             return
         self._cancel_listings()
-        self.finished.update(l.index for l in self.image.layers if self.workspace.progress(l.index) is not None)
+        self.listing_state.stopped(self.workspace, (l.index for l in self.image.layers))
         self.set_status("Cancelled; what was listed stays on screen.")
         self.refresh_view()

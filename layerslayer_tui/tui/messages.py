@@ -8,7 +8,7 @@ from textual.message import Message
 
 from layerslayer_tui.entry import EntryBatch
 from layerslayer_tui.errors import LayerslayerError
-from layerslayer_tui.registry.models import ImageInfo, Platform
+from layerslayer_tui.image import ImageInfo, Platform
 
 
 @dataclass
@@ -69,6 +69,11 @@ class Progress(Message):
     """A line for the status bar from a long job (downloads)."""
 
     text: str
+
+    def can_replace(self, message: Message) -> bool:
+        # A newer status line still queued supersedes this one: when the UI
+        # lags behind a download, it shows the latest figure, not every one.
+        return isinstance(message, Progress)
 
 
 def unexpected(what: str, err: BaseException) -> LayerslayerError:

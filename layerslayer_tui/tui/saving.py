@@ -1,17 +1,16 @@
 """The last step of every file the app writes (s, d): put a finished temp
 file, or a symlink, at the chosen name without clobbering what is there
-unless the user said yes. The same no-clobber step export uses."""
+unless the user said yes. The steps are `layerslayer_tui.atomic`'s; this
+module gives them the TUI's sentences."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
+from layerslayer_tui import atomic
 from layerslayer_tui.errors import ExportError
-# Export's step: link() the temp name to dest, which fails if anything (a
-# dangling symlink too) appeared there; replace() only when overwriting.
-from layerslayer_tui.fs import export as _export
+from layerslayer_tui.fs import export
 
 
 def temp_beside(dest: Path) -> Path:
@@ -20,17 +19,15 @@ def temp_beside(dest: Path) -> Path:
     if not parent.is_dir():
         raise ExportError(f"The folder {parent} does not exist.")
     try:
-        fd, name = tempfile.mkstemp(dir=parent, prefix=f".{dest.name}.", suffix=".part")
+        return atomic.temp_beside(dest)
     except OSError as err:
         raise ExportError(f"Cannot write in {parent}: {err.strerror or err}.") from None
-    os.close(fd)
-    return Path(name)
 
 
 def publish(tmp: Path, dest: Path, overwrite: bool) -> None:
     """Move the finished temp file to dest; ExportError when dest exists and not `overwrite`."""
     try:
-        _export.publish(os.fspath(tmp), dest, overwrite)
+        export.publish(tmp, dest, overwrite)
     except OSError as err:
         raise ExportError(f"Cannot write {dest}: {err.strerror or err}.") from None
 
@@ -47,9 +44,9 @@ def save_link(target: str, dest: Path, overwrite: bool) -> None:
         tmp.unlink()
         os.symlink(target, tmp)
         try:
-            os.replace(tmp, dest)
+            atomic.publish(tmp, dest, overwrite=True)
         except OSError:
-            tmp.unlink(missing_ok=True)
+            atomic.discard(tmp)
             raise
     except FileExistsError:
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None

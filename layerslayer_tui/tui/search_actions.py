@@ -4,12 +4,12 @@ hit: its image, that layer, the file under the cursor. Mixed into
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.widgets import Input
 
 from layerslayer_tui.fs.paths import tar_name
+from layerslayer_tui.session import SearchHit
 
+from .hit_trail import HitTrail, layer_with
 from .screens.search import SearchScreen
 from .widgets.file_tree import FileTree
 from .widgets.layer_list import LayerList
@@ -19,9 +19,7 @@ class SearchActionsMixin:
     """The search screen and the way back from a hit to the tree."""
 
     def _init_search(self) -> None:
-        self.search_pattern = ""
-        self._pending_hit: tuple[str, str] | None = None  # (layer digest, path) to show once the image loads
-        self._reveal: tuple[int, str] | None = None  # (layer, path) to put the cursor on once listed
+        self.hit_trail = HitTrail()
 
     def action_search(self) -> None:
         cache = getattr(self.session, "cache", None)
@@ -29,50 +27,39 @@ class SearchActionsMixin:
             self.set_status("Search looks through the listing cache, which is off: there is nothing to search.")
             return
 
-        screen = SearchScreen(self.session.search, self.search_pattern)
+        screen = SearchScreen(self.session.search, self.hit_trail.pattern)
 
-        def chosen(hit: Any) -> None:
-            self.search_pattern = screen.pattern  # the next search starts from this one
+        def chosen(hit: SearchHit | None) -> None:
+            self.hit_trail.pattern = screen.pattern  # the next search starts from this one
             if hit is not None:
                 self.open_hit(hit)
 
         self.push_screen(screen, chosen)
 
-    def open_hit(self, hit: Any) -> None:
+    def open_hit(self, hit: SearchHit) -> None:
         """Show a search hit: load its image unless it is open, select its layer, reveal the path."""
         path = tar_name(hit.path)
         image = self.image
         if image is not None and image.reference == hit.image:
-            index = self._layer_with(hit.layer_digest, hit.layer_index)
+            index = layer_with(image, hit.layer_digest, hit.layer_index)
             if index is not None:
                 self._show_hit(index, path)
                 return
-        self._pending_hit = (hit.layer_digest, path)
+        self.hit_trail.pending = (hit.layer_digest, path)
         self.query_one("#reference", Input).value = hit.image
         # The hit's own platform: a multi-platform image opens without the picker.
         self.load(hit.image, hit.platform or self.platform_arg)
 
-    def _layer_with(self, digest: str, hint: int | None = None) -> int | None:
-        layers = self.image.layers if self.image is not None else []
-        if hint is not None and 0 <= hint < len(layers) and layers[hint].digest == digest:
-            return layers[hint].index
-        return next((layer.index for layer in layers if layer.digest == digest), None)
-
     def _hit_layer(self) -> int | None:
         """On a newly loaded image: the layer a pending hit asks for (None: the default)."""
-        pending, self._pending_hit = self._pending_hit, None
-        if pending is None:
-            return None
-        index = self._layer_with(pending[0])
-        if index is None:
+        index, missing = self.hit_trail.on_image(self.image)
+        if missing:
             self.notify("The layer of that hit is not in this image (another platform?).", severity="warning", markup=False)
-            return None
-        self._reveal = (index, pending[1])
         return index
 
     def _show_hit(self, index: int, path: str) -> None:
         self.merged = False
-        self._reveal = (index, path)
+        self.hit_trail.reveal = (index, path)
         self.query_one(LayerList).highlight_layer(index)
         self.select_layer(index)
         if index in self.finished:
@@ -80,10 +67,9 @@ class SearchActionsMixin:
 
     def _reveal_pending(self, index: int) -> None:
         """Called when a layer's listing ended: put the tree's cursor on the hit."""
-        if self._reveal is None or self._reveal[0] != index or index != self.layer:
+        path = self.hit_trail.take_reveal(index, self.layer)
+        if path is None:
             return
-        path = self._reveal[1]
-        self._reveal = None
         tree = self.query_one(FileTree)
         parent = path.rpartition("/")[0]
         if parent:

@@ -5,28 +5,9 @@ an unreadable file is no settings, a failed write is ignored."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from layerslayer_tui import locations
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Replace path with data as JSON, atomically; OSError on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+from layerslayer_tui import atomic, locations
 
 
 def load() -> dict[str, Any]:
@@ -46,7 +27,10 @@ def get(key: str, allowed: tuple[str, ...], default: str) -> str:
 def remember(key: str, value: Any) -> None:
     data = load()
     data[key] = value
+    path = locations.settings_file()
     try:
-        write_json(locations.settings_file(), data)
-    except OSError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.writing(path, "w", prefix=".settings-", encoding="utf-8") as out:
+            json.dump(data, out, indent=1)
+    except (OSError, atomic.TempFileError):
         pass

@@ -13,10 +13,11 @@ from layerslayer_tui.fs import Change, Filter, FilteredView
 
 from .progress_text import partial_note, partial_subtitle, partly_listed
 from .text import plain
+from .view_state import MARKERS, TreeViewState
 from .widgets.filter_bar import FilterBar
 from .widgets.file_tree import FileTree
 
-MARKERS = (Change.ADDED, Change.MODIFIED, Change.REMOVED, Change.UNMODIFIED)
+__all__ = ["MARKERS", "REVEAL_MATCHES", "REVEAL_ROWS", "TreeViewMixin"]
 # A new filter expands the paths to its first matches, as far as both allow.
 REVEAL_MATCHES = 50
 REVEAL_ROWS = 200
@@ -28,11 +29,24 @@ class TreeViewMixin:
     MERGED_REFRESH = 1.0  # seconds between rebuilds of a merged view that is still growing
 
     def _init_tree_view(self) -> None:
-        self.merged = False  # merged view up to the selected layer
-        self.pattern: str | None = None
-        self.markers: set[Change] = set(MARKERS)
-        self._merged_dirty = False
-        self._last_merged = 0.0
+        self.view_state = TreeViewState()
+
+    # The state's fields, as the other mixins read and set them.
+    @property
+    def merged(self) -> bool:
+        return self.view_state.merged
+
+    @merged.setter
+    def merged(self, value: bool) -> None:
+        self.view_state.merged = value
+
+    @property
+    def pattern(self) -> str | None:
+        return self.view_state.pattern
+
+    @property
+    def markers(self) -> set[Change]:
+        return self.view_state.markers
 
     def _note(self, index: int) -> Text | None:
         progress = self.workspace.progress(index) if self.workspace is not None else None
@@ -46,7 +60,7 @@ class TreeViewMixin:
             partial = self.workspace.partial_layers(self.layer)
             return plain(f"{len(partial)} layer{'' if len(partial) == 1 else 's'} partly listed · F for all" if partial else "")
         return plain(partial_subtitle(self.workspace.progress(self.layer), running=self.layer not in self.finished,
-                                      checking=self.layer in self._checking))
+                                      checking=self.layer in self.listing_state.checking))
 
     def current_view(self) -> tuple[Any, bool]:
         """The tree to show (before filtering) and whether it has removals."""
@@ -78,8 +92,7 @@ class TreeViewMixin:
             self._reveal_matches(tree, view)
         tree.border_title = self._tree_title()
         tree.border_subtitle = self._subtitle()
-        self._merged_dirty = False
-        self._last_merged = time.monotonic()
+        self.view_state.built(time.monotonic())
 
     def _reveal_matches(self, tree: FileTree, view: FilteredView) -> None:
         result = view.result
@@ -104,15 +117,10 @@ class TreeViewMixin:
 
     def current_filter(self) -> Filter | None:
         """The filter on screen; change markers only exist in a layer's own view."""
-        markers = None
-        if len(self.markers) < len(MARKERS) and self.layer is not None and not self.merged:
-            markers = self.markers
-        if self.pattern is None and markers is None:
-            return None
-        return Filter.of(self.pattern, markers)
+        return self.view_state.filter(self.layer)
 
     def _refresh_merged_if_dirty(self) -> None:
-        if self._merged_dirty and self.workspace is not None:
+        if self.view_state.stale and self.workspace is not None:
             self.refresh_view()
 
     def _merged_note(self) -> Text | None:
@@ -126,20 +134,10 @@ class TreeViewMixin:
 
     def _tree_title(self) -> Text:
         # A border title given as str is read as markup: the filter is typed text.
-        if self.layer is None:
-            title = "Files: image (merged)"
-        elif self.merged:
-            title = f"Files: merged up to layer {self.layer}"
-        else:
-            title = f"Files: layer {self.layer}"
-        extras = []
-        if self.pattern:
-            extras.append(f"filter {self.pattern}")
-        if len(self.markers) < len(MARKERS):
-            extras.append("showing " + ",".join(m.value for m in MARKERS if m in self.markers))
+        title = self.view_state.title(self.layer)
         if self.query_one(FileTree).order == "size":
-            extras.append("by size")
-        return plain(title + (f" ({'; '.join(extras)})" if extras else ""))
+            title = title[:-1] + "; by size)" if title.endswith(")") else title + " (by size)"
+        return plain(title)
 
     # -- keys: m, /, 1-4 ------------------------------------------------------------
 
@@ -154,15 +152,15 @@ class TreeViewMixin:
 
     def clear_filter(self) -> None:
         """No pattern, every change marker shown."""
-        self.pattern = None
-        self.markers = set(MARKERS)
+        self.view_state.pattern = None
+        self.view_state.markers = set(MARKERS)
         self.query_one(FilterBar).sync(None)
         self.refresh_view()
 
     def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
         """Live: the tree follows the pattern as it is typed."""
         if message.pattern != self.pattern:
-            self.pattern = message.pattern
+            self.view_state.pattern = message.pattern
             self.refresh_view(reveal=self.pattern is not None)
         if message.pattern is None:
             self.set_status("Filter cleared.")
@@ -176,9 +174,5 @@ class TreeViewMixin:
         self.set_status("Tree sorted by size, biggest first." if order == "size" else "Tree sorted by name.")
 
     def action_toggle_marker(self, which: int) -> None:
-        marker = MARKERS[which]
-        if marker in self.markers:
-            self.markers.discard(marker)
-        else:
-            self.markers.add(marker)
+        self.view_state.toggle_marker(which)
         self.refresh_view()

@@ -448,7 +448,7 @@ def entry_fields(entry: object, *, names: bool = True) -> dict[str, object]:
 def blob_source(server: Any, image: LazyImage) -> Any:
     """The app's own blob reader (RegistryClient.blob_source) for a pushed lazy image."""
     from layerslayer_tui.registry.client import RegistryClient
-    from layerslayer_tui.registry.models import Descriptor
+    from layerslayer_tui.image import Descriptor
 
     client = RegistryClient(server.host, insecure=True)
     descriptor = Descriptor(image.layer["mediaType"], image.layer["digest"], image.layer["size"], image.annotations)

@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 from layerslayer_tui.errors import LayerslayerError
 
 from ..messages import unexpected
+from ..session_api import SessionAPI
 from ..text import plain
 
 HUB_PREFIX = "hub "
@@ -65,7 +66,7 @@ class BrowseScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "back", "Back")]
 
-    def __init__(self, session: Any, start: str = "") -> None:
+    def __init__(self, session: SessionAPI, start: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self.session = session
         self.start = start

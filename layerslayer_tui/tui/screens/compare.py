@@ -29,8 +29,9 @@ from textual.worker import get_current_worker
 from layerslayer_tui import compare, compare_report
 from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs.diff import ADDED, CHANGED, DiffTree, PathChange
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
+from ..session_api import SessionAPI
 from ..text import join, plain, short_digest, size
 from .dialogs import ConfirmScreen, PromptScreen
 from .viewer import ViewerScreen
@@ -131,7 +132,7 @@ class CompareScreen(Screen[None]):
         Binding("F,m,slash,1,2,3,4,s,d,t,w,S", "nothing", show=False),
     ]
 
-    def __init__(self, session: Any, image: ImageInfo, reference_b: str) -> None:
+    def __init__(self, session: SessionAPI, image: ImageInfo, reference_b: str) -> None:
         super().__init__()
         self.session = session
         self.image_a = image

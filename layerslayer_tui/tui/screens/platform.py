@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform as host
 
-from layerslayer_tui.registry.models import Platform
+from layerslayer_tui.image import Platform
 
 from .choice import ChoiceScreen
 

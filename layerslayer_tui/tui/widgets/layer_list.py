@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from layerslayer_tui.registry.models import ImageInfo
+from layerslayer_tui.image import ImageInfo
 
 from .. import keys
 from ..bars import BAR_STYLE, BAR_WIDTH, bar, percent
