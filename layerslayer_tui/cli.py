@@ -417,6 +417,9 @@ def _tui(args: argparse.Namespace, ref_text: str | None) -> int:
             raise LayerslayerError(
                 "The full-screen interface is not available in this build; use --export FILE or --json."
             ) from None
+        from layerslayer_tui.terminal_input import keys_from_terminal
+
+        keys_from_terminal()  # after --password-stdin emptied a piped stdin
         result = run_app(ref_text, platform=args.platform, session=session)
     finally:
         session.close()

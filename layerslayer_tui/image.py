@@ -80,3 +80,4 @@ class ImageInfo:
     platforms: list[Platform] = field(default_factory=list)  # available platforms when the reference is an index
     index_digest: str | None = None
     tag: str | None = None
+    from_cache: bool = False  # answered from the local cache, no registry asked (its credentials may be gone)

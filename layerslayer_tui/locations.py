@@ -26,3 +26,8 @@ def cache_db() -> Path:
 
 def history_file() -> Path:
     return data_dir() / "history.json"
+
+
+def settings_file() -> Path:
+    """Choices the app remembers between runs (the tree's order, ...), beside the history."""
+    return data_dir() / "settings.json"

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from layerslayer_tui.errors import ExportError
 from layerslayer_tui.fs import Filter, LayerTree, mark_all, merge
-from layerslayer_tui.fs.export import ExportLayer, ExportMeta, format_for, write, write_to
+from layerslayer_tui.fs.export import ExportLayer, ExportMeta, format_for, mode_string, write, write_to
 from fs_support import build_layer, read_entries
 
 DATA = Path(__file__).parent / "data"
@@ -114,6 +115,11 @@ def test_csv_rows_equal_entries_and_filter_applies(trees, tmp_path: Path) -> Non
         rows = list(csv.DictReader(f))
     assert len(rows) == sum(1 for n in trees[0].walk() if n.entry is not None) == len(read_entries(build_layer(LAYER0)))
     assert {r["path"] for r in rows} >= {"usr/bin/sh", "odd name\nwith newline"}
+    # the mode for people beside the integer (issue 14 #12): 493 is rwxr-xr-x
+    for r in rows:
+        assert r["mode_text"] == mode_string(r["type"], int(r["mode"]))
+    usr_bin = next(r for r in rows if r["path"] == "usr/bin")
+    assert usr_bin["mode_text"] == "d" + stat.filemode(int(usr_bin["mode"]))[1:]
     filtered = io.StringIO()
     n = write_to(trees[0], filtered, fmt="csv", meta=meta("layer", 1), filter=Filter.of("busybox"))
     paths = [r["path"] for r in csv.DictReader(io.StringIO(filtered.getvalue()))]

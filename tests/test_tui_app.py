@@ -247,12 +247,12 @@ def test_filter_and_change_markers(demo: Demo, session: Session) -> None:
         tree = tree_of(app)
         tree.focus()
         await pilot.press("slash")
-        assert isinstance(app.screen, PromptScreen)
+        assert app.focused is app.query_one("#filter-input")  # the live filter under the tree
         await pilot.press(*"*.so*", "enter")
         truth = truth_paths(demo.app.layers[0].data)
         matches = {p for p in truth if fnmatch.fnmatchcase(p.rsplit("/", 1)[-1], "*.so*") or fnmatch.fnmatchcase(p, "*.so*")}
         assert matches == {"usr/lib/libc.so.6"}
-        assert labels(tree.root) == ["usr/  11.7 KiB in 1 of 2 files"]  # what the filter keeps, of all
+        assert labels(tree.root) == ["usr/  11.7 KiB in 1 of 2 files  ██████"]  # what the filter keeps, of all
         lib = tree.expand_path("usr/lib")
         assert [c.data.path for c in lib.children] == ["usr/lib/libc.so.6"]
         assert "filter *.so*" in tree.border_title

@@ -263,8 +263,9 @@ def test_a_filter_expands_the_path_to_its_match_and_counts_what_it_keeps(wide: t
         assert widget is not None  # in sight, no expansion needed
         assert tree.cursor_node is widget
         usr = tree.widget_for("usr")
-        assert usr.label.plain == f"usr/  14 B in 1 of {files:,} files"
-        assert tree.widget_for("usr/share").label.plain == f"share/  14 B in 1 of {files:,} files"
+        # the bar (all of its directory's kept bytes) after the totals
+        assert usr.label.plain == f"usr/  14 B in 1 of {files:,} files  ██████"
+        assert tree.widget_for("usr/share").label.plain == f"share/  14 B in 1 of {files:,} files  ██████"
         assert "1 match, all in sight" in app.status_text
         tree.move_cursor(usr)
         await pilot.pause()

@@ -84,6 +84,10 @@ def test_error_state(snap_compare: Any, demo: Demo, make_app: Callable[..., Laye
         await settle(pilot, layer_done(app, 0), "layer 0")
         app.load(demo.ref("demo/app:nope"))
         await settle(pilot, lambda: app.status_text.startswith("Error"), "the error")
+        # an unknown tag then offers the repository's tags (issue 14 #12): wait for the picker, or the picture races it
+        from layerslayer_tui.tui.screens.choice import ChoiceScreen
+
+        await settle(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the tag picker")
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=before)
 

@@ -34,6 +34,9 @@ FIELDS = (
     "mtime", "link", "layer", "layer_digest", "change", "unsafe", "implied",
 )  # fmt: skip
 
+# CSV is read by people too: beside the integer mode, its ls -l form (493 is drwxr-xr-x).
+CSV_FIELDS = FIELDS[:4] + ("mode_text",) + FIELDS[4:]
+
 # What a runtime gives a directory no tar entry declares (umoci and containerd
 # create it with MkdirAll: 0755, owned by the unpacking user, root in a
 # container runtime, stamped with the time of the unpack, which no listing knows).
@@ -252,11 +255,12 @@ def _write_csv(
     shown: Any, out: TextIO, meta: ExportMeta, flt: Filter | None, with_removals: bool, implied: bool
 ) -> int:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
+    writer.writerow(CSV_FIELDS)
     by_index, only = _digests(meta)
     rows = 0
     for node in _entries(shown, with_removals, implied):
-        writer.writerow(_row(node, by_index, only))
+        row = _row(node, by_index, only)
+        writer.writerow(row[:4] + (mode_string(row[1], row[3]),) + row[4:])
         rows += 1
     return rows
 

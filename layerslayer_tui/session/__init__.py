@@ -110,6 +110,14 @@ class Session:
         """The RegistryClient for a host (one per host, reused)."""
         return self.images.client(registry)
 
+    def login(self, registry: str, username: str, secret: str) -> None:
+        """Credentials typed in the app, for this registry and session only (never written)."""
+        self.images.login(registry, username, secret)
+
+    def credential_source(self, registry: str) -> str:
+        """Where this session's credentials for a registry come from, in words."""
+        return self.images.credential_source(registry)
+
     def platforms(self, ref_text: str) -> list[Platform]:
         """Platforms of an index (empty for a single-manifest reference)."""
         return self.images.platforms(ref_text)

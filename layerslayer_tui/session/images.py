@@ -85,6 +85,28 @@ class ImageLoader:
                 self._clients[registry] = client
             return client
 
+    def login(self, registry: str, username: str, secret: str) -> None:
+        """Credentials typed in the app: used for this registry until the
+        session ends, kept in memory only (never written anywhere)."""
+        from layerslayer_tui.registry.client import RegistryClient
+        from layerslayer_tui.registry.credentials import Credentials
+
+        client = RegistryClient(registry, credentials=Credentials(username, secret, source="typed in this session"),
+                                insecure=registry in self.insecure, timeout=self.timeout)
+        with self._lock:
+            old, self._clients[registry] = self._clients.get(registry), client
+        if old is not None:
+            old.close()
+
+    def credential_source(self, registry: str) -> str:
+        """Where the credentials for a registry come from, in words."""
+        if self._username is not None and registry not in self._clients:
+            return "--username/--password-stdin"
+        creds = self.client(registry).credentials
+        if creds is None:
+            return "none found (anonymous)"
+        return "--username/--password-stdin" if creds.source == "explicit" else creds.source
+
     def local(self, ref_text: str) -> LocalSource:
         """The open LocalSource for a local reference (oci:, oci-archive:,
         docker-archive:, docker-daemon:, podman:), reopened when the file
@@ -170,7 +192,8 @@ class ImageLoader:
         if top and cache is not None:
             info = cache.get_image(image_key(ref.registry, ref.repository, top, plat))
             if info is not None:
-                info = dataclasses.replace(info, reference=str(ref), tag=ref.tag if not ref.digest else info.tag)
+                info = dataclasses.replace(info, reference=str(ref), tag=ref.tag if not ref.digest else info.tag,
+                                           from_cache=True)
                 cache.record_image(info)
                 return info
         self.require_online(f"{ref_text}")

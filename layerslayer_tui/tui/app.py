@@ -20,14 +20,15 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, OptionList, Static, Tree
+from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
-from layerslayer_tui.errors import LayerslayerError
+from layerslayer_tui.errors import AuthError, LayerslayerError, NotFoundError
 from layerslayer_tui.image import ImageInfo, LayerInfo, Platform
 from layerslayer_tui.sources.ref import AmbiguousImageError
 from layerslayer_tui.workspace import Workspace
 
-from . import history, keys
+from . import commands, history, keys, login_actions, platform_actions, tag_offer
 from .details import file_details, image_details, layer_details
 from .browse_actions import BrowseActionsMixin
 from .export_actions import ExportActionsMixin
@@ -44,7 +45,9 @@ from .text import join, plain, size, visible
 from .tree_view import MARKERS, TreeViewMixin
 from .widgets.details import Details
 from .widgets.file_tree import FileTree
+from .widgets.filter_bar import FilterBar
 from .widgets.layer_list import LayerList, parse_id
+from .widgets.reference import ReferenceInput
 
 __all__ = ["LayerslayerApp", "run_app", "MARKERS", "carved_content", "safe_destination", "save_name"]
 
@@ -83,7 +86,7 @@ class LayerslayerApp(
     # -- layout ---------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Input(
+        yield ReferenceInput(
             placeholder="image reference, e.g. docker.io/library/debian:12 (Enter loads)",
             suggester=ReferenceSuggester(self.history),
             id="reference",
@@ -92,12 +95,13 @@ class LayerslayerApp(
             with Vertical(id="left"):
                 yield LayerList(id="layers")
                 yield Details(id="details")
-            yield FileTree(id="tree")
+            with Vertical(id="right"):
+                yield FileTree(id="tree")
+                yield FilterBar(id="filter")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p is in the help: room for the pane's keys
 
     def on_mount(self) -> None:
-        self.query_one("#layers").border_title = "Layers"
         self.query_one("#tree").border_title = "Files"
         self.query_one("#details").border_title = "Details"
         self.set_status("Type an image reference and press Enter.")
@@ -106,10 +110,9 @@ class LayerslayerApp(
         self.show_session_warnings()
         self.set_interval(self.MERGED_REFRESH, self._refresh_merged_if_dirty)
         if self.initial_reference:
-            self.query_one("#reference", Input).value = self.initial_reference
             self.load(self.initial_reference, self.platform_arg)
         else:
-            self.query_one("#reference", Input).focus()
+            self.query_one(ReferenceInput).edit()
 
     def show_session_warnings(self) -> None:
         """What the session noted since the last call (a damaged cache row
@@ -138,7 +141,10 @@ class LayerslayerApp(
 
     def set_status(self, text: str | Text, style: str = "") -> None:
         self._status = text if isinstance(text, Text) else plain(text, style)
-        self.query_one("#status", Static).update(self._status)
+        try:
+            self.query_one("#status", Static).update(self._status)
+        except NoMatches:  # the app is closing: a last slice of a listing was fed after the screen went
+            pass
 
     @property
     def status_text(self) -> str:
@@ -148,6 +154,14 @@ class LayerslayerApp(
         message = str(err)
         self.notify(message, title=f"Error while {what}", severity="error", markup=False, timeout=8)
         self.set_status(join(("Error: ", "bold red"), (message, "red")))
+
+    def clear_errors(self) -> None:
+        """Error toasts are about the state they came from: a new load or image ends them."""
+        stale = [n for n in self._notifications if n.severity == "error"]
+        for notification in stale:
+            self._unnotify(notification, refresh=False)
+        if stale:
+            self._refresh_notifications()
 
     def on_progress(self, message: Progress) -> None:
         self.set_status(message.text)
@@ -161,6 +175,8 @@ class LayerslayerApp(
             self.load(text, self.platform_arg)
 
     def load(self, reference: str, platform: str | Platform | None = None) -> None:
+        self.query_one(ReferenceInput).showing(reference)
+        self.clear_errors()
         self._cancel_listings()
         self.set_status(f"Resolving {reference} …")
         self._resolve(reference, platform)
@@ -184,6 +200,13 @@ class LayerslayerApp(
             return
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             self.post_message(Failed(f"loading {reference}", err))
+            self.call_from_thread(self.query_one(ReferenceInput).load_failed)
+            if isinstance(err, AuthError) and not worker.is_cancelled:
+                self.call_from_thread(login_actions.auth_failed_loading, self, reference, platform, err)
+            elif isinstance(err, NotFoundError) and not worker.is_cancelled:
+                offer = tag_offer.other_tags(self.session, reference)
+                if offer is not None and not worker.is_cancelled:
+                    self.call_from_thread(tag_offer.offer_tags, self, *offer, platform)
             return
         if not worker.is_cancelled:
             self.post_message(ImageLoaded(image))
@@ -193,6 +216,7 @@ class LayerslayerApp(
 
         def chosen(index: int | None) -> None:
             if index is None:
+                self.query_one(ReferenceInput).load_failed()
                 self.set_status("No platform chosen.")
                 return
             platform = message.platforms[index]
@@ -203,6 +227,7 @@ class LayerslayerApp(
 
     def on_image_loaded(self, message: ImageLoaded) -> None:
         self._cancel_listings()
+        self.clear_errors()
         image = message.image
         self.image = image
         self.workspace = Workspace(image)
@@ -210,8 +235,9 @@ class LayerslayerApp(
         self._reset_listing()
         self.layer = None
         self.history = history.remember(image.reference, self.history)
-        reference_input = self.query_one("#reference", Input)
+        reference_input = self.query_one(ReferenceInput)
         reference_input.suggester = ReferenceSuggester(self.history)
+        reference_input.show_loaded(image.reference)
         self.sub_title = image.reference + (f" ({image.platform})" if image.platforms and image.platform else "")
         layers = self.query_one(LayerList)
         layers.load(image)
@@ -287,6 +313,22 @@ class LayerslayerApp(
         else:
             progress = self.workspace.progress(layer.index) if self.workspace is not None else None
             details.show(layer_details(layer, progress), f"Layer {layer.index}")
+
+    def get_system_commands(self, screen: Any) -> Any:
+        """The command palette: Textual's commands and every app action by name."""
+        return commands.system_commands(self, super().get_system_commands(screen))
+
+    def action_platform(self) -> None:
+        platform_actions.switch_platform(self)
+
+    def action_edit_reference(self) -> None:
+        self.query_one(ReferenceInput).edit()
+
+    def on_reference_input_left(self, message: ReferenceInput.Left) -> None:
+        self.query_one(LayerList).focus()
+
+    def action_interrupt(self) -> None:
+        self.exit(130)  # the CLI's EXIT_INTERRUPTED: Ctrl-C is documented as "interrupted"
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.HELP))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import gc
+import itertools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,18 +21,26 @@ from textual import work
 from textual.worker import Worker, get_current_worker
 
 from layerslayer_tui.entry import EntryBatch
+from layerslayer_tui.errors import AuthError
 from layerslayer_tui.image import ImageInfo
 from layerslayer_tui.session import LayerListing
 from layerslayer_tui.workspace import Workspace
 
+from .login_actions import auth_failed_listing
 from .messages import AllListed, Failed, LayerBatch, LayerDone
 from .listing_state import FEED_SLICE, ListingState
 from .progress_text import checking_line, cut_short, from_index, progress_line
+from .text import size
 from .widgets.file_tree import FileTree
 
 __all__ = ["FEED_SLICE", "ListingMixin", "POST_INTERVAL"]
 
 POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
+
+
+def _later(make: Any) -> Iterator[EntryBatch]:
+    """The batches of make(), called only when reached (after a paused stream's end)."""
+    yield from make()
 
 
 def _merge(batches: list[EntryBatch]) -> EntryBatch:
@@ -48,6 +57,12 @@ class ListingMixin:
         self.listing_state = ListingState()
         self._drain_scheduled = False
         self._marking = False
+        # Escape pauses a single layer's read instead of dropping it: the worker
+        # leaves (listing, its batch iterator, batches in hand) here, so f carries
+        # on with the same stream and decompressor (issue 14 #10).
+        self._pause_wanted: set[int] = set()
+        self._paused: dict[int, tuple[Any, Iterator[EntryBatch], list[EntryBatch]]] = {}
+        self._resume_wanted: set[int] = set()  # f pressed before the paused worker had stopped
 
     # Read by the other mixins and the pilot tests.
     @property
@@ -68,17 +83,44 @@ class ListingMixin:
 
     def _reset_listing(self) -> None:
         """A new image: forget every listing of the previous one."""
+        self._drop_paused()
         self.listing_state.reset()
+
+    def _drop_paused(self) -> None:
+        for listing, _batches, _held in self._paused.values():
+            try:
+                listing.close()
+            except Exception:  # noqa: BLE001 - closing an idle stream
+                pass
+        self._paused.clear()
+        self._pause_wanted.clear()
+        self._resume_wanted.clear()
 
     # -- workers ----------------------------------------------------------------
 
     def start_listing(self, index: int, *, full: bool = False) -> None:
         state = self.listing_state
         state.close_except(index)
+        if index in self._pause_wanted and index not in self._paused:
+            # The paused worker has not stopped yet (it may wait on the network): resume when it has.
+            self._resume_wanted.add(index)
+            self.set_status(f"Layer {index}: carrying on where the read stopped …")
+            return
+        stash = self._paused.pop(index, None)
+        if stash is not None:
+            state.finished.discard(index)
+            self.set_status(f"Layer {index}: carrying on where the read stopped …")
+            self._list_layer(self.image, index, full, stash)
+            return
         resume = state.resumable(index) if full else None
         label = state.plan_check(self.workspace, index, resume) if full else None
         state.finished.discard(index)
-        if label is not None:
+        listed = self.workspace.progress(index)
+        if full and resume is None and label is None and listed is not None and listed.entries and not listed.cached:
+            # A cancelled read that was not kept (F's, or a failed one): say so; the tree keeps its entries.
+            self.set_status(f"Layer {index}: reading again from the start (the stopped read was not kept); "
+                            f"the {listed.entries:,} entries listed stay on screen …")
+        elif label is not None:
             self.set_status(f"Checking layer {index} against its {label} …")
             if index == self.layer:
                 self.query_one(FileTree).border_subtitle = self._subtitle()
@@ -87,25 +129,41 @@ class ListingMixin:
         self._list_layer(self.image, index, full, resume)
 
     @work(thread=True, exclusive=True, group="listing")
-    def _list_layer(self, image: ImageInfo, index: int, full: bool, resume: LayerListing | None) -> None:
+    def _list_layer(self, image: ImageInfo, index: int, full: bool, resume: Any) -> None:
         worker = get_current_worker()
         listing = None
+        kept = False
         try:
-            listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
-            self._pump(worker, image, index, batches)
+            if isinstance(resume, tuple):  # a paused read: the batches in hand, the rest of its stream, then (f) the layer's rest
+                listing, rest, held = resume
+                more = (lambda: listing.continue_full()) if full else (lambda: iter(()))
+                batches: Iterator[EntryBatch] = itertools.chain(held, rest, _later(more))
+            else:
+                listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
+            in_hand: list[EntryBatch] = []
+            if not self._pump(worker, image, index, batches, in_hand) and index in self._pause_wanted:
+                kept = True
+                self.call_from_thread(self._stash, image, index, (listing, batches, in_hand))
+                return
         except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
             if not worker.is_cancelled:
                 self.post_message(Failed(f"listing layer {index}", err, image, index))
+            elif index in self._pause_wanted:
+                self.call_from_thread(self._pause_lost, image, index)
         finally:
-            if worker.is_cancelled and listing is not None:
+            if worker.is_cancelled and listing is not None and not kept:
                 listing.close()
 
-    def _pump(self, worker: Worker[Any], image: ImageInfo, index: int, batches: Iterator[EntryBatch]) -> bool:
-        """Post the batches, coalesced to about ten a second; True when the stream ended."""
+    def _pump(self, worker: Worker[Any], image: ImageInfo, index: int, batches: Iterator[EntryBatch],
+              held: list[EntryBatch] | None = None) -> bool:
+        """Post the batches, coalesced to about ten a second; True when the stream ended.
+        Cancelled: the batches read but not posted go into `held` (a pause keeps them)."""
         pending: list[EntryBatch] = []
         last = 0.0  # the first batch goes out at once: first entries on screen fast
         for batch in batches:
             if worker.is_cancelled:
+                if held is not None:
+                    held.extend(pending + [batch])
                 return False
             pending.append(batch)
             now = time.monotonic()
@@ -114,6 +172,8 @@ class ListingMixin:
                 pending = []
                 last = now
         if worker.is_cancelled:
+            if held is not None:
+                held.extend(pending)
             return False
         if pending:
             self.post_message(LayerBatch(image, index, _merge(pending)))
@@ -152,6 +212,7 @@ class ListingMixin:
             self.refresh_view()
 
     def _cancel_listings(self) -> None:
+        self._drop_paused()
         self.workers.cancel_group(self, "listing")
         self.workers.cancel_group(self, "full")
         self.listing_state.cancel_all()
@@ -188,6 +249,8 @@ class ListingMixin:
         self._drain_scheduled = False
         if self._marking or self.workspace is None:
             return
+        if not self.query("#status"):
+            return  # the app is closing (its widgets are gone): nothing to show the rest on
         step = self.listing_state.next_step()
         if step is None:
             return
@@ -228,6 +291,8 @@ class ListingMixin:
             self.update_details()
 
     def _layer_done(self, index: int) -> None:
+        self._pause_wanted.discard(index)  # it ended before the pause took
+        self._resume_wanted.discard(index)
         checked = self.listing_state.layer_done(self.workspace, index)
         progress = self.workspace.progress(index)
         self.set_status(progress_line(index, progress, streaming=False, note=checked is not None))
@@ -291,6 +356,8 @@ class ListingMixin:
             self.listing_state.failed(message.layer)  # keep what was listed; f retries
             if message.layer == self.layer:
                 self.refresh_view()
+            if isinstance(message.error, AuthError) and message.image is not None:
+                auth_failed_listing(self, message.image, message.layer, message.error)
 
     # -- keys: f, F, escape ---------------------------------------------------------
 
@@ -330,11 +397,48 @@ class ListingMixin:
     def _listing_running(self) -> bool:
         return self.listing_state.running() or any(w.is_running for w in self.workers if w.group in ("listing", "full"))
 
+    def _stash(self, image: ImageInfo, index: int, paused: tuple[Any, Iterator[EntryBatch], list[EntryBatch]]) -> None:
+        """On the UI thread: a paused worker left its read here."""
+        if image is not self.image or index not in self._pause_wanted:
+            paused[0].close()
+            return
+        self._pause_wanted.discard(index)
+        self._paused[index] = paused
+        if index in self._resume_wanted:
+            self._resume_wanted.discard(index)
+            self.start_listing(index, full=True)
+
+    def _pause_lost(self, image: ImageInfo, index: int) -> None:
+        """The paused read failed as it stopped: nothing to carry on; f reads again."""
+        if image is not self.image:
+            return
+        self._pause_wanted.discard(index)
+        if index in self._resume_wanted:
+            self._resume_wanted.discard(index)
+            self.start_listing(index, full=True)
+
+    def _pause(self) -> bool:
+        """Escape during one layer's read: stop posting, keep the stream for f."""
+        running = [i for i in self.listings if i not in self.finished]
+        if self.full_running or len(running) != 1:
+            return False
+        index = running[0]
+        self._pause_wanted.add(index)
+        self.workers.cancel_group(self, "listing")
+        self.finished.add(index)
+        progress = self.workspace.progress(index)
+        done = f" at {size(progress.compressed_read)} of {size(progress.layer_size)}" if progress and progress.layer_size else ""
+        self.set_status(f"Cancelled: layer {index} paused{done}; f carries on from there, what was listed stays on screen.")
+        self.refresh_view()
+        return True
+
     def action_cancel(self) -> None:
         if self.image is None:
             return
         if not self._listing_running():
             self.set_status("Nothing to cancel: no listing is running.")
+            return
+        if self._pause():
             return
         self._cancel_listings()
         self.listing_state.stopped(self.workspace, (l.index for l in self.image.layers))

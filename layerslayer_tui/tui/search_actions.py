@@ -75,11 +75,19 @@ class SearchActionsMixin:
         if parent:
             tree.expand_path(parent)
         widget = tree.widget_for(path)
+        cleared = ""
+        if widget is None and self.current_filter() is not None:
+            # The jump lands on something the filter hides: the filter goes, and the status says so.
+            cleared = f"the filter {self.pattern} hid it and is cleared" if self.pattern else "the hidden changes are shown again"
+            self.clear_filter()
+            if parent:
+                tree.expand_path(parent)
+            widget = tree.widget_for(path)
         if widget is None:
-            self.set_status(f"{path} is not shown in layer {index} (a filter hides it?).")
+            self.set_status(f"{path} is not shown in layer {index}.")
             return
         tree.focus()
         # The new nodes get their lines on the next refresh; the cursor needs them.
         self.call_after_refresh(tree.move_cursor, widget, animate=False)
-        self.set_status(f"{path} in layer {index}.")
+        self.set_status(f"{path} in layer {index}" + (f" ({cleared})." if cleared else "."))
 

@@ -13,8 +13,8 @@ from layerslayer_tui.fs import Change, Filter, FilteredView
 
 from .progress_text import partial_note, partial_subtitle, partly_listed
 from .text import plain
-from .screens.dialogs import PromptScreen
 from .view_state import MARKERS, TreeViewState
+from .widgets.filter_bar import FilterBar
 from .widgets.file_tree import FileTree
 
 __all__ = ["MARKERS", "REVEAL_MATCHES", "REVEAL_ROWS", "TreeViewMixin"]
@@ -106,6 +106,8 @@ class TreeViewMixin:
                 # after the refresh: the new rows have no line numbers before it
                 tree.call_after_refresh(tree.move_cursor, first)
         what = f"Filter {self.pattern}" if self.pattern else "Filter"
+        self.query_one(FilterBar).show_count(
+            "nothing matches" if not total else f"{total:,} match{'' if total == 1 else 'es'}")
         if not total:
             self.set_status(f"{what}: nothing matches.")
         elif plan.collapsed:
@@ -132,7 +134,10 @@ class TreeViewMixin:
 
     def _tree_title(self) -> Text:
         # A border title given as str is read as markup: the filter is typed text.
-        return plain(self.view_state.title(self.layer))
+        title = self.view_state.title(self.layer)
+        if self.query_one(FileTree).order == "size":
+            title = title[:-1] + "; by size)" if title.endswith(")") else title + " (by size)"
+        return plain(title)
 
     # -- keys: m, /, 1-4 ------------------------------------------------------------
 
@@ -143,16 +148,30 @@ class TreeViewMixin:
         self.refresh_view()
 
     def action_filter(self) -> None:
-        def done(value: str | None) -> None:
-            if value is None:
-                return
-            self.view_state.pattern = value.strip() or None
-            self.refresh_view(reveal=self.pattern is not None)
+        self.query_one(FilterBar).open(self.pattern)
 
-        self.push_screen(
-            PromptScreen("Filter the tree", self.pattern or "", "A glob (*.so, usr/lib/*) or a substring; empty clears.", "pattern"),
-            done,
-        )
+    def clear_filter(self) -> None:
+        """No pattern, every change marker shown."""
+        self.view_state.pattern = None
+        self.view_state.markers = set(MARKERS)
+        self.query_one(FilterBar).sync(None)
+        self.refresh_view()
+
+    def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
+        """Live: the tree follows the pattern as it is typed."""
+        if message.pattern != self.pattern:
+            self.view_state.pattern = message.pattern
+            self.refresh_view(reveal=self.pattern is not None)
+        if message.pattern is None:
+            self.set_status("Filter cleared.")
+        if message.done:
+            self.query_one(FileTree).focus()
+
+    def action_sort(self) -> None:
+        tree = self.query_one(FileTree)
+        order = tree.toggle_order()
+        tree.border_title = self._tree_title()
+        self.set_status("Tree sorted by size, biggest first." if order == "size" else "Tree sorted by name.")
 
     def action_toggle_marker(self, which: int) -> None:
         self.view_state.toggle_marker(which)

@@ -83,6 +83,7 @@ class ViewerScreen(ModalScreen[None]):
             header.append(f"  {self.cost or f'{len(self.data):,} bytes'}", style="dim")
             if self.note:
                 header.append("  " + self.note, style="yellow")
+            header.append("  escape, q or v closes", style="dim italic")
             yield Label(header, id="viewer-title")
             with VerticalScroll(id="viewer-body"):
                 yield Static(render(self.path.rsplit("/", 1)[-1], self.data), id="viewer-content")

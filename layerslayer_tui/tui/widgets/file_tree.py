@@ -20,7 +20,11 @@ from textual.widgets.tree import TreeNode
 
 from layerslayer_tui.fs import Change, Node
 
+from .. import keys, settings
+from ..bars import BAR_STYLE, bar, percent
 from ..text import join, size
+
+ORDERS = ("name", "size")  # the tree's sort orders; "size": biggest first, directories by their totals
 
 CHANGE_STYLE = {
     Change.ADDED: "green",
@@ -40,9 +44,22 @@ def dir_totals(node: Node, kept: tuple[int, int] | None = None) -> str:
     return f"{size(kept[1])} in {kept[0]:,} of {files:,} file{'' if files == 1 else 's'}"
 
 
-def node_label(node: Node, *, may_grow: bool = False, kept: tuple[int, int] | None = None) -> Text:
+def share_parts(share: tuple[int, int] | None, selected: bool) -> list[tuple[str, str] | str]:
+    """The bar of a node's share of its directory ((bytes, directory's bytes)),
+    with the percentage on the selected row."""
+    if share is None:
+        return []
+    parts: list[tuple[str, str] | str] = ["  ", (bar(*share), BAR_STYLE)]
+    if selected:
+        parts.append((" " + percent(*share), "bold magenta"))
+    return parts
+
+
+def node_label(node: Node, *, may_grow: bool = False, kept: tuple[int, int] | None = None,
+               share: tuple[int, int] | None = None, selected: bool = False) -> Text:
     """One line for a node: name, type marker, size, link target, change colour.
-    `kept`: for a directory under a filter, the (files, bytes) the filter keeps."""
+    `kept`: for a directory under a filter, the (files, bytes) the filter keeps;
+    `share`: (bytes, the parent's bytes) for the bar after the size."""
     entry = node.entry
     if node.kind == "whiteout":
         return join((node.name, "red strike"), ("  removed", "red dim"))
@@ -52,6 +69,7 @@ def node_label(node: Node, *, may_grow: bool = False, kept: tuple[int, int] | No
     if node.is_dir:
         parts: list[tuple[str, str] | str] = [(node.name + "/", style or "bold")]
         parts.append(("  " + dir_totals(node, kept), "dim"))
+        parts.extend(share_parts(share, selected))
         if may_grow:
             parts.append((_MORE, "italic dim"))
         return join(*parts)
@@ -69,6 +87,7 @@ def node_label(node: Node, *, may_grow: bool = False, kept: tuple[int, int] | No
         if entry is not None and entry.mode & 0o111:
             parts.append(("*", "dim"))
         parts.append((f"  {size(node.total_bytes)}", "dim"))
+        parts.extend(share_parts(share, selected))
     return join(*parts)
 
 
@@ -80,6 +99,7 @@ class FileTree(Tree[Any]):
         Binding("k", "cursor_up", "Up", show=False),
         Binding("l", "expand", "Expand", show=False),
         Binding("h", "collapse", "Collapse", show=False),
+        *keys.TREE_KEYS,
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -94,6 +114,8 @@ class FileTree(Tree[Any]):
         self._growing: set[str] = set()  # directories labelled as possibly incomplete
         self._bulk = 0
         self._bulk_dirty = False
+        self.order = settings.get("sort", ORDERS, "name")
+        self._cursor_path: str | None = None  # the row showing its share in percent
 
     # Tree invalidates its line cache and schedules a layout on every add; adding
     # 10k children one by one would do that 10k times, so adds are batched.
@@ -246,6 +268,15 @@ class FileTree(Tree[Any]):
             with self._batch():
                 self._load(event.node, data.path)
 
+    def _on_tree_node_highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
+        # The percentage follows the cursor: relabel the row it left and the one it reached.
+        data = event.node.data
+        previous, self._cursor_path = self._cursor_path, data.path if isinstance(data, Node) and not data.is_removal else None
+        for path in (previous, self._cursor_path):
+            widget = self._shown.get(path) if path is not None else None
+            if widget is not None and isinstance(widget.data, Node):
+                widget.set_label(self._label(widget.data))
+
     def on_focus(self) -> None:
         # Focus arriving with no cursor would leave l / Enter doing nothing.
         if self.cursor_line < 0 and self.root.children:
@@ -279,13 +310,32 @@ class FileTree(Tree[Any]):
                 self._growing.discard(node.path)
             counted = getattr(self.view, "kept", None)  # a FilteredView: what the filter keeps
             kept = counted(node) if counted is not None else None
-        return node_label(node, may_grow=grow, kept=kept)
+        share = None
+        if self.view is not None and node.parent is not None and not node.is_removal:
+            share = (self.weight(node), self.weight(node.parent))
+        selected = node.path == self._cursor_path
+        return node_label(node, may_grow=grow, kept=kept, share=share, selected=selected)
 
     def _children(self, path: str) -> list[Node]:
         try:
-            return self.view.children(path, removals=self.removals)
+            nodes = self.view.children(path, removals=self.removals)
         except TypeError:  # views without removals (merged)
-            return self.view.children(path)
+            nodes = self.view.children(path)
+        if self.order == "size":
+            nodes = sorted(nodes, key=self.weight, reverse=True)  # stable: equal sizes stay by name
+        return nodes
+
+    def weight(self, node: Node) -> int:
+        """The bytes a node counts for in this view (under a filter: what it keeps)."""
+        counted = getattr(self.view, "kept", None)
+        return counted(node)[1] if counted is not None else node.total_bytes
+
+    def toggle_order(self) -> str:
+        """Sort by size (biggest first) or back by name; remembered. Returns the new order."""
+        self.order = "name" if self.order == "size" else "size"
+        settings.remember("sort", self.order)
+        self.show(self.view, removals=self.removals, note=self._note.label if self._note is not None else None)
+        return self.order
 
     def _make(self, parent: TreeNode[Any], node: Node, before: int | None) -> None:
         if node.is_removal:
