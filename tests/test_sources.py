@@ -201,3 +201,27 @@ def test_tags_of_a_local_image_is_one_sentence(local_copies: LocalCopies, sessio
     image = session.open_image(f"oci:{local_copies.oci_dir}")
     with pytest.raises(LayerslayerError, match=r"^A local oci: source has no tag list; name another image in it as oci:PATH:NAME\.$"):
         session.tags(image)
+
+
+@pytest.mark.parametrize("form", ["oci", "oci-archive", "docker-archive"])
+def test_cat_and_get_read_the_same_bytes_as_from_the_registry(form: str, local_copies: LocalCopies, tmp_path: Path,
+                                                              monkeypatch, capsysbinary) -> None:
+    """`cat` and `get` on a local copy give the registry copy's bytes: the
+    merged view (app/run from the top layer, the link followed inside the
+    image), and a file of a lower layer."""
+    ref = {"oci": f"oci:{local_copies.oci_dir}:1", "oci-archive": f"oci-archive:{local_copies.oci_archive}",
+           "docker-archive": f"docker-archive:{local_copies.docker_archive}"}[form]
+    monkeypatch.setenv("LAYERSLAYER_CACHE_DIR", str(tmp_path / "cache"))
+    for path in ("app/run", "app/link", "app/big.bin", "etc/os-release"):
+        assert main(["cat", local_copies.registry_ref, path]) == 0
+        want = capsysbinary.readouterr().out
+        assert main(["cat", ref, path]) == 0
+        assert capsysbinary.readouterr().out == want, path
+    assert want == b"ID=local\n"
+    assert main(["cat", ref, "etc/hostname"]) == 2  # deleted by a whiteout in layer 1
+    assert b"hostname" in capsysbinary.readouterr().err
+    out = tmp_path / "got"
+    out.mkdir()
+    assert main(["get", ref, "app", "-o", str(out)]) == 0
+    assert (out / "app" / "big.bin").read_bytes() == bytes(range(256)) * 600
+    assert (out / "app" / "run").read_bytes() == b"#!/bin/sh\necho bye\n"
