@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from _cli import run_child
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / ".work"
 sys.path.insert(0, str(ROOT / "tests"))
@@ -88,14 +90,7 @@ print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complet
 
 def run_complete(reg, digest: str, size: int) -> dict:
     code = CHILD.format(tests=str(ROOT / "benchmarks"), url=reg.url, repo=REPO, digest=digest, size=size)
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    outer = time.perf_counter() - t0
-    if out.returncode:
-        raise SystemExit(f"listing subprocess failed:\n{out.stderr}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["outer_wall"] = outer
-    return result
+    return run_child(code)
 
 
 def run_partial(reg, digest: str, size: int) -> dict:

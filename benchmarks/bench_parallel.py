@@ -21,12 +21,13 @@ and prints b/a (target <= 0.35), c/a, and (b) against (d) and (e).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _cli import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -72,14 +73,7 @@ print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complet
 
 def run_ours(host: str, digest: str, size: int, single: bool, path: str = "") -> dict:
     code = CHILD.format(host=host, repo=REPO, digest=digest, size=size, single=single, path=path)
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    outer = time.perf_counter() - t0
-    if out.returncode:
-        raise SystemExit(f"listing subprocess failed:\n{out.stderr}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["outer_wall"] = outer
-    return result
+    return run_child(code)
 
 
 def describe(r: dict, a: float) -> str:
