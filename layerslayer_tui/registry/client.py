@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..errors import NotFoundError, ProtocolError
+from ..errors import ProtocolError
 from ..reference import DOCKER_HUB, DOCKER_HUB_API, Reference, parse
 from .api import Api
 from .auth import Authenticator
@@ -21,7 +21,7 @@ from .download import download_blob as _download
 from .history import align, steps_from_config
 from .manifests import INDEX_TYPES, Manifest, fetch_manifest, image_parts, index_entries
 from ..image import Descriptor, ImageInfo, LayerInfo, Platform
-from .platforms import choose, from_json, host_platform, is_attestation, normalise, parse_platform
+from .platforms import from_json, offered, pick
 from .response import parse_json
 from .tags import list_tags as _list_tags
 from .transport import DEFAULT_DEADLINE, RetryPolicy, Transport
@@ -122,19 +122,11 @@ class RegistryClient:
         """The manifest or index the reference names (verified when by digest)."""
         return _Load(self, _as_ref(ref)).fetch()
 
-    @staticmethod
-    def _platforms(entries: list[Descriptor]) -> list[Platform]:
-        seen: list[Platform] = []
-        for d in entries:
-            if d.platform is not None and not is_attestation(d) and d.platform not in seen:
-                seen.append(d.platform)
-        return seen
-
     def list_platforms(self, ref: Reference | str) -> list[Platform]:
         """Platforms an index offers (attestations skipped); [] for a single manifest."""
         load = _Load(self, _as_ref(ref))
         top = load.fetch()
-        return self._platforms(load.flatten(top)) if top.is_index else []
+        return offered(load.flatten(top)) if top.is_index else []
 
     def load_image(self, ref: Reference | str, platform: str | Platform | None = None) -> ImageInfo:
         r = _as_ref(ref)
@@ -146,12 +138,8 @@ class RegistryClient:
         platforms: list[Platform] = []
         if top.is_index:
             entries = load.flatten(top)
-            platforms = self._platforms(entries)
-            want = host_platform() if platform is None else parse_platform(platform) if isinstance(platform, str) else normalise(platform)
-            desc = choose(entries, want)
-            if desc is None:
-                have = ", ".join(str(p) for p in platforms) or "no platforms"
-                raise NotFoundError(f"{what[:1].upper()}{what[1:]} has no {want} variant; it offers {have}.")
+            platforms = offered(entries)
+            desc = pick(entries, platform, f"{what[:1].upper()}{what[1:]}")
             manifest = load.fetch(desc)
             if manifest.is_index:
                 raise ProtocolError(f"The index of {what} points to an index where an image belongs.")

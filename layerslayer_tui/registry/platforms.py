@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform as _host
 from collections.abc import Iterable
 
-from ..errors import InvalidReferenceError
+from ..errors import InvalidReferenceError, NotFoundError
 from ..image import Descriptor, Platform
 
 _ARCH = {
@@ -101,3 +101,23 @@ def choose(entries: Iterable[Descriptor], want: Platform) -> Descriptor | None:
         if not is_attestation(desc) and matches(want, desc.platform):
             return desc
     return None
+
+
+def offered(entries: Iterable[Descriptor]) -> list[Platform]:
+    """The platforms an index's entries offer, in order, once each, attestations skipped."""
+    seen: list[Platform] = []
+    for d in entries:
+        if d.platform is not None and not is_attestation(d) and d.platform not in seen:
+            seen.append(d.platform)
+    return seen
+
+
+def pick(entries: list[Descriptor], platform: str | Platform | None, subject: str) -> Descriptor:
+    """The entry for `platform` (this machine's when None); `subject` opens the
+    sentence when none fits (the registry and the on-disk copies name it apart)."""
+    want = host_platform() if platform is None else parse_platform(platform) if isinstance(platform, str) else normalise(platform)
+    desc = choose(entries, want)
+    if desc is None:
+        have = ", ".join(str(p) for p in offered(entries)) or "no platforms"
+        raise NotFoundError(f"{subject} has no {want} variant; it offers {have}.")
+    return desc

@@ -3,7 +3,6 @@ one, for images read from local stores."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from .. import digest as digest_rules
@@ -29,8 +28,7 @@ def verify(data: bytes, desc: Descriptor, what: str) -> None:
     """A small blob read whole (a manifest, a config) against its descriptor."""
     if len(data) != desc.size:
         raise ProtocolError(f"{what[:1].upper()}{what[1:]} is {len(data)} bytes, but its descriptor says {desc.size}.")
-    algo, _, want = desc.digest.partition(":")
-    if hashlib.new(algo, data).hexdigest() != want:
+    if not digest_rules.matches(data, desc.digest):
         raise ProtocolError(f"{what[:1].upper()}{what[1:]} does not match its digest {desc.digest[:19]}…: the file was changed or damaged.")
 
 

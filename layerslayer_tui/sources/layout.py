@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import NotFoundError, ProtocolError
 from ..registry.manifests import INDEX_TYPES, Manifest, image_parts, index_entries, parse_manifest
 from ..image import Descriptor, ImageInfo, Platform
-from ..registry.platforms import choose, host_platform, is_attestation, normalise, parse_platform
+from ..registry.platforms import offered, pick
 from .files import SMALL_CAP, DirStore, RegionSource, TarStore
 from .image import AmbiguousImageError, blob_path, build_image, parse_config, verify
 from .ref import SourceRef
@@ -93,19 +93,11 @@ class LayoutImage:
                 out.append(desc)
         return out
 
-    @staticmethod
-    def _platforms(entries: list[Descriptor]) -> list[Platform]:
-        seen: list[Platform] = []
-        for d in entries:
-            if d.platform is not None and not is_attestation(d) and d.platform not in seen:
-                seen.append(d.platform)
-        return seen
-
     def platforms(self) -> list[Platform]:
         desc = self._entry()
         if desc.media_type not in INDEX_TYPES:
             return []
-        return self._platforms(self._flatten(self._manifest(desc)))
+        return offered(self._flatten(self._manifest(desc)))
 
     def load(self, platform: str | Platform | None = None) -> ImageInfo:
         top_desc = self._entry()
@@ -113,12 +105,8 @@ class LayoutImage:
         manifest, chosen, platforms = top, None, []
         if top.is_index:
             entries = self._flatten(top)
-            platforms = self._platforms(entries)
-            want = host_platform() if platform is None else parse_platform(platform) if isinstance(platform, str) else normalise(platform)
-            desc = choose(entries, want)
-            if desc is None:
-                have = ", ".join(str(p) for p in platforms) or "no platforms"
-                raise NotFoundError(f"The image in {self.what} has no {want} variant; it offers {have}.")
+            platforms = offered(entries)
+            desc = pick(entries, platform, f"The image in {self.what}")
             manifest = self._manifest(desc)
             if manifest.is_index:
                 raise ProtocolError(f"The index of {self.what} points to an index where an image belongs.")
