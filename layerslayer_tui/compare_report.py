@@ -20,6 +20,7 @@ from layerslayer_tui.fs.export import mode_string
 from layerslayer_tui.units import human_size
 from layerslayer_tui.printable import visible
 from layerslayer_tui.fs.node import Node
+from layerslayer_tui.fs.paths import split
 from layerslayer_tui.image import ImageInfo, LayerInfo
 
 FORMAT_VERSION = 1
@@ -219,7 +220,7 @@ def text_lines(cmp: Comparison, *, stat: bool = False) -> Iterator[str]:
         else:
             by_dir: dict[str, list[PathChange]] = {}
             for c in files.changes:
-                by_dir.setdefault(c.path.rpartition("/")[0], []).append(c)
+                by_dir.setdefault(split(c.path)[0], []).append(c)
             totals = {t.path: t for t in files.by_directory()}
             for d in sorted(by_dir, key=lambda p: p.split("/")):
                 yield ""

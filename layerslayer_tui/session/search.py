@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from layerslayer_tui.cache import SHARED, Cache, SeenImage, scope_of
 from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs import PathMatcher
+from layerslayer_tui.fs.paths import WHITEOUT_PREFIX, split
 from layerslayer_tui.reference import parse
 from layerslayer_tui.sources import parse_source
 from layerslayer_tui.sources.ref import is_local
@@ -46,8 +47,8 @@ def search(cache: Cache | None, pattern: str, *, limit: int | None = None) -> li
     needle, fold = match.required()
 
     def keep(path: str) -> bool:
-        name = path.rpartition("/")[2]
-        return not name.startswith(".wh.") and match(path, name)
+        name = split(path)[1]
+        return not name.startswith(WHITEOUT_PREFIX) and match(path, name)
 
     rows = cache.listing_rows()
     # Which listing answers each layer of each image, in the order hits are reported.
