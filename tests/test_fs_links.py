@@ -137,3 +137,41 @@ def test_cli_lists_a_link_chain_and_exits_0(registry, tmp_path: Path, parts: int
     entries = {e["path"]: e for e in json.loads(done.stdout)["entries"]}
     assert entries["d"]["type"] == "symlink" and entries["ok"]["type"] == "file"
     assert entries["d/x"]["unsafe"] == LINK_LOOP and entries["d/sub/y"]["unsafe"] == LINK_LOOP
+
+
+def test_a_flagged_entry_never_hides_a_real_node() -> None:
+    """An entry flagged because its parent does not resolve keeps its ordinary
+    name; when the merged tree also holds a real node of that name, the real
+    one (and what lies under it) must stay reachable through get() and walk().
+    Random layers of links, loops and unsafe names (seeded: the same every run)."""
+    import random
+
+    from layerslayer_tui.entry import EntryType, TarEntry
+    from layerslayer_tui.fs import LayerTree
+    from layerslayer_tui.fs.merged import MergedTree
+
+    rnd = random.Random(1)
+    names = ["a", "b", "c", "..", "/x", "lnk", ".wh.b", "d"]
+    kinds = [EntryType.FILE, EntryType.DIR, EntryType.SYMLINK, EntryType.HARDLINK]
+
+    def layer(i: int) -> LayerTree:
+        tree = LayerTree(i, complete=True)
+        entries = []
+        for _ in range(300):
+            path = "/".join(rnd.choice(names) for _ in range(rnd.randint(1, 4)))
+            kind = rnd.choice(kinds)
+            link = rnd.choice(["a", "/b", "../c", "a/b"]) if kind in (EntryType.SYMLINK, EntryType.HARDLINK) else ""
+            entries.append(TarEntry(path=path, type=kind, size=rnd.randint(0, 9), link=link))
+        tree.add(entries)
+        return tree
+
+    hidden = []
+    for _ in range(30):
+        layers = [layer(i) for i in range(3)]
+        merged = MergedTree()
+        for i, tree in enumerate(layers):
+            merged.apply(tree, i)
+        for view in [*layers, merged]:
+            walked = {id(n) for n in view.walk()}
+            hidden += [n.path for n in view.nodes() if view.get(n.path) is not n or id(n) not in walked]
+    assert hidden == []

@@ -159,6 +159,13 @@ class TreeView:
     def get(self, path: str) -> Node | None:
         if path in ("", "/", "."):
             return self.root
+        # The tree's own node first: a merged entry flagged because its parent
+        # does not resolve keeps its ordinary name, and must not hide the real
+        # directory of that name. Flagged names that are not clean tree paths
+        # (`../x`, `/abs`) are found next, before the stripped form.
+        node = self._nodes.get(path)
+        if node is not None:
+            return node
         if self._flagged:
             flagged = self._flagged.get(path)
             if flagged is not None:
