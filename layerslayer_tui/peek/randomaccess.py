@@ -21,9 +21,9 @@ from typing import Any, BinaryIO
 
 from ..entry import EntryType, TarEntry
 from ..errors import LayerFormatError, NotFoundError
-from .carve import Carved, _Collector, _Done, _PaxSparse, _SparseExpander
+from .carve import Carved, _capture_sink, _Collector, _Done, _stream_from_start
 from .gzindex import Checkpoint, ResumedInflate, SeekIndex
-from .reader import FULL_CHUNK, Pipeline
+from .reader import Pipeline
 from .scanner import ContentSink, TarScanner
 from .source import ByteSource
 
@@ -48,23 +48,6 @@ class Read:
     requests: list[tuple[int, int | None]] = field(default_factory=list)
     compressed_read: int = 0
     recorded: Any = None  # a streamed read's access points, still being made (Recorded)
-
-
-def _capture_sink(entry: TarEntry, cap: int, out: BinaryIO | None, sinks: list[_Collector]) -> ContentSink | None:
-    if entry.type is not EntryType.FILE:
-        return None
-    sink = _Collector(entry, cap, out)
-    sinks.append(sink)
-    extra = entry.extra or {}
-    if "sparse_pax" in extra:
-        if extra["sparse_pax"] != "1.0":
-            raise LayerFormatError("Carving GNU tar's old PAX sparse files (0.x) is not supported.")
-        return _PaxSparse(sink, entry.size)
-    if "sparse" in extra:
-        pairs = extra["sparse"]
-        assert isinstance(pairs, list)
-        return _SparseExpander(sink, pairs, entry.size)
-    return sink
 
 
 def _carved(want: TarEntry, found: TarEntry | None, sinks: list[_Collector], read: int) -> Carved:
@@ -287,19 +270,7 @@ def read_streaming(
     if spacing is not None:
         pipe.seek.spacing = spacing
     pipe.seek.start(source.size)
-    stream = source.open(0, None)
-    try:
-        for chunk in stream.iter_chunks(FULL_CHUNK):
-            pipe.feed(chunk)
-            if pipe.scanner.finished:
-                break
-        else:
-            pipe.end()
-    except _Done:
-        pass
-    finally:
-        stream.close()
-        pipe.hasher.close()
+    _stream_from_start(source, pipe)
     carved = _carved(entry, found[0] if found else None, sinks, pipe.raw)
     # The access points of the prefix read are still being made: the caller
     # collects them (Recorded.seek_index) without making the reader wait.
