@@ -17,7 +17,7 @@ streams instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from ..entry import EntryType, TarEntry
 from ..errors import LayerFormatError, NotFoundError
@@ -149,6 +149,52 @@ def _bound(index: SeekIndex, point: Checkpoint, entry: TarEntry, stored: int, si
     return max(bound, ResumedInflate.start_offset(point))
 
 
+def _read_ranges(
+    source: ByteSource,
+    feed: _MemberFeed,
+    write: Callable[[bytes], object],
+    pos: int,
+    end: int,
+    grow: Callable[[int, int], int],
+    refused: str,
+) -> tuple[list[tuple[int, int | None]], int]:
+    """Closed Range reads from `pos` to `end` into `write` until the member
+    is captured; `grow(pos, end)` gives the next request's end when it was
+    not. Returns the requests made and the bytes read."""
+    size = source.size
+    requests: list[tuple[int, int | None]] = []
+    got = 0
+    try:
+        for _ in range(MAX_GROW + 1):
+            requests.append((pos, end))
+            stream = source.open(pos, end)
+            try:
+                if stream.range_ignored or stream.start != pos:
+                    raise IndexMismatch(refused)
+                for chunk in stream.iter_chunks(DRAIN_CHUNK):
+                    got += len(chunk)
+                    pos += len(chunk)
+                    if not feed.done:
+                        try:
+                            write(chunk)
+                        except _Done:
+                            pass
+                    if feed.done and end - pos >= DRAIN_MAX:
+                        break
+            finally:
+                stream.close()
+            if feed.done:
+                break
+            if size is not None and pos >= size:
+                break
+            end = grow(pos, end)
+            if size is not None:
+                end = min(end, size - 1)
+    except _Done:
+        pass
+    return requests, got
+
+
 def read_via_index(
     source: ByteSource, entry: TarEntry, index: SeekIndex, *, cap: int, out: BinaryIO | None = None
 ) -> Read:
@@ -162,38 +208,17 @@ def read_via_index(
     bound = _bound(index, point, entry, stored, size)
     feed = _MemberFeed(entry, point.uncompressed, cap, out)
     inflate = ResumedInflate(point, feed.write)
-    requests: list[tuple[int, int | None]] = []
-    got = 0
-    pos = start
     try:
-        for _ in range(MAX_GROW + 1):
-            requests.append((pos, bound))
-            stream = source.open(pos, bound)
-            try:
-                if stream.range_ignored or stream.start != pos:
-                    raise IndexMismatch("The registry ignored Range, so the seek index cannot be used.")
-                for chunk in stream.iter_chunks(DRAIN_CHUNK):
-                    got += len(chunk)
-                    pos += len(chunk)
-                    if not feed.done:
-                        try:
-                            inflate.write(chunk)
-                        except _Done:
-                            pass
-                    if feed.done and bound - pos >= DRAIN_MAX:
-                        break
-            finally:
-                stream.close()
-            if feed.done:
-                break
-            if size is not None and pos >= size:
-                break
+        requests, got = _read_ranges(
+            source,
+            feed,
+            inflate.write,
+            start,
+            bound,
             # Larger than estimated: ask for about as much again as the member still needs.
-            bound = pos + max(MARGIN, (bound - start) // 2, 1 << 20) - 1
-            if size is not None:
-                bound = min(bound, size - 1)
-    except _Done:
-        pass
+            lambda pos, end: pos + max(MARGIN, (end - start) // 2, 1 << 20) - 1,
+            "The registry ignored Range, so the seek index cannot be used.",
+        )
     finally:
         inflate.close()
     if not feed.done and feed.found is None:
@@ -209,37 +234,15 @@ def read_plain(source: ByteSource, entry: TarEntry, *, cap: int, out: BinaryIO |
     if size is not None:
         end = min(end, size - 1)
     feed = _MemberFeed(entry, entry.offset, cap, out)
-    requests: list[tuple[int, int | None]] = []
-    got = 0
-    pos = entry.offset
-    try:
-        for _ in range(MAX_GROW + 1):
-            requests.append((pos, end))
-            stream = source.open(pos, end)
-            try:
-                if stream.range_ignored or stream.start != pos:
-                    raise IndexMismatch("The registry ignored Range.")
-                for chunk in stream.iter_chunks(DRAIN_CHUNK):
-                    got += len(chunk)
-                    pos += len(chunk)
-                    if not feed.done:
-                        try:
-                            feed.write(chunk)
-                        except _Done:
-                            pass
-                    if feed.done and end - pos >= DRAIN_MAX:
-                        break
-            finally:
-                stream.close()
-            if feed.done:
-                break
-            if size is not None and pos >= size:
-                break
-            end = pos + max(HEADER_ROOM, entry.size) - 1
-            if size is not None:
-                end = min(end, size - 1)
-    except _Done:
-        pass
+    requests, got = _read_ranges(
+        source,
+        feed,
+        feed.write,
+        entry.offset,
+        end,
+        lambda pos, end: pos + max(HEADER_ROOM, entry.size) - 1,
+        "The registry ignored Range.",
+    )
     carved = _carved(entry, feed.found, feed.sinks, got)
     return Read(carved, VIA_OFFSET, requests, got)
 
