@@ -247,6 +247,7 @@ def _scan_for(
         return _capture_sink(entry, cap, out, collector)
 
     pipe = Pipeline(capture=capture)
+    pipe.seek.off()
     _stream_from_start(source, pipe)
     return (found[0] if found else None), (collector[0] if collector else None), pipe.raw
 
