@@ -320,8 +320,7 @@ def _result(entry: TarEntry | None, sink: _Collector | None, read: int, want: st
         carved.truncated = sink.truncated
         if dest is not None:
             carved.dest = dest
-        else:
-            assert sink.buf is not None
+        if sink.buf is not None:  # content kept in memory (no file to write to)
             carved.content = sink.buf.getvalue()
         if sink.written < entry.size and not sink.truncated:
             raise LayerFormatError(f"The layer ends in the middle of {want!r}.")

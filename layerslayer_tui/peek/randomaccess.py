@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable
 
-from ..entry import EntryType, TarEntry
-from ..errors import LayerFormatError, NotFoundError
-from .carve import Carved, _capture_sink, _Collector, _Done, _stream_from_start
+from ..entry import TarEntry
+from ..errors import LayerFormatError
+from .carve import Carved, _capture_sink, _Collector, _Done, _result, _stream_from_start
 from .gzindex import Checkpoint, ResumedInflate, SeekIndex
 from .reader import Pipeline
 from .scanner import ContentSink, TarScanner
@@ -51,19 +51,7 @@ class Read:
 
 
 def _carved(want: TarEntry, found: TarEntry | None, sinks: list[_Collector], read: int) -> Carved:
-    if found is None:
-        raise NotFoundError(f"There is no file named {want.path!r} in this layer.")
-    carved = Carved(entry=found, compressed_read=read)
-    if found.type is EntryType.SYMLINK:
-        carved.target = found.link
-    if sinks:
-        sink = sinks[0]
-        carved.written, carved.truncated = sink.written, sink.truncated
-        if sink.buf is not None:
-            carved.content = sink.buf.getvalue()
-        if sink.written < found.size and not sink.truncated:
-            raise LayerFormatError(f"The layer ends in the middle of {want.path!r}.")
-    return carved
+    return _result(found, sinks[0] if sinks else None, read, want.path, None)
 
 
 class _MemberFeed:
