@@ -190,6 +190,43 @@ class _PaxSparse:
         self.expander.end()
 
 
+def _capture_sink(entry: TarEntry, cap: int, out: BinaryIO | None, sinks: list[_Collector]) -> ContentSink | None:
+    """The sink that takes a file member's stored bytes (expanding sparse
+    files), recorded in `sinks`; None for a member that is not a file."""
+    if entry.type is not EntryType.FILE:
+        return None
+    sink = _Collector(entry, cap, out)
+    sinks.append(sink)
+    extra = entry.extra or {}
+    if "sparse_pax" in extra:
+        if extra["sparse_pax"] != "1.0":
+            raise LayerFormatError("Carving GNU tar's old PAX sparse files (0.x) is not supported.")
+        return _PaxSparse(sink, entry.size)
+    if "sparse" in extra:
+        pairs = extra["sparse"]
+        assert isinstance(pairs, list)
+        return _SparseExpander(sink, pairs, entry.size)
+    return sink
+
+
+def _stream_from_start(source: ByteSource, pipe: Pipeline) -> None:
+    """Feeds the layer from byte 0 into `pipe` until the archive ends or a
+    capture stops it (`_Done`)."""
+    stream = source.open(0, None)
+    try:
+        for chunk in stream.iter_chunks(FULL_CHUNK):
+            pipe.feed(chunk)
+            if pipe.scanner.finished:
+                break
+        else:
+            pipe.end()
+    except _Done:
+        pass
+    finally:
+        stream.close()
+        pipe.hasher.close()
+
+
 def _scan_for(
     source: ByteSource, want: str, cap: int, out: BinaryIO | None, max_save: int = DEFAULT_MAX_SAVE
 ) -> tuple[TarEntry | None, _Collector | None, int]:
@@ -207,33 +244,11 @@ def _scan_for(
                 f"Not saving {want}: it is {entry.size} bytes, over the {max_save}-byte limit for a save "
                 "(pass a larger limit to save it)."
             )
-        sink = _Collector(entry, cap, out)
-        collector.append(sink)
-        if entry.extra and "sparse_pax" in entry.extra:
-            if entry.extra["sparse_pax"] != "1.0":
-                raise LayerFormatError("Carving GNU tar's old PAX sparse files (0.x) is not supported.")
-            return _PaxSparse(sink, entry.size)
-        if entry.extra and "sparse" in entry.extra:
-            pairs = entry.extra["sparse"]
-            assert isinstance(pairs, list)
-            expander = _SparseExpander(sink, pairs, entry.size)
-            return expander
-        return sink
+        return _capture_sink(entry, cap, out, collector)
 
     pipe = Pipeline(capture=capture)
-    stream = source.open(0, None)
-    try:
-        for chunk in stream.iter_chunks(FULL_CHUNK):
-            pipe.feed(chunk)
-            if pipe.scanner.finished:
-                break
-        else:
-            pipe.end()
-    except _Done:
-        pass
-    finally:
-        stream.close()
-        pipe.hasher.close()
+    pipe.seek.off()
+    _stream_from_start(source, pipe)
     return (found[0] if found else None), (collector[0] if collector else None), pipe.raw
 
 
@@ -305,8 +320,7 @@ def _result(entry: TarEntry | None, sink: _Collector | None, read: int, want: st
         carved.truncated = sink.truncated
         if dest is not None:
             carved.dest = dest
-        else:
-            assert sink.buf is not None
+        if sink.buf is not None:  # content kept in memory (no file to write to)
             carved.content = sink.buf.getvalue()
         if sink.written < entry.size and not sink.truncated:
             raise LayerFormatError(f"The layer ends in the middle of {want!r}.")

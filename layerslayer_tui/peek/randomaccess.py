@@ -17,13 +17,13 @@ streams instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
-from ..entry import EntryType, TarEntry
-from ..errors import LayerFormatError, NotFoundError
-from .carve import Carved, _Collector, _Done, _PaxSparse, _SparseExpander
+from ..entry import TarEntry
+from ..errors import LayerFormatError
+from .carve import Carved, _capture_sink, _Collector, _Done, _result, _stream_from_start
 from .gzindex import Checkpoint, ResumedInflate, SeekIndex
-from .reader import FULL_CHUNK, Pipeline
+from .reader import Pipeline
 from .scanner import ContentSink, TarScanner
 from .source import ByteSource
 
@@ -50,37 +50,8 @@ class Read:
     recorded: Any = None  # a streamed read's access points, still being made (Recorded)
 
 
-def _capture_sink(entry: TarEntry, cap: int, out: BinaryIO | None, sinks: list[_Collector]) -> ContentSink | None:
-    if entry.type is not EntryType.FILE:
-        return None
-    sink = _Collector(entry, cap, out)
-    sinks.append(sink)
-    extra = entry.extra or {}
-    if "sparse_pax" in extra:
-        if extra["sparse_pax"] != "1.0":
-            raise LayerFormatError("Carving GNU tar's old PAX sparse files (0.x) is not supported.")
-        return _PaxSparse(sink, entry.size)
-    if "sparse" in extra:
-        pairs = extra["sparse"]
-        assert isinstance(pairs, list)
-        return _SparseExpander(sink, pairs, entry.size)
-    return sink
-
-
 def _carved(want: TarEntry, found: TarEntry | None, sinks: list[_Collector], read: int) -> Carved:
-    if found is None:
-        raise NotFoundError(f"There is no file named {want.path!r} in this layer.")
-    carved = Carved(entry=found, compressed_read=read)
-    if found.type is EntryType.SYMLINK:
-        carved.target = found.link
-    if sinks:
-        sink = sinks[0]
-        carved.written, carved.truncated = sink.written, sink.truncated
-        if sink.buf is not None:
-            carved.content = sink.buf.getvalue()
-        if sink.written < found.size and not sink.truncated:
-            raise LayerFormatError(f"The layer ends in the middle of {want.path!r}.")
-    return carved
+    return _result(found, sinks[0] if sinks else None, read, want.path, None)
 
 
 class _MemberFeed:
@@ -166,6 +137,52 @@ def _bound(index: SeekIndex, point: Checkpoint, entry: TarEntry, stored: int, si
     return max(bound, ResumedInflate.start_offset(point))
 
 
+def _read_ranges(
+    source: ByteSource,
+    feed: _MemberFeed,
+    write: Callable[[bytes], object],
+    pos: int,
+    end: int,
+    grow: Callable[[int, int], int],
+    refused: str,
+) -> tuple[list[tuple[int, int | None]], int]:
+    """Closed Range reads from `pos` to `end` into `write` until the member
+    is captured; `grow(pos, end)` gives the next request's end when it was
+    not. Returns the requests made and the bytes read."""
+    size = source.size
+    requests: list[tuple[int, int | None]] = []
+    got = 0
+    try:
+        for _ in range(MAX_GROW + 1):
+            requests.append((pos, end))
+            stream = source.open(pos, end)
+            try:
+                if stream.range_ignored or stream.start != pos:
+                    raise IndexMismatch(refused)
+                for chunk in stream.iter_chunks(DRAIN_CHUNK):
+                    got += len(chunk)
+                    pos += len(chunk)
+                    if not feed.done:
+                        try:
+                            write(chunk)
+                        except _Done:
+                            pass
+                    if feed.done and end - pos >= DRAIN_MAX:
+                        break
+            finally:
+                stream.close()
+            if feed.done:
+                break
+            if size is not None and pos >= size:
+                break
+            end = grow(pos, end)
+            if size is not None:
+                end = min(end, size - 1)
+    except _Done:
+        pass
+    return requests, got
+
+
 def read_via_index(
     source: ByteSource, entry: TarEntry, index: SeekIndex, *, cap: int, out: BinaryIO | None = None
 ) -> Read:
@@ -179,38 +196,17 @@ def read_via_index(
     bound = _bound(index, point, entry, stored, size)
     feed = _MemberFeed(entry, point.uncompressed, cap, out)
     inflate = ResumedInflate(point, feed.write)
-    requests: list[tuple[int, int | None]] = []
-    got = 0
-    pos = start
     try:
-        for _ in range(MAX_GROW + 1):
-            requests.append((pos, bound))
-            stream = source.open(pos, bound)
-            try:
-                if stream.range_ignored or stream.start != pos:
-                    raise IndexMismatch("The registry ignored Range, so the seek index cannot be used.")
-                for chunk in stream.iter_chunks(DRAIN_CHUNK):
-                    got += len(chunk)
-                    pos += len(chunk)
-                    if not feed.done:
-                        try:
-                            inflate.write(chunk)
-                        except _Done:
-                            pass
-                    if feed.done and bound - pos >= DRAIN_MAX:
-                        break
-            finally:
-                stream.close()
-            if feed.done:
-                break
-            if size is not None and pos >= size:
-                break
+        requests, got = _read_ranges(
+            source,
+            feed,
+            inflate.write,
+            start,
+            bound,
             # Larger than estimated: ask for about as much again as the member still needs.
-            bound = pos + max(MARGIN, (bound - start) // 2, 1 << 20) - 1
-            if size is not None:
-                bound = min(bound, size - 1)
-    except _Done:
-        pass
+            lambda pos, end: pos + max(MARGIN, (end - start) // 2, 1 << 20) - 1,
+            "The registry ignored Range, so the seek index cannot be used.",
+        )
     finally:
         inflate.close()
     if not feed.done and feed.found is None:
@@ -226,37 +222,15 @@ def read_plain(source: ByteSource, entry: TarEntry, *, cap: int, out: BinaryIO |
     if size is not None:
         end = min(end, size - 1)
     feed = _MemberFeed(entry, entry.offset, cap, out)
-    requests: list[tuple[int, int | None]] = []
-    got = 0
-    pos = entry.offset
-    try:
-        for _ in range(MAX_GROW + 1):
-            requests.append((pos, end))
-            stream = source.open(pos, end)
-            try:
-                if stream.range_ignored or stream.start != pos:
-                    raise IndexMismatch("The registry ignored Range.")
-                for chunk in stream.iter_chunks(DRAIN_CHUNK):
-                    got += len(chunk)
-                    pos += len(chunk)
-                    if not feed.done:
-                        try:
-                            feed.write(chunk)
-                        except _Done:
-                            pass
-                    if feed.done and end - pos >= DRAIN_MAX:
-                        break
-            finally:
-                stream.close()
-            if feed.done:
-                break
-            if size is not None and pos >= size:
-                break
-            end = pos + max(HEADER_ROOM, entry.size) - 1
-            if size is not None:
-                end = min(end, size - 1)
-    except _Done:
-        pass
+    requests, got = _read_ranges(
+        source,
+        feed,
+        feed.write,
+        entry.offset,
+        end,
+        lambda pos, end: pos + max(HEADER_ROOM, entry.size) - 1,
+        "The registry ignored Range.",
+    )
     carved = _carved(entry, feed.found, feed.sinks, got)
     return Read(carved, VIA_OFFSET, requests, got)
 
@@ -287,19 +261,7 @@ def read_streaming(
     if spacing is not None:
         pipe.seek.spacing = spacing
     pipe.seek.start(source.size)
-    stream = source.open(0, None)
-    try:
-        for chunk in stream.iter_chunks(FULL_CHUNK):
-            pipe.feed(chunk)
-            if pipe.scanner.finished:
-                break
-        else:
-            pipe.end()
-    except _Done:
-        pass
-    finally:
-        stream.close()
-        pipe.hasher.close()
+    _stream_from_start(source, pipe)
     carved = _carved(entry, found[0] if found else None, sinks, pipe.raw)
     # The access points of the prefix read are still being made: the caller
     # collects them (Recorded.seek_index) without making the reader wait.

@@ -38,6 +38,12 @@ class SeekRecording:
             if self._held > HEAD_KEEP:
                 self._head, self._off = [], True
 
+    def off(self) -> None:
+        """Never record: a read that keeps no access points (carve) need
+        not hold its first 16 MiB of raw chunks for a recorder."""
+        self._off = True
+        self._head = []
+
     def start(self, size: int | None = None) -> None:
         """Record from now on (the read will go on to the end of the blob).
         A blob smaller than two spacings is not worth it: reading it from
