@@ -130,6 +130,11 @@ def test_listing_states_in_words() -> None:
     assert progress_line(1, checked, streaming=False) == "Listed layer 1: 500 B of 500 B, 3 entries, complete, verified"
     assert progress_line(1, checked, streaming=False, note=True).endswith("complete, verified. They agree.")
     assert summary("*/id_rsa", []) == "No listing seen so far has a path matching */id_rsa."
+    # f continues a partial peek: the peek's note (why it stopped) must not ride along
+    going = ListingProgress(compressed_read=848 << 20, layer_size=1 << 31, entries=17_829,
+                            note="Partial listing from the first 256 KiB of 2.0 GiB.")
+    assert progress_line(0, going, streaming=True) == "Peeking layer 0: 848 MiB of 2.0 GiB, 17,829 entries, partial"
+    assert progress_line(0, going, streaming=False).endswith("read). Partial listing from the first 256 KiB of 2.0 GiB.")
 
 
 def test_notifications_are_literal_with_controls_escaped(tmp_path, monkeypatch) -> None:

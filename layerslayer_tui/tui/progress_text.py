@@ -64,7 +64,10 @@ def progress_line(index: int, progress: ListingProgress | None, *, streaming: bo
         line = f"{verb} layer {index}{where}: {progress.entries:,} entries, {state}"
     else:
         line = f"{verb} layer {index}{where}: {size(progress.compressed_read)}{total}, {progress.entries:,} entries, {state}"
-    if progress.note and (not progress.complete or note):
+    # The note says why a listing stopped where it did; while bytes still
+    # stream in, an earlier stop's note (the peek's "Partial listing from the
+    # first 256 KiB" during f) would contradict the figures before it.
+    if progress.note and not streaming and (not progress.complete or note):
         line += f". {progress.note}"
     return line
 
