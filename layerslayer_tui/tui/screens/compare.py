@@ -32,7 +32,7 @@ from layerslayer_tui.fs.diff import ADDED, CHANGED, DiffTree, PathChange
 from layerslayer_tui.image import ImageInfo
 
 from ..session_api import SessionAPI
-from ..text import join, plain, short_digest, size
+from ..text import join, plain, short_digest, size, visible
 from .dialogs import ConfirmScreen, PromptScreen
 from .viewer import ViewerScreen
 
@@ -106,7 +106,7 @@ def change_label(name: str, change: PathChange | None, tree: DiffTree, path: str
     if tree.has_children(path):
         label.append("  " + _totals_text(tree.totals(path)), style="dim")
     elif change.change == CHANGED or not is_dir:
-        label.append("  " + compare_report.change_text(change), style="dim")
+        label.append("  " + visible(compare_report.change_text(change)), style="dim")  # quotes link targets
     return label
 
 
