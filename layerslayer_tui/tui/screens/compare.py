@@ -11,7 +11,6 @@ v shows a bounded unified diff of the selected file, escape or c goes back.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs.diff import ADDED, CHANGED, DiffTree, PathChange
 from layerslayer_tui.image import ImageInfo
 
+from ..checks import valid_tag
 from ..session_api import SessionAPI
 from ..text import join, plain, short_digest, size, visible
 from .dialogs import ConfirmScreen, PromptScreen
@@ -41,17 +41,13 @@ ROW_MARK = {compare.SHARED: "=", compare.RECOMPRESSED: "≈", compare.MOVED: "�
             compare.REMOVED: "-"}
 
 
-# The distribution spec's tag grammar: anything else from a registry is not offered.
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-
-
 class ReferencePrompt(PromptScreen):
     """The prompt for B: the repository's tags offered as completions (only
     well-formed ones: a suggestion lands in the input box as it is)."""
 
     def __init__(self, image: ImageInfo, tags: list[str]) -> None:
         base = f"{image.registry}/{image.repository}:"
-        others = [t for t in tags if t != image.tag and _TAG.fullmatch(t)]
+        others = [t for t in tags if t != image.tag and valid_tag(t)]
         hint = "Tags: " + ", ".join(others[:12]) + (" …" if len(others) > 12 else "") if others else \
             "Another image, e.g. a tag of this repository."
         super().__init__("Compare with", base, hint, "image reference")
