@@ -22,3 +22,12 @@ def test_an_added_symlink_target_is_shown_escaped_and_never_as_markup() -> None:
     label = change_label("[bold]x", tree.change("d/[bold]x"), tree, "d/[bold]x")
     assert label.plain == "+ [bold]x  -> a[/]b\\x1b[31m"
     assert "\x1b" not in label.plain
+
+
+def test_config_changes_are_one_line_each_with_values_escaped() -> None:
+    from layerslayer_tui.compare import ConfigChange
+    from layerslayer_tui.tui.screens.compare import config_lines
+
+    text = config_lines([ConfigChange("cmd", "[bold]a", "b\x1b[2J"), ConfigChange("labels.x", None, "a[/]b")])
+    assert text.plain == "cmd: [bold]a → b\\x1b[2J\nlabels.x: (none) → a[/]b"
+    assert config_lines([]).plain == "Same config."

@@ -92,6 +92,14 @@ def layer_rows(cmp: compare.Comparison) -> list[Text]:
     return out
 
 
+def config_lines(changes: list[compare.ConfigChange]) -> Text:
+    """One line per config change; the breaks are real, the registry's values escaped."""
+    if not changes:
+        return plain("Same config.", "dim")
+    return Text("\n", end="").join(
+        join((c.field, "bold"), f": {compare.config_value(c.a)} → {compare.config_value(c.b)}") for c in changes)
+
+
 def change_label(name: str, change: PathChange | None, tree: DiffTree, path: str) -> Text:
     if change is None:
         return join((name + "/", "bold"), ("  " + _totals_text(tree.totals(path)), "dim"))
@@ -207,11 +215,7 @@ class CompareScreen(Screen[None]):
         layers = self.query_one("#compare-layers", OptionList)
         layers.clear_options()
         layers.add_options([Option(row) for row in layer_rows(cmp)])
-        config = Text(end="")
-        for n, c in enumerate(cmp.config):
-            config.append_text(join(("\n" if n else "", ""), (c.field, "bold"),
-                                    (f": {compare.config_value(c.a)} → {compare.config_value(c.b)}", "")))
-        self.config_text = config if cmp.config else plain("Same config.", "dim")
+        self.config_text = config_lines(cmp.config)
         self.query_one("#compare-config", Static).update(self.config_text)
         tree = self.query_one("#compare-tree", Tree)
         tree.clear()
