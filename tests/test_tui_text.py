@@ -7,7 +7,7 @@ from rich.text import Text
 
 from layerslayer_tui.fs import LayerTree
 from layerslayer_tui.entry import EntryType, TarEntry
-from layerslayer_tui.tui.screens.viewer import hex_dump, is_binary, render
+from layerslayer_tui.tui.screens.viewer import hex_dump, is_binary, render, viewer_header
 from layerslayer_tui.tui.text import join, plain, size, visible, visible_lines
 from layerslayer_tui.tui.widgets.file_tree import node_label
 
@@ -159,3 +159,9 @@ def test_notifications_are_literal_with_controls_escaped(tmp_path, monkeypatch) 
         ("first: etc/\\x1b[31mred [bold]x[/]", "Layer 0: \\x07 checked"),
         ("a[/]b\\x0ac", ""),
     ]
+
+
+def test_viewer_header_shows_a_symlink_target_literally() -> None:
+    header = viewer_header("etc/[bold]x", "4 bytes", "symlink to a[/]b\x1b[31m")
+    assert header.plain == "etc/[bold]x  4 bytes  symlink to a[/]b\\x1b[31m  escape, q or v closes"
+    assert "\x1b" not in header.plain

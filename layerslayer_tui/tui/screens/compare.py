@@ -11,7 +11,6 @@ v shows a bounded unified diff of the selected file, escape or c goes back.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,9 @@ from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs.diff import ADDED, CHANGED, DiffTree, PathChange
 from layerslayer_tui.image import ImageInfo
 
+from ..checks import valid_tag
 from ..session_api import SessionAPI
-from ..text import join, plain, short_digest, size
+from ..text import join, plain, short_digest, size, visible
 from .dialogs import ConfirmScreen, PromptScreen
 from .viewer import ViewerScreen
 
@@ -41,17 +41,13 @@ ROW_MARK = {compare.SHARED: "=", compare.RECOMPRESSED: "≈", compare.MOVED: "�
             compare.REMOVED: "-"}
 
 
-# The distribution spec's tag grammar: anything else from a registry is not offered.
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-
-
 class ReferencePrompt(PromptScreen):
     """The prompt for B: the repository's tags offered as completions (only
     well-formed ones: a suggestion lands in the input box as it is)."""
 
     def __init__(self, image: ImageInfo, tags: list[str]) -> None:
         base = f"{image.registry}/{image.repository}:"
-        others = [t for t in tags if t != image.tag and _TAG.fullmatch(t)]
+        others = [t for t in tags if t != image.tag and valid_tag(t)]
         hint = "Tags: " + ", ".join(others[:12]) + (" …" if len(others) > 12 else "") if others else \
             "Another image, e.g. a tag of this repository."
         super().__init__("Compare with", base, hint, "image reference")
@@ -96,6 +92,14 @@ def layer_rows(cmp: compare.Comparison) -> list[Text]:
     return out
 
 
+def config_lines(changes: list[compare.ConfigChange]) -> Text:
+    """One line per config change; the breaks are real, the registry's values escaped."""
+    if not changes:
+        return plain("Same config.", "dim")
+    return Text("\n", end="").join(
+        join((c.field, "bold"), f": {compare.config_value(c.a)} → {compare.config_value(c.b)}") for c in changes)
+
+
 def change_label(name: str, change: PathChange | None, tree: DiffTree, path: str) -> Text:
     if change is None:
         return join((name + "/", "bold"), ("  " + _totals_text(tree.totals(path)), "dim"))
@@ -106,7 +110,7 @@ def change_label(name: str, change: PathChange | None, tree: DiffTree, path: str
     if tree.has_children(path):
         label.append("  " + _totals_text(tree.totals(path)), style="dim")
     elif change.change == CHANGED or not is_dir:
-        label.append("  " + compare_report.change_text(change), style="dim")
+        label.append("  " + visible(compare_report.change_text(change)), style="dim")  # quotes link targets
     return label
 
 
@@ -211,11 +215,7 @@ class CompareScreen(Screen[None]):
         layers = self.query_one("#compare-layers", OptionList)
         layers.clear_options()
         layers.add_options([Option(row) for row in layer_rows(cmp)])
-        config = Text(end="")
-        for n, c in enumerate(cmp.config):
-            config.append_text(join(("\n" if n else "", ""), (c.field, "bold"),
-                                    (f": {compare.config_value(c.a)} → {compare.config_value(c.b)}", "")))
-        self.config_text = config if cmp.config else plain("Same config.", "dim")
+        self.config_text = config_lines(cmp.config)
         self.query_one("#compare-config", Static).update(self.config_text)
         tree = self.query_one("#compare-tree", Tree)
         tree.clear()

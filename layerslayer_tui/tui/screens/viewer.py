@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from ..text import plain, visible_lines
+from ..text import plain, visible, visible_lines
 
 HEX_LIMIT = 64 * 1024  # bytes shown in the hex view; more would only slow the screen
 
@@ -67,6 +67,16 @@ def render(name: str, data: bytes) -> Text | Syntax:
     return Syntax(text, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark")
 
 
+def viewer_header(path: str, cost: str, note: str = "") -> Text:
+    """The title line; the note quotes registry data (a symlink's target)."""
+    header = plain(path, "bold")
+    header.append(f"  {cost}", style="dim")
+    if note:
+        header.append("  " + visible(note), style="yellow")
+    header.append("  escape, q or v closes", style="dim italic")
+    return header
+
+
 class ViewerScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,v", "close", "Close")]
 
@@ -79,12 +89,7 @@ class ViewerScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="viewer"):
-            header = plain(self.path, "bold")
-            header.append(f"  {self.cost or f'{len(self.data):,} bytes'}", style="dim")
-            if self.note:
-                header.append("  " + self.note, style="yellow")
-            header.append("  escape, q or v closes", style="dim italic")
-            yield Label(header, id="viewer-title")
+            yield Label(viewer_header(self.path, self.cost or f"{len(self.data):,} bytes", self.note), id="viewer-title")
             with VerticalScroll(id="viewer-body"):
                 yield Static(render(self.path.rsplit("/", 1)[-1], self.data), id="viewer-content")
 
