@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..entry import EntryType
+from ..gcpause import paused
 from .node import FlaggedNode, Leaf, Node, TreeView, make_node
 from .paths import WHITEOUT_PREFIX, classify, split
 from .tree import LayerTree
@@ -59,6 +60,10 @@ class MergedTree(TreeView):
         if not tree.complete:
             self.partial_layers.append(index)
             self._partial_trees.append(tree)
+        with paused(len(tree)):
+            self._apply(tree, index)
+
+    def _apply(self, tree: LayerTree, index: int) -> None:
         self._work = 0
         lookup = self._lookup
         for dir_path in tree.opaque_dirs:
