@@ -14,7 +14,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-BIG = 20_000  # rows below this are built with the collector on: the pause would not pay
+BIG = 1_000  # rows below this are built with the collector on: the pause would not pay
 
 
 @contextmanager
