@@ -252,22 +252,40 @@ def _write_json(
     enc = json.encoder.encode_basestring_ascii  # the C escaper json.dumps uses; one call per string
     memo = _Memo(enc)
     by_index, only = _digests(meta)
+    # The fields that repeat from row to row, each written once as JSON text
+    # and reused: owners, and layer + digest + marker (the row's tail).
+    owners: dict[tuple, str] = {}
+    tails: dict[tuple, str] = {}
     sep = "\n"
     rows = 0
     pending: list[str] = []  # written a few thousand rows at a time: one write per row costs as much as the row
     for node in _entries(shown, with_removals, implied):
-        row = _row(node, by_index, only)
-        path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change, unsafe, dir_implied = row
-        # "unsafe" and "implied" are written only when set (docs/EXPORT-FORMATS.md).
-        flags = (f', "unsafe": {enc(unsafe)}' if unsafe else "") + (', "implied": true' if dir_implied else "")
-        pending.append(
-            f'{sep}{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
-            f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}, '
-            f'"mtime": {"null" if mtime is None else repr(mtime)}, "link": {"null" if link is None else enc(link)}, '
-            f'"layer": {"null" if index is None else index}, '
-            f'"layer_digest": {"null" if digest is None else memo[digest]}, '
-            f'"change": {"null" if change is None else memo[change]}{flags}}}'
-        )
+        kind = node.kind
+        f = node.fields() if not node.unsafe and kind != WHITEOUT and kind != OPAQUE else None
+        if f is None:  # implied directories, removals, flagged entries: the general form
+            pending.append(sep + _json_row(_row(node, by_index, only), enc, memo))
+        else:
+            size, mode, uid, gid, uname, gname, mtime, link = f
+            okey = (uid, gid, uname, gname)
+            owner = owners.get(okey)
+            if owner is None:
+                owner = f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}'
+                if len(owners) < 4096:
+                    owners[okey] = owner
+            index, change = node.layer_index, node.change
+            tail = tails.get((index, change))
+            if tail is None:
+                digest = by_index.get(index, only) if index is not None else only
+                tail = tails[(index, change)] = (
+                    f'"layer": {"null" if index is None else index}, '
+                    f'"layer_digest": {"null" if digest is None else memo[digest]}, '
+                    f'"change": {"null" if change is None else memo[change.value]}}}'
+                )
+            pending.append(
+                f'{sep}{{"path": {enc(node.path)}, "type": "{kind}", "size": {0 if kind == DIR else size}, '
+                f'"mode": {mode}, {owner}, "mtime": {repr(_mtime(mtime))}, '
+                f'"link": {"null" if link is None else enc(link)}, {tail}'
+            )
         sep = ",\n"
         rows += 1
         if len(pending) >= 4096:
@@ -276,6 +294,20 @@ def _write_json(
     out.write("".join(pending))
     out.write("\n]}\n")
     return rows
+
+
+def _json_row(row: tuple, enc: Any, memo: _Memo) -> str:
+    path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change, unsafe, dir_implied = row
+    # "unsafe" and "implied" are written only when set (docs/EXPORT-FORMATS.md).
+    flags = (f', "unsafe": {enc(unsafe)}' if unsafe else "") + (', "implied": true' if dir_implied else "")
+    return (
+        f'{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
+        f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}, '
+        f'"mtime": {"null" if mtime is None else repr(mtime)}, "link": {"null" if link is None else enc(link)}, '
+        f'"layer": {"null" if index is None else index}, '
+        f'"layer_digest": {"null" if digest is None else memo[digest]}, '
+        f'"change": {"null" if change is None else memo[change]}{flags}}}'
+    )
 
 
 def _write_csv(
