@@ -44,6 +44,7 @@ import zstandard
 
 from layerslayer_tui import digest as digest_rules
 from layerslayer_tui import locations, search_index, seek_store
+from layerslayer_tui.columns import Entries
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
 from layerslayer_tui.listing_codec import DecodeError, decode_entries, encode_entries
@@ -160,7 +161,7 @@ def _progress(row: tuple) -> ListingProgress:
 
 @dataclass(slots=True)
 class CachedListing:
-    entries: list[TarEntry]
+    entries: Entries
     progress: ListingProgress
     scope: str = ""  # SHARED, or the "registry/repository" it is kept for
 
@@ -530,13 +531,16 @@ class Cache:
                 record = search_index.IndexRecord(paths, folded, sizes)
             if record.paths is None:
                 entries = self._entries_of(rowid)
-                return [] if entries is None else [(n, e.path, e.size) for n, e in enumerate(entries) if keep(e.path)]
+                if entries is None:
+                    return []
+                sizes = entries.column("size")
+                return [(n, p, sizes[n]) for n, p in enumerate(entries.paths) if keep(p)]
             return search_index.scan(record, needle, fold, keep)
         except Exception:  # noqa: BLE001 - a record that does not decode is damage to it, nothing more
             self._damaged("search_index", rowid)
             return self.search_listing(rowid, needle, fold, keep, _again=False) if _again else []
 
-    def _entries_of(self, rowid: int) -> list[TarEntry] | None:
+    def _entries_of(self, rowid: int) -> Entries | None:
         row = self._run(lambda db: db.execute("SELECT data, entries FROM listings WHERE rowid=?",
                                               (rowid,)).fetchone(), None)
         if row is None:

@@ -9,10 +9,12 @@ import array
 import gc
 import itertools
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import zstandard
 
+from layerslayer_tui.columns import Entries, as_entries
 from layerslayer_tui.entry import EntryType, TarEntry
 
 # A cached blob bigger than this is treated as damage, not decoded (the file
@@ -41,19 +43,24 @@ class _Body:
         return ref
 
 
-def _column(values: list[Any], body: _Body, code: str) -> Any:
+def _column(values: Sequence[Any], body: _Body, code: str) -> Any:
     # Most columns of a layer are one value repeated (uid 0, "root", devmajor 0):
     # store those once. Numbers go out as packed machine arrays, which decode
     # an order of magnitude faster than JSON lists.
-    first = values[0] if values else None
-    if all(v == first for v in values) and type(first) in (int, str, float, type(None)):
+    if not len(values):
+        return {"c": None}
+    first = values[0]
+    if (values.count(first) == len(values) if hasattr(values, "count") else all(v == first for v in values)) \
+            and type(first) in (int, str, float, type(None)):
         return {"c": first}
     if code:
+        if isinstance(values, array.array) and values.typecode == code:
+            return {"a": code, "r": body.add(values.tobytes())}
         try:
             return {"a": code, "r": body.add(array.array(code, values).tobytes())}
         except (OverflowError, TypeError):
             pass
-    return values
+    return list(values)
 
 
 def _expand(col: Any, n: int, body: memoryview) -> Any:
@@ -64,42 +71,45 @@ def _expand(col: Any, n: int, body: memoryview) -> Any:
         arr = array.array(col["a"])
         if start < 0 or start + length > len(body):
             raise ValueError("a cached listing is truncated")
-        arr.frombytes(body[start : start + length])
-        col = arr.tolist()
+        try:
+            arr.frombytes(body[start : start + length])
+        except ValueError:
+            raise ValueError("a cached listing column is truncated") from None
+        col = arr
     if len(col) != n:
         raise ValueError("a cached listing column has the wrong length")
     return col
 
 
-def encode_entries(entries: list[TarEntry]) -> bytes:
+def encode_entries(entries: Iterable[TarEntry]) -> bytes:
     """A JSON header of columns, then the paths joined by NUL (which a tar name
     cannot hold), zstd-compressed. Sparse fields (link, xattrs, extra) are
     {index: value} so the common case costs nothing."""
-    links: dict[str, str] = {}
-    xattrs: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for i, e in enumerate(entries):
-        if e.link is not None:
-            links[str(i)] = e.link
-        if e.xattrs:
-            xattrs[str(i)] = e.xattrs
-        if e.extra:
-            extra[str(i)] = e.extra
-    paths = [e.path for e in entries]
+    e = as_entries(entries)
+    n = len(e)
+    paths = e.paths
     body = _Body()
     path_ref = None
     if not any("\0" in p for p in paths):
         path_ref = body.add("\0".join(paths).encode("utf-8", "surrogatepass"))
-    cols = {
-        "n": len(entries),
+    cols: dict[str, Any] = {
+        "n": n,
         "path": path_ref if path_ref is not None else paths,
-        "type": _column([_TYPE_CODES[EntryType(e.type)] for e in entries], body, "b"),
-        "link": links,
-        "xattrs": xattrs,
-        "extra": extra,
+        "type": _column(e.column("type"), body, "b"),
+        "link": {str(i): v for i, v in sorted(e.sparse("link").items())},
+        "xattrs": {str(i): v for i, v in sorted(e.sparse("xattrs").items())},
+        "extra": {str(i): v for i, v in sorted(e.sparse("extra").items())},
+    }
+    owners, owner = e.owner_table
+    dev = e.sparse("dev")
+    values: dict[str, Any] = {
+        "uname": [owners[o][0] for o in owner] if len(owners) > 1 else [owners[0][0]] * n if n else [],
+        "gname": [owners[o][1] for o in owner] if len(owners) > 1 else [owners[0][1]] * n if n else [],
+        "devmajor": [dev.get(i, (0, 0))[0] for i in range(n)] if dev else [0] * n,
+        "devminor": [dev.get(i, (0, 0))[1] for i in range(n)] if dev else [0] * n,
     }
     for name, code in _COLUMNS:
-        cols[name] = _column([getattr(e, name) for e in entries], body, code)
+        cols[name] = _column(values[name] if name in values else e.column(name), body, code)
     head = json.dumps(cols, separators=(",", ":"), default=str).encode("utf-8", "surrogatepass")
     raw = b"".join([len(head).to_bytes(8, "big"), head, *body.parts])
     return zstandard.ZstdCompressor(level=3).compress(raw)
@@ -150,7 +160,7 @@ def _str_dict(v: Any) -> bool:
     return isinstance(v, dict) and all(type(k) is str and type(x) is str for k, x in v.items())
 
 
-def decode_entries(blob: bytes) -> list[TarEntry]:
+def decode_entries(blob: bytes) -> Entries:
     """The entries `encode_entries` stored. The blob is ours but the file is
     not out of reach of other programs or bad disks, so anything that is not
     the shape encode_entries writes raises (DecodeError, or whatever zstd,
@@ -184,28 +194,48 @@ def decode_entries(blob: bytes) -> list[TarEntry]:
     codes = list(_checked("type", c["type"], n, body))
     if codes and not (min(codes) >= 0 and max(codes) < len(_TYPES)):
         raise DecodeError("a cached listing's types are malformed")
-    types = [_TYPES[t] for t in codes]
     cols = {name: _checked(name, c[name], n, body) for name, _ in _COLUMNS}
     links = _sparse("links", c["link"], n, lambda v: type(v) is str)
     xattrs = _sparse("xattrs", c["xattrs"], n, _str_dict)
     extra = _sparse("extra", c["extra"], n, lambda v: isinstance(v, dict) and all(type(k) is str for k in v))
-    # The collector would otherwise walk the growing heap many times while
-    # 100k+ objects are created; nothing here makes reference cycles.
-    was_enabled = gc.isenabled()
-    gc.disable()
+    owners, owner = _owners(cols["uname"], cols["gname"], n)
+    dev = {}
+    if not (isinstance(c["devmajor"], dict) and c["devmajor"].get("c") == 0
+            and isinstance(c["devminor"], dict) and c["devminor"].get("c") == 0):
+        dev = {i: (a, b) for i, (a, b) in enumerate(zip(cols["devmajor"], cols["devminor"])) if a or b}
+    return Entries.from_columns(
+        paths, bytearray(codes), _array("q", cols["size"], n), _array("q", cols["mode"], n),
+        _array("q", cols["uid"], n), _array("q", cols["gid"], n), _array("d", cols["mtime"], n),
+        _array("q", cols["offset"], n), owners, owner, {"link": links, "dev": dev, "xattrs": xattrs, "extra": extra},
+    )
+
+
+def _array(code: str, values: Any, n: int) -> array.array:
+    """A column as the packed array Entries keeps (constants repeated, lists packed)."""
+    if not n:
+        return array.array(code)
+    if isinstance(values, itertools.repeat):
+        first = next(values)
+        try:
+            return array.array(code, [float(first) if code == "d" else first]) * n
+        except (OverflowError, TypeError):
+            raise DecodeError("a cached listing holds a number out of range") from None
+    if isinstance(values, array.array) and values.typecode == code:
+        return values
+    if code == "d":
+        return array.array("d", [float(v) for v in values])
     try:
-        entries = list(
-            map(TarEntry, paths, types, cols["size"], cols["mode"], cols["uid"], cols["gid"], cols["uname"],
-                cols["gname"], cols["mtime"], itertools.repeat(None, n), cols["offset"], cols["devmajor"],
-                cols["devminor"])
-        )
-    finally:
-        if was_enabled:
-            gc.enable()
-    for i, v in links.items():
-        entries[i].link = v
-    for i, v in xattrs.items():
-        entries[i].xattrs = v
-    for i, v in extra.items():
-        entries[i].extra = v
-    return entries
+        return array.array(code, values)
+    except OverflowError:
+        raise DecodeError("a cached listing holds a number out of range") from None
+
+
+def _owners(unames: Any, gnames: Any, n: int) -> tuple[list[tuple[str, str]], array.array]:
+    if not n:
+        return [], array.array("I")
+    if isinstance(unames, itertools.repeat) and isinstance(gnames, itertools.repeat):
+        return [(next(unames), next(gnames))], array.array("I", [0]) * n
+    table: dict[tuple[str, str], int] = {}
+    rows = array.array("I", [table.setdefault(pair, len(table)) for pair in zip(unames, gnames)])
+    return list(table), rows
+

@@ -31,6 +31,7 @@ from operator import attrgetter
 
 import zstandard
 
+from layerslayer_tui.columns import Entries
 from layerslayer_tui.entry import TarEntry
 
 __all__ = ["IndexRecord", "build", "scan"]
@@ -102,8 +103,12 @@ def _unblock(blob: bytes) -> tuple[list[int], list[bytes]]:
 
 def build(entries: Sequence[TarEntry]) -> IndexRecord:
     comp = zstandard.ZstdCompressor(level=_LEVEL)
-    sizes = comp.compress(array("q", map(_SIZE, entries)).tobytes())
-    text = _SEP.join(map(_PATH, entries))
+    if isinstance(entries, Entries):  # the columns as they are: no entry object made
+        sizes = comp.compress(array("q", entries.column("size")).tobytes())
+        text = _SEP.join(entries.paths)
+    else:
+        sizes = comp.compress(array("q", map(_SIZE, entries)).tobytes())
+        text = _SEP.join(map(_PATH, entries))
     if text.count(_SEP) != max(len(entries) - 1, 0):
         return IndexRecord(None, None, sizes)  # a path holds NUL
     # str.lower maps each character on its own (final sigma aside, whose rule

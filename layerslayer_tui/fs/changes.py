@@ -18,20 +18,12 @@ def compare(node: Node, lower: Node | None) -> Change:
         return Change.ADDED
     if node.kind != lower.kind:
         return Change.MODIFIED
-    a, b = node.entry, lower.entry
+    # (size, mode, uid, gid, mtime, link), read from the rows: no entry object made.
+    a, b = node.attrs(), lower.attrs()
     if a is None or b is None:
         # An implied directory declares no attributes, so it changes nothing.
         return Change.UNMODIFIED
-    if (
-        a.size != b.size
-        or a.mode != b.mode
-        or a.uid != b.uid
-        or a.gid != b.gid
-        or a.mtime != b.mtime
-        or a.link != b.link
-    ):
-        return Change.MODIFIED
-    return Change.UNMODIFIED
+    return Change.MODIFIED if a != b else Change.UNMODIFIED
 
 
 def mark_changes(tree: LayerTree, lower: MergedTree | None) -> Counter[Change]:

@@ -192,7 +192,7 @@ def write_to(
 def _entries(shown: Any, with_removals: bool, implied: bool) -> Iterator[Node]:
     """Nodes that stand for an entry, and implied directories when asked."""
     for node in shown.walk(removals=with_removals):
-        if node.entry is not None or (implied and node.kind == DIR):
+        if node.has_entry or (implied and node.kind == DIR):
             yield node
 
 
@@ -203,24 +203,45 @@ def _digests(meta: ExportMeta) -> tuple[dict[int, str], str | None]:
 
 
 def _mtime(value: float) -> int | float:
-    if not math.isfinite(value):
-        return 0
-    return int(value) if value == int(value) else value
+    if type(value) is float:
+        if value.is_integer():  # the common case first: whole seconds (false for inf and nan)
+            return int(value)
+        return value if math.isfinite(value) else 0
+    return int(value)
 
 
 def _row(node: Node, by_index: dict[int, str], only: str | None) -> tuple:
     """The FIELDS of one node, CSV-ready (implied is "true" or None)."""
-    e = node.entry
+    f = node.fields()  # read from the listing's columns: no entry object made
     index = node.layer_index
     digest = by_index.get(index, only) if index is not None else only
     change = node.change.value if node.change is not None else None
-    if e is None:  # an implied directory: what a runtime creates
+    if f is None:  # an implied directory: what a runtime creates
         return (node.path, DIR, 0, IMPLIED_MODE, IMPLIED_UID, IMPLIED_GID, "", "",
                 None, None, index, digest, change, node.unsafe, "true")  # fmt: skip
-    link = e.link if node.kind not in (WHITEOUT, OPAQUE) else None
-    size = e.size if node.kind not in (WHITEOUT, OPAQUE, DIR) else 0
-    return (node.path, node.kind, size, e.mode, e.uid, e.gid, e.uname, e.gname,
-            _mtime(e.mtime), link, index, digest, change, node.unsafe, None)  # fmt: skip
+    size, mode, uid, gid, uname, gname, mtime, link = f
+    kind = node.kind
+    if kind in (WHITEOUT, OPAQUE):
+        link, size = None, 0
+    elif kind == DIR:
+        size = 0
+    return (node.path, kind, size, mode, uid, gid, uname, gname,
+            _mtime(mtime), link, index, digest, change, node.unsafe, None)  # fmt: skip
+
+
+class _Memo(dict):
+    """A JSON-escaped string per distinct value, for the fields that repeat
+    (owners, digests, markers); bounded, so hostile variety costs no memory."""
+
+    def __init__(self, enc: Any) -> None:
+        super().__init__()
+        self.enc = enc
+
+    def __missing__(self, key: str) -> str:
+        value = self.enc(key)
+        if len(self) < 4096:
+            self[key] = value
+        return value
 
 
 def _write_json(
@@ -229,26 +250,64 @@ def _write_json(
     header = json.dumps(meta.header(flt), ensure_ascii=True)
     out.write(header[:-1] + ', "entries": [')
     enc = json.encoder.encode_basestring_ascii  # the C escaper json.dumps uses; one call per string
+    memo = _Memo(enc)
     by_index, only = _digests(meta)
+    # The fields that repeat from row to row, each written once as JSON text
+    # and reused: owners, and layer + digest + marker (the row's tail).
+    owners: dict[tuple, str] = {}
+    tails: dict[tuple, str] = {}
     sep = "\n"
     rows = 0
+    pending: list[str] = []  # written a few thousand rows at a time: one write per row costs as much as the row
     for node in _entries(shown, with_removals, implied):
-        row = _row(node, by_index, only)
-        path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change, unsafe, dir_implied = row
-        # "unsafe" and "implied" are written only when set (docs/EXPORT-FORMATS.md).
-        flags = (f', "unsafe": {enc(unsafe)}' if unsafe else "") + (', "implied": true' if dir_implied else "")
-        out.write(
-            f'{sep}{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
-            f'"uid": {uid}, "gid": {gid}, "uname": {enc(uname)}, "gname": {enc(gname)}, '
-            f'"mtime": {"null" if mtime is None else repr(mtime)}, "link": {"null" if link is None else enc(link)}, '
-            f'"layer": {"null" if index is None else index}, '
-            f'"layer_digest": {"null" if digest is None else enc(digest)}, '
-            f'"change": {"null" if change is None else enc(change)}{flags}}}'
-        )
+        kind = node.kind
+        f = node.fields() if not node.unsafe and kind != WHITEOUT and kind != OPAQUE else None
+        if f is None:  # implied directories, removals, flagged entries: the general form
+            pending.append(sep + _json_row(_row(node, by_index, only), enc, memo))
+        else:
+            size, mode, uid, gid, uname, gname, mtime, link = f
+            okey = (uid, gid, uname, gname)
+            owner = owners.get(okey)
+            if owner is None:
+                owner = f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}'
+                if len(owners) < 4096:
+                    owners[okey] = owner
+            index, change = node.layer_index, node.change
+            tail = tails.get((index, change))
+            if tail is None:
+                digest = by_index.get(index, only) if index is not None else only
+                tail = tails[(index, change)] = (
+                    f'"layer": {"null" if index is None else index}, '
+                    f'"layer_digest": {"null" if digest is None else memo[digest]}, '
+                    f'"change": {"null" if change is None else memo[change.value]}}}'
+                )
+            pending.append(
+                f'{sep}{{"path": {enc(node.path)}, "type": "{kind}", "size": {0 if kind == DIR else size}, '
+                f'"mode": {mode}, {owner}, "mtime": {repr(_mtime(mtime))}, '
+                f'"link": {"null" if link is None else enc(link)}, {tail}'
+            )
         sep = ",\n"
         rows += 1
+        if len(pending) >= 4096:
+            out.write("".join(pending))
+            pending.clear()
+    out.write("".join(pending))
     out.write("\n]}\n")
     return rows
+
+
+def _json_row(row: tuple, enc: Any, memo: _Memo) -> str:
+    path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change, unsafe, dir_implied = row
+    # "unsafe" and "implied" are written only when set (docs/EXPORT-FORMATS.md).
+    flags = (f', "unsafe": {enc(unsafe)}' if unsafe else "") + (', "implied": true' if dir_implied else "")
+    return (
+        f'{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
+        f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}, '
+        f'"mtime": {"null" if mtime is None else repr(mtime)}, "link": {"null" if link is None else enc(link)}, '
+        f'"layer": {"null" if index is None else index}, '
+        f'"layer_digest": {"null" if digest is None else memo[digest]}, '
+        f'"change": {"null" if change is None else memo[change]}{flags}}}'
+    )
 
 
 def _write_csv(
@@ -297,9 +356,9 @@ def _txt_label(node: Node) -> str:
         return f"[     -]  {quote(node.name)}  (removed by whiteout)"
     if node.kind == OPAQUE:
         return "[     -]  (opaque: lower contents hidden)"
-    size = node.total_bytes if node.kind == DIR else (node.entry.size if node.entry is not None else 0)
+    size = node.total_bytes if node.kind == DIR else node.size
     label = f"[{human_size(size, compact=True):>6}]  {quote(node.name)}"
-    link = node.entry.link if node.entry is not None else None
+    link = node.link
     if link is not None and node.kind == "symlink":
         label += f" -> {quote(link)}"
     elif link is not None and node.kind == "hardlink":

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..entry import EntryType
-from .node import FlaggedNode, Node, TreeView
+from ..gcpause import paused
+from .node import FlaggedNode, Leaf, Node, TreeView, make_node
 from .paths import WHITEOUT_PREFIX, classify, split
 from .tree import LayerTree
 
@@ -59,8 +60,12 @@ class MergedTree(TreeView):
         if not tree.complete:
             self.partial_layers.append(index)
             self._partial_trees.append(tree)
+        with paused(len(tree)):
+            self._apply(tree, index)
+
+    def _apply(self, tree: LayerTree, index: int) -> None:
         self._work = 0
-        nodes = self._nodes
+        lookup = self._lookup
         for dir_path in tree.opaque_dirs:
             holder = self.get(dir_path)
             if holder is None or holder.kids is None:
@@ -70,10 +75,10 @@ class MergedTree(TreeView):
                 for child in list(holder.kids.values()):
                     self._detach(child)
         for gone in tree.whiteouts:
-            node = nodes.get(gone)
+            node = lookup(gone)
             if node is None:
                 real = self._real(gone)
-                node = nodes.get(real) if real is not None else None
+                node = lookup(real) if real is not None else None
             if node is not None:
                 self._detach(node)
         links: list[Node] = []
@@ -90,38 +95,38 @@ class MergedTree(TreeView):
         # Resolved after the layer's own entries so a link may name a file the
         # same layer adds later in sorted order (tar puts targets first).
         for node in links:
-            link = node.entry.link if node.entry is not None else None
+            link = node.link
             clean = classify(link)[0] if link else None
-            target = nodes.get(clean) if clean else None
+            target = lookup(clean) if clean else None
             if target is None and clean:
                 real = self._real(clean)
-                target = nodes.get(real) if real is not None else None
+                target = lookup(real) if real is not None else None
             if target is not None:
                 node.target = target.target if target.kind == HARDLINK else target.entry
 
     def _place(
         self, src: Node, path: str, unsafe: str | None, index: int, resolved: dict[str, str | None], links: list[Node]
     ) -> None:
-        nodes = self._nodes
         parent_path, name = split(path)
-        parent = nodes.get(parent_path) if parent_path else self.root
-        if parent is None or parent.kids is None:
+        parent = self._nodes.get(parent_path) if parent_path else self.root
+        if parent is None:
             # Extraction follows symlinks among the parents (inside the root),
             # so "lnk/x" over a lower "lnk -> usr" lands in "usr/x".
             real = self._resolve_cached(parent_path, resolved)
             if real is None:
-                self._add_flagged(FlaggedNode(src.path, src.kind, src.entry, index, src.path, LINK_LOOP))
+                self._add_flagged(FlaggedNode.like(src, src.path, index, src.path, LINK_LOOP))
                 return
             parent = self._ensure_dir(real, index)
-        path = f"{parent.path}/{name}" if parent.path else name
+        if parent.path != parent_path:
+            path = f"{parent.path}/{name}" if parent.path else name  # else the source's own string, shared
         old = parent.kids.get(name)  # type: ignore[union-attr]
         if src.kids is not None:
             if old is not None and old.kids is not None:
-                if src.entry is not None:
-                    old.entry = src.entry
+                if src.has_entry:
+                    old.take_entry(src)
                     old.layer_index = index
                 return
-            if src.entry is None and old is not None and old.kind == SYMLINK:
+            if not src.has_entry and old is not None and old.kind == SYMLINK:
                 return  # only named as a parent: its children follow the link
         if old is not None:
             self._detach(old)
@@ -129,10 +134,10 @@ class MergedTree(TreeView):
         if src.kind == SYMLINK:
             resolved.clear()
         if unsafe is None:
-            node = Node(path, src.kind, src.entry, index, name)
+            node = make_node(path, src.kind, src._src, src._row, index, name)
         else:
-            node = FlaggedNode(path, src.kind, src.entry, index, name, unsafe)
-        self._attach(parent, node)  # type: ignore[arg-type]
+            node = FlaggedNode.like(src, path, index, name, unsafe)
+        self._attach(parent, node, name)  # type: ignore[arg-type]
         if src.kind == HARDLINK:
             links.append(node)
 
@@ -169,7 +174,7 @@ class MergedTree(TreeView):
         every symlink in it is followed without leaving the root (".." stops at
         the root), like filepath-securejoin; None past MAX_LINK_HOPS links,
         MAX_PATH_PARTS parts, or the layer's work budget."""
-        nodes = self._nodes
+        lookup = self._lookup
         todo = path.split("/")[::-1]
         cur = start  # kept as one string: a join per part would be quadratic
         depth = start.count("/") + 1 if start else 0
@@ -187,12 +192,12 @@ class MergedTree(TreeView):
                     depth -= 1
                 continue
             candidate = f"{cur}/{part}" if cur else part
-            node = nodes.get(candidate)
-            if node is not None and node.kind == SYMLINK and node.entry is not None and node.entry.link:
+            node = lookup(candidate)
+            link = node.link if node is not None and node.kind == SYMLINK else None
+            if link:
                 hops += 1
                 if hops > MAX_LINK_HOPS:
                     return None
-                link = node.entry.link
                 parts = self._link_parts.get(link)
                 if parts is None:
                     parts = self._link_parts[link] = link.split("/")[::-1]

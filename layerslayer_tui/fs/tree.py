@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..columns import KIND_OF, Entries, as_entries
 from ..entry import TarEntry
-from .node import DIR, OPAQUE, WHITEOUT, FlaggedNode, Node, TreeView
+from ..gcpause import paused
+from .node import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, FlaggedNode, Leaf, LinkLeaf, Node, TreeView
 from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, classify, quote
+
+
+_MAX_NAMES = 1 << 20
+
+
+def _carry(node: Node, files: int, size: int) -> None:
+    """Add files and bytes to node and every directory above it. (A
+    directory detached since only drops what it gets: the totals it was
+    detached with never held these, so nothing above it loses them.)"""
+    p: Node | None = node
+    while p is not None:
+        p.total_files += files
+        p.total_bytes += size
+        p = p.parent  # distinct names shared per tree; past it names are not shared
 
 
 class LayerTree(TreeView):
@@ -31,45 +47,95 @@ class LayerTree(TreeView):
         self._whiteouts: dict[str, Node] = {}  # deleted path -> marker node
         self._opaque: dict[str, Node] = {}  # directory path -> marker node
         self._removals_by_dir: dict[str, list[Node]] = {}
+        self._names: dict[str, str] = {}
 
     # -- building ----------------------------------------------------------
 
     def add(self, entries: Iterable[TarEntry]) -> None:
-        nodes = self._nodes
-        index = self.index
-        for entry in entries:
-            path = entry.path
-            # Most names are already clean; only suspicious ones pay for classify().
-            if not path or path[0] == "/" or path[-1] == "/" or "//" in path or "/." in path or path[0] == "." or "\x00" in path:
-                place, unsafe = classify(path)
-                if unsafe is not None:
-                    self.entries += 1
-                    self._add_flagged(FlaggedNode(path, entry.type._value_, entry, index, path, unsafe))
-                    continue
-                if place is None:
-                    continue  # the archive root ("./"): not a file of the layer
-                path = place
-            self.entries += 1
-            self.last_path = path
-            parent_path, _, name = path.rpartition("/")
-            if name[:4] == WHITEOUT_PREFIX:
-                self._add_removal(entry, path, parent_path, name)
-                continue
-            kind = entry.type._value_
-            old = nodes.get(path)
-            if old is not None:
-                if kind == DIR and old.kids is not None:
-                    # A directory listed twice (or after its children): keep the
-                    # children, take the declared attributes.
-                    old.entry = entry
-                    continue
-                self._detach(old)
-            parent = nodes.get(parent_path) if parent_path else self.root
-            if parent is None or parent.kids is None:
-                parent = self._ensure_dir(parent_path, index)
-            self._attach(parent, Node(path, kind, entry, index, name))
+        """Add a batch of entries (an `Entries` is kept as it is and its rows
+        are referenced by the nodes; anything else is copied into one)."""
+        batch = as_entries(entries)
+        if batch:
+            with paused(len(batch)):
+                self._add(batch)
 
-    def _add_removal(self, entry: TarEntry, path: str, parent_path: str, name: str) -> None:
+    def _add(self, batch: Entries) -> None:
+        nodes = self._nodes
+        root = self.root
+        index = self.index
+        paths = batch.paths
+        kinds = KIND_OF
+        types = batch.column("type")
+        sizes = batch.column("size")
+        names = self._names
+        # A tar lists a directory's files together: their totals are summed
+        # here and carried up the parent chain once per run of siblings.
+        run_parent: Node | None = None
+        run_files = run_bytes = 0
+        accepted = count = 0
+        last_path = self.last_path
+        try:
+            for row in range(len(batch)):
+                path = paths[row]
+                # Most names are already clean; only suspicious ones pay for classify().
+                if not path or path[0] == "/" or path[-1] == "/" or "//" in path or "/." in path or path[0] == "." \
+                        or "\x00" in path:
+                    place, unsafe = classify(path)
+                    if unsafe is not None:
+                        accepted += 1
+                        self._add_flagged(FlaggedNode(path, kinds[types[row]], None, index, path, unsafe, src=batch,
+                                                      row=row))
+                        continue
+                    if place is None:
+                        continue  # the archive root ("./"): not a file of the layer
+                    path = place
+                accepted += 1
+                last_path = path
+                parent_path, _, name = path.rpartition("/")
+                if name[:4] == WHITEOUT_PREFIX:
+                    self._add_removal(batch, row, path, parent_path, name)
+                    continue
+                kind = kinds[types[row]]
+                parent = nodes.get(parent_path) if parent_path else root
+                if parent is None:
+                    parent = self._ensure_dir(parent_path, index)
+                kids = parent.kids
+                old = kids.get(name)  # type: ignore[union-attr]
+                if old is not None:
+                    if kind == DIR and old.kids is not None:
+                        # A directory listed twice (or after its children): keep the
+                        # children, take the declared attributes.
+                        old._src, old._row = batch, row
+                        continue
+                    self._detach(old)
+                # One str per distinct name: real trees repeat names a lot
+                # (index.js, package.json, __init__.py), and each kids key is kept.
+                name = names.setdefault(name, name) if len(names) < _MAX_NAMES else name
+                if kind == DIR:
+                    self._attach(parent, Node(path, DIR, None, index, name, src=batch, row=row), name)
+                    continue
+                # A leaf, attached here rather than by _attach: this loop runs once
+                # per entry, and a leaf's totals are known without asking it.
+                node = Leaf(path, kind, batch, row, index) if kind != HARDLINK else LinkLeaf(path, kind, batch, row, index)
+                node.parent = parent
+                kids[name] = node  # type: ignore[index]
+                parent._sorted = None
+                count += 1
+                if parent is not run_parent:
+                    if run_parent is not None:
+                        _carry(run_parent, run_files, run_bytes)
+                    run_parent, run_files, run_bytes = parent, 0, 0
+                run_files += 1
+                if kind == FILE:
+                    run_bytes += sizes[row]
+        finally:
+            if run_parent is not None:
+                _carry(run_parent, run_files, run_bytes)
+            self.entries += accepted
+            self._count += count
+            self.last_path = last_path
+
+    def _add_removal(self, batch: Entries, row: int, path: str, parent_path: str, name: str) -> None:
         if name == OPAQUE_MARKER:
             target, kind, holder = parent_path, OPAQUE, parent_path
             registry = self._opaque
@@ -81,7 +147,7 @@ class LayerTree(TreeView):
             registry = self._whiteouts
         # The marker lives in its directory, so that directory exists in this layer.
         holder_node = self._ensure_dir(parent_path, self.index)
-        node = Node(target, kind, entry, self.index, name=OPAQUE_MARKER if kind == OPAQUE else None)
+        node = Node(target, kind, None, self.index, name=OPAQUE_MARKER if kind == OPAQUE else None, src=batch, row=row)
         # Linked upwards only (never in `kids`): filters can find its directory.
         node.parent = holder_node
         old = registry.get(target)

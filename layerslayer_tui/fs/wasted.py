@@ -68,7 +68,7 @@ def wasted(trees: Sequence[LayerTree | None]) -> WastedReport:
         if tree is not None:
             for node in tree.nodes():
                 if not node.kids:  # leaves only, empty directories included
-                    visit(node.path, node.entry.size if node.entry is not None else 0, index)
+                    visit(node.path, node.size, index)
             for path, _marker in tree.whiteouts.items():
                 gone = below.get(path)
                 visit(path, gone.total_bytes if gone is not None else 0, index)

@@ -21,6 +21,7 @@ from ..errors import LayerFormatError, NetworkError, ProtocolError
 from ..units import human_size
 from .decompress import StreamDecoder, check_media_type
 from .seekhook import SeekRecording
+from ..columns import Entries
 from .scanner import Capture, TarScanner
 from .source import ByteSource, ByteStream
 
@@ -86,7 +87,7 @@ class Pipeline:
         self.hasher = _Hasher(algorithm)
         self.raw = 0
         self.uncompressed = 0
-        self.pending: list[TarEntry] = []
+        self.pending = Entries()
         self.clean_end = False
         self.seek = SeekRecording()  # gzip access points (peek/gzindex.py), once start() is called
 
@@ -108,8 +109,8 @@ class Pipeline:
             self.clean_end = self.decoder.finish()
             self.scanner.end_of_stream()
 
-    def take(self) -> list[TarEntry]:
-        out, self.pending = self.pending, []
+    def take(self) -> Entries:
+        out, self.pending = self.pending, Entries()
         return out
 
 

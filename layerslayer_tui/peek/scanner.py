@@ -17,6 +17,9 @@ import math
 from collections.abc import Callable
 from typing import Protocol
 
+from ..columns import DIR_CODE as _DIR_CODE
+from ..columns import HARDLINK_CODE as _HARDLINK_CODE
+from ..columns import TYPE_CODE, Entries
 from ..entry import EntryType, TarEntry
 from ..errors import LayerFormatError
 from ..fs.paths import tar_name as normalise  # the one name rule; keeps "/" and ".." for fs/ to flag
@@ -35,6 +38,12 @@ _DEVICES = (EntryType.CHAR, EntryType.BLOCK)
 _HEADER_ONLY = frozenset(
     (tf.LNKTYPE, tf.SYMTYPE, tf.CHRTYPE, tf.BLKTYPE, tf.DIRTYPE, tf.FIFOTYPE)
 )
+# Type flags whose entries take the fast path, with their column codes (sparse
+# files, devices and unknown flags take the full rules).
+_CODES = {flag: TYPE_CODE[etype] for flag, etype in tf.ENTRY_TYPES.items() if flag != tf.GNUTYPE_SPARSE}
+_DEVICE_FLAGS = frozenset((tf.CHRTYPE, tf.BLKTYPE))
+_MAX_OWNERS = 4096
+_OCTAL5 = (8, 8, 8, 8, 8)
 _ENTRY_PAX_TYPES = frozenset((tf.XHDTYPE, tf.SOLARIS_XHDTYPE))
 _RECORD_TYPES = frozenset(
     (tf.GNUTYPE_LONGNAME, tf.GNUTYPE_LONGLINK, tf.XHDTYPE, tf.XGLTYPE, tf.SOLARIS_XHDTYPE)
@@ -150,11 +159,12 @@ class TarScanner:
         self.global_pax_refused = 0  # 'g' records ignored for exceeding the bounds
         self._first_offset = -1
         self._sparse: tuple[TarEntry, int, list[tuple[int, int]]] | None = None
+        self._owners: dict[tuple[bytes, bytes], tuple[str, str]] = {}  # raw uname/gname fields, decoded
 
     # -- feeding -----------------------------------------------------------
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[TarEntry]:
-        out: list[TarEntry] = []
+    def feed(self, data: bytes | bytearray | memoryview) -> Entries:
+        out = Entries()
         mv = data if isinstance(data, memoryview) else memoryview(data)
         n = len(mv)
         base = self.offset
@@ -264,7 +274,7 @@ class TarScanner:
             f"entry and is limited to {tf.MAX_GLOBAL_PAX} bytes in {tf.MAX_GLOBAL_PAX_KEYS} keys."
         )
 
-    def _block(self, buf: memoryview, off: int, boff: int, out: list[TarEntry]) -> None:
+    def _block(self, buf: memoryview, off: int, boff: int, out: Entries) -> None:
         if self._sparse is not None:
             self._sparse_extension(buf, off, boff, out)
             return
@@ -286,13 +296,18 @@ class TarScanner:
             devminor,
             prefix,
         ) = _HEADER_UNPACK(buf, off)
-        if not chksum.strip(_NULSP):
+        digits = chksum.strip(_NULSP)
+        if not digits:
             if buf[off : off + _BLOCK] == tf.ZERO_BLOCK:
                 # tarfile and GNU tar both stop at the first zero block.
                 self.finished = True
                 return
             raise _fail(boff, "a header without a checksum")
-        if not _CHECKSUM_OK(buf, off, _num(chksum, boff)):
+        try:
+            n_chk = int(digits, 8)
+        except ValueError:
+            n_chk = _num(chksum, boff)
+        if not _CHECKSUM_OK(buf, off, n_chk):
             raise _fail(boff, "a bad header checksum")
         # The five octal fields in one go: joined with spaces, NULs made
         # spaces, exactly five tokens means five plain octal numbers.
@@ -301,7 +316,7 @@ class TarScanner:
         try:
             if len(tokens) != 5:
                 raise ValueError
-            n_mode, n_uid, n_gid, n_size, n_mtime = (int(t, 8) for t in tokens)
+            n_mode, n_uid, n_gid, n_size, n_mtime = map(int, tokens, _OCTAL5)  # int(t, 8) in C, no frames
         except ValueError:
             n_mode, n_uid, n_gid, n_size, n_mtime = (_num(f, boff) for f in (mode, uid, gid, size, mtime))
         pax = self._pax
@@ -328,6 +343,37 @@ class TarScanner:
             self._rec_offset = boff
             if not stored:
                 self._record_done()
+            return
+
+        first = self._first_offset
+        self._first_offset = -1
+        code = _CODES.get(typeflag)
+        if (code is not None and not pax and not gpax and self._longname is None and self._longlink is None
+                and self._gxattrs is None and self.capture is None and typeflag not in _DEVICE_FLAGS):
+            # The fast path, most headers of most layers: plain ustar/GNU fields
+            # straight into the columns, no entry object made.
+            path = name.partition(b"\x00")[0].decode("utf-8", "surrogateescape")
+            if prefix[0] and magic == tf.POSIX_MAGIC:
+                path = _text(prefix) + "/" + path
+            link = None
+            if linkname[0]:
+                link = _text(linkname)
+                if code == _HARDLINK_CODE:
+                    link = normalise(link)
+            if path[-1:] == "/" or path[:1] == ".":  # only these need tar_name's rules
+                if typeflag == tf.AREGTYPE and path[-1:] == "/":
+                    code = _DIR_CODE
+                path = normalise(path)
+            self._skip = 0 if typeflag in _HEADER_ONLY else (stored + 511) & ~511
+            if path:
+                owners = self._owners
+                owner = owners.get((uname, gname))
+                if owner is None:
+                    owner = (_text(uname) if uname[0] else "", _text(gname) if gname[0] else "")
+                    if len(owners) < _MAX_OWNERS:  # a hostile layer may name a new owner in every header
+                        owners[(uname, gname)] = owner
+                out.add(path, code, stored, n_mode & 0o7777, n_uid, n_gid, out.owner_index(*owner), float(n_mtime),
+                        first if first >= 0 else boff, link)
             return
 
         etype = tf.ENTRY_TYPES.get(typeflag)
@@ -361,7 +407,7 @@ class TarScanner:
             _text(gname) if gname[0] else "",
             float(n_mtime),
             link,
-            self._first_offset if self._first_offset >= 0 else boff,
+            first if first >= 0 else boff,
             0,
             0,
             None,
@@ -377,7 +423,6 @@ class TarScanner:
         self._longname = None
         self._longlink = None
         self._pax = {}
-        self._first_offset = -1
 
         if typeflag in _HEADER_ONLY:
             stored = 0
@@ -390,7 +435,7 @@ class TarScanner:
             entry.extra = {"sparse": pairs}
         self._emit(entry, stored, out)
 
-    def _sparse_extension(self, buf: memoryview, off: int, boff: int, out: list[TarEntry]) -> None:
+    def _sparse_extension(self, buf: memoryview, off: int, boff: int, out: Entries) -> None:
         assert self._sparse is not None
         entry, stored, pairs = self._sparse
         pairs.extend(_sparse_pairs(buf, off, tf.GNU_EXT_PAIRS, boff))
@@ -400,7 +445,7 @@ class TarScanner:
         entry.extra = {"sparse": pairs}
         self._emit(entry, stored, out)
 
-    def _emit(self, entry: TarEntry, stored: int, out: list[TarEntry]) -> None:
+    def _emit(self, entry: TarEntry, stored: int, out: Entries) -> None:
         self._skip = (stored + 511) & ~511
         path = normalise(entry.path)
         entry.path = path
@@ -434,9 +479,12 @@ class TarScanner:
     @staticmethod
     def _pax_int(raw: bytes, offset: int) -> int:
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise _fail(offset, "a malformed PAX number") from None
+        if not -(1 << 63) <= value < 1 << 63:  # what Go's archive/tar accepts; the listing's columns hold 64 bits
+            raise _fail(offset, "a PAX number out of range")
+        return value
 
     def _apply_pax(self, pax: dict[str, bytes], entry: TarEntry, offset: int) -> None:
         text = _pax_text

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from layerslayer_tui import peek
 from layerslayer_tui.cache import Cache, CachedListing, scope_of
+from layerslayer_tui.columns import Entries, as_entries
 from layerslayer_tui.entry import EntryBatch, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.errors import LayerFormatError, LayerslayerError, NetworkError
 from layerslayer_tui.image import Descriptor, ImageInfo, LayerInfo
@@ -130,7 +131,9 @@ class LayerListing:
         self._cached = cached
         self._full = full
         self._budget = budget
-        self._entries: list[TarEntry] = list(cached.entries) if cached is not None else []
+        # The batches as they came (the trees keep references to their rows, so
+        # one copy serves both); `entries` joins them when someone asks.
+        self._parts: list[Entries] = [as_entries(cached.entries)] if cached is not None else []
         self._peek: peek.Peek | None = None
         self._sources: list[_TrackedSource] = []
         self._closed = False
@@ -144,9 +147,15 @@ class LayerListing:
         return self.progress.complete
 
     @property
-    def entries(self) -> list[TarEntry]:
+    def entries(self) -> Entries:
         """Every entry yielded so far, in stream order."""
-        return self._entries
+        parts = self._parts
+        # Joined anew each time (a copy, dropped after use): replacing the parts
+        # with it would keep two copies, since the trees hold the parts' rows.
+        return parts[0] if len(parts) == 1 else Entries.concat(parts)
+
+    def _set_entries(self, entries: Entries) -> None:
+        self._parts = [entries]
 
     # -- iteration --
 
@@ -155,7 +164,7 @@ class LayerListing:
             raise RuntimeError("a LayerListing can be iterated only once")
         self._started = True
         if self._cached is not None:
-            yield EntryBatch(self._cached.entries, self._cached.progress)
+            yield EntryBatch(self._parts[0] if self._parts else Entries(), self._cached.progress)
             if self._full and not self._cached.complete and not self._closed:
                 yield from self.continue_full()
             return
@@ -202,7 +211,7 @@ class LayerListing:
 
     def _verify(self) -> Iterator[EntryBatch]:
         self._host.require_online(f"layer {self.layer.index + 1} to check its index")
-        self._index = (self.progress.source, list(self._entries), frozenset())
+        self._index = (self.progress.source, self.entries, frozenset())
         desc = self.layer.descriptor
         self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest, annotations=desc.annotations,
                                    media_type=desc.media_type)
@@ -217,14 +226,15 @@ class LayerListing:
         held back so that the last can carry the comparison."""
         assert self._index is not None
         source, indexed, hidden = self._index
-        streamed: list[TarEntry] = []
+        parts: list[Entries] = []
         if show:
             # The layer's own entries become the listing as they stream: collect
             # them once, not again on top of the index entries.
-            self._entries = streamed
+            self._parts = parts
         held: EntryBatch | None = None
         for batch in batches:
-            streamed.extend(batch.entries)
+            if batch.entries:
+                parts.append(as_entries(batch.entries))
             if held is not None:
                 if show:
                     self.progress = held.progress
@@ -236,6 +246,7 @@ class LayerListing:
                 return
         if held is None:
             return
+        streamed = Entries.concat(parts)
         check = compare(source, indexed, streamed, hidden)
         progress = dataclasses.replace(held.progress, note=" ".join(filter(None, (check.note, held.progress.note))),
                                        index_agrees=check.agree)
@@ -243,9 +254,10 @@ class LayerListing:
             last = held.entries
         else:
             changed = set(check.differing)
-            latest = {e.path: e for e in streamed if e.path in changed}
-            last = [e for e in streamed if latest.get(e.path) is e]
-        self._entries = streamed
+            paths = streamed.paths
+            latest = {paths[i]: i for i in range(len(paths)) if paths[i] in changed}
+            last = Entries(streamed.entry(i) for i in sorted(latest.values()))
+        self._parts = parts if show else [streamed]
         self.progress = progress
         self._stored = False
         self._store()
@@ -272,27 +284,28 @@ class LayerListing:
         # stream disagree with them, what was shown cannot be trusted: the cached
         # partial is dropped and the caller told to open the image again.
         desc = self.layer.descriptor
-        shown = len(self._entries)  # self._entries[:shown] is what the caller holds already
+        before = self.entries
+        shown = len(before)  # before[:shown] is what the caller holds already
         self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest,
                                    annotations=desc.annotations, media_type=desc.media_type)
-        streamed: list[TarEntry] = []
+        streamed = Entries()
         for batch in self._peek:
             start = len(streamed)
             streamed.extend(batch.entries)
-            if start < shown and any(_shown_as(self._entries[i]) != _shown_as(streamed[i])
+            if start < shown and any(_shown_as(before[i]) != _shown_as(streamed[i])
                                      for i in range(start, min(len(streamed), shown))):
                 self._disagree()
             if batch.progress.complete and len(streamed) < shown:
                 self._disagree()  # before the last batch could label the listing complete
-            new = batch.entries[max(0, shown - start):]
-            self._entries.extend(new)
+            new = as_entries(batch.entries)[max(0, shown - start):]
+            self._parts.append(new)
             self.progress = batch.progress
             yield EntryBatch(new, batch.progress)
             if self._closed:
                 return
         if len(streamed) < shown:
             self._disagree()
-        self._entries = streamed
+        self._set_entries(streamed)
         self._store()
 
     def _disagree(self) -> None:
@@ -330,20 +343,22 @@ class LayerListing:
         return src
 
     def _take(self, batch: EntryBatch) -> EntryBatch:
-        self._entries.extend(batch.entries)
+        if batch.entries:
+            self._parts.append(as_entries(batch.entries))
         self.progress = batch.progress
         return batch
 
     def _store(self) -> None:
-        if self._stored or not self._entries and not self.progress.complete:
+        if self._stored or not any(self._parts) and not self.progress.complete:
             return
         cache = self._host.cache
         if cache is None:
             return
-        progress = dataclasses.replace(self.progress, entries=len(self._entries))
+        entries = self.entries
+        progress = dataclasses.replace(self.progress, entries=len(entries))
         if self._closed and not progress.complete:
             progress.note = progress.note or "listing stopped early"
-        cache.put_listing(self.layer.digest, self._entries, progress, scope=self._scope)
+        cache.put_listing(self.layer.digest, entries, progress, scope=self._scope)
         self._stored = progress.complete
         self._store_seek_index()
 
