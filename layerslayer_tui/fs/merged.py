@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from ..entry import EntryType
 from ..gcpause import paused
-from .node import FlaggedNode, Leaf, Node, TreeView, make_node
+from .node import FILE, FlaggedNode, Leaf, LinkLeaf, Node, TreeView, carry, make_node
 from .paths import WHITEOUT_PREFIX, classify, split
 from .tree import LayerTree
 
@@ -47,6 +47,7 @@ class MergedTree(TreeView):
         self._partial_trees: list[LayerTree | None] = []
         self._work = 0  # path parts resolved for the layer being applied
         self._link_parts: dict[str, list[str]] = {}  # link target -> its parts, reversed
+        self._run: list = [None, 0, 0]  # [parent, files, bytes] of the leaves placed since the last carry
 
     def apply(self, tree: LayerTree | None, index: int | None = None) -> None:
         """Put one more layer on top; None stands for a layer not listed yet."""
@@ -61,7 +62,10 @@ class MergedTree(TreeView):
             self.partial_layers.append(index)
             self._partial_trees.append(tree)
         with paused(len(tree)):
-            self._apply(tree, index)
+            try:
+                self._apply(tree, index)
+            finally:
+                self._carry_run()
 
     def _apply(self, tree: LayerTree, index: int) -> None:
         self._work = 0
@@ -133,13 +137,39 @@ class MergedTree(TreeView):
             resolved.clear()  # what it was may have been on a resolved path
         if src.kind == SYMLINK:
             resolved.clear()
+        kind = src.kind
+        if unsafe is None and src.kids is None:
+            # A leaf, attached here: this runs once per entry of every layer, and
+            # the totals of a run of siblings are carried up once (node.carry).
+            leaf = Leaf(path, kind, src._src, src._row, index) if kind != HARDLINK else \
+                LinkLeaf(path, kind, src._src, src._row, index)
+            leaf.parent = parent
+            parent.kids[name] = leaf  # type: ignore[index]
+            parent._sorted = None
+            self._count += 1
+            run = self._run
+            if run[0] is not parent:
+                self._carry_run()
+                run[0] = parent
+            run[1] += 1
+            if kind == FILE:
+                run[2] += src.size
+            if kind == HARDLINK:
+                links.append(leaf)  # type: ignore[arg-type]
+            return
         if unsafe is None:
-            node = make_node(path, src.kind, src._src, src._row, index, name)
+            node = make_node(path, kind, src._src, src._row, index, name)
         else:
             node = FlaggedNode.like(src, path, index, name, unsafe)
         self._attach(parent, node, name)  # type: ignore[arg-type]
         if src.kind == HARDLINK:
             links.append(node)
+
+    def _carry_run(self) -> None:
+        run = self._run
+        if run[0] is not None:
+            carry(run[0], run[1], run[2])
+        run[0], run[1], run[2] = None, 0, 0
 
     def _real(self, path: str) -> str | None:
         """path with symlinks among its parents followed (the last part is not);

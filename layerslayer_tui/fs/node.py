@@ -313,6 +313,18 @@ def _item_key(item: tuple[str, Node | Leaf]) -> tuple[bool, str]:
     return (item[1].kids is None, item[0])
 
 
+def carry(node: Node, files: int, size: int) -> None:
+    """Add files and bytes to node and every directory above it. Builders sum
+    a run of siblings and carry it once (a tar lists a directory's files
+    together). A directory detached meanwhile only drops what it gets: the
+    totals it was detached with never held these, so nothing above loses them."""
+    p: Node | None = node
+    while p is not None:
+        p.total_files += files
+        p.total_bytes += size
+        p = p.parent
+
+
 class TreeView:
     """Reading API common to LayerTree and MergedTree.
 

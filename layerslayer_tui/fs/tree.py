@@ -7,22 +7,11 @@ from collections.abc import Iterable
 from ..columns import KIND_OF, Entries, as_entries
 from ..entry import TarEntry
 from ..gcpause import paused
-from .node import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, FlaggedNode, Leaf, LinkLeaf, Node, TreeView
+from .node import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, FlaggedNode, Leaf, LinkLeaf, Node, TreeView, carry
 from .paths import META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, classify, quote
 
 
 _MAX_NAMES = 1 << 20
-
-
-def _carry(node: Node, files: int, size: int) -> None:
-    """Add files and bytes to node and every directory above it. (A
-    directory detached since only drops what it gets: the totals it was
-    detached with never held these, so nothing above it loses them.)"""
-    p: Node | None = node
-    while p is not None:
-        p.total_files += files
-        p.total_bytes += size
-        p = p.parent  # distinct names shared per tree; past it names are not shared
 
 
 class LayerTree(TreeView):
@@ -123,14 +112,14 @@ class LayerTree(TreeView):
                 count += 1
                 if parent is not run_parent:
                     if run_parent is not None:
-                        _carry(run_parent, run_files, run_bytes)
+                        carry(run_parent, run_files, run_bytes)
                     run_parent, run_files, run_bytes = parent, 0, 0
                 run_files += 1
                 if kind == FILE:
                     run_bytes += sizes[row]
         finally:
             if run_parent is not None:
-                _carry(run_parent, run_files, run_bytes)
+                carry(run_parent, run_files, run_bytes)
             self.entries += accepted
             self._count += count
             self.last_path = last_path
