@@ -58,6 +58,7 @@ __all__ = ["SHARED", "Cache", "CachedListing", "SeenImage", "decode_entries", "e
 # 5: seek_index (gzip access points, seek_store.py).
 SCHEMA_VERSION = 5
 _BUSY_MS = 10_000
+_SETUP_TRIES = 8
 
 _T = TypeVar("_T")
 
@@ -209,16 +210,28 @@ class Cache:
         except (OSError, sqlite3.Error) as exc:
             self._disable(exc)
             return
-        try:
-            db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA recursive_triggers=ON")  # REPLACE fires search_index_gone
-            self._ensure_schema(db)
-        except sqlite3.Error as exc:
-            db.close()
-            self._disable(exc)
-            return
+        for attempt in range(_SETUP_TRIES):
+            try:
+                db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA recursive_triggers=ON")  # REPLACE fires search_index_gone
+                self._ensure_schema(db)
+                break
+            except sqlite3.OperationalError as exc:
+                # Two processes opening a new database at once: switching it to WAL
+                # takes a lock that SQLite refuses at once, without waiting out
+                # busy_timeout (seen as "database is locked"). Try again shortly.
+                if attempt + 1 < _SETUP_TRIES and ("locked" in str(exc) or "busy" in str(exc)):
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                db.close()
+                self._disable(exc)
+                return
+            except sqlite3.Error as exc:
+                db.close()
+                self._disable(exc)
+                return
         self._db = db
 
     def _ensure_schema(self, db: sqlite3.Connection) -> None:
