@@ -162,3 +162,28 @@ def test_a_tree_keeps_rows_in_slim_leaves_and_a_million_entries_fit() -> None:
     merged = merge([tree])
     same = merged.get("m0500/f998.js")
     assert same is not leaf and same.path is leaf.path and same.entry == leaf.entry
+
+
+def test_the_collector_is_back_on_after_a_big_build_even_one_that_fails() -> None:
+    import gc
+
+    from layerslayer_tui.gcpause import BIG, paused
+
+    assert gc.isenabled()
+    rows = Entries(TarEntry(f"d/f{i}", EntryType.FILE, 1) for i in range(BIG))
+    LayerTree(0).add(rows)
+    assert gc.isenabled()
+    try:
+        with paused(BIG):
+            assert not gc.isenabled()
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused(BIG):  # off already: left off, and not switched on behind the caller's back
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
