@@ -46,31 +46,53 @@ def human(count: int | None) -> str:
 
 class _Hasher:
     """sha256 of the raw bytes on a helper thread: hashlib releases the GIL on
-    large updates, so hashing overlaps decompression (which holds it). One
-    worker keeps updates in order; at most a few chunks wait, so memory stays flat."""
+    large updates, so hashing overlaps decompression (which holds it). Small
+    chunks (a registry stream yields 64 KiB reads) are gathered into batches
+    of BATCH first, or they would all be hashed inline. One worker keeps
+    updates in order; at most a few batches wait, so memory stays flat."""
 
     THREAD_MIN = 256 * 1024  # smaller updates are cheaper inline
+    BATCH = 1 << 20  # gathered before a hand-off to the helper thread
 
     def __init__(self, algorithm: str) -> None:
         self._h = hashlib.new(algorithm)
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future[None]] = deque()
+        self._gathered: list[bytes] = []
+        self._gathered_size = 0
 
     def update(self, chunk: bytes) -> None:
-        if len(chunk) < self.THREAD_MIN and not self._pending:
-            self._h.update(chunk)
+        if len(chunk) >= self.BATCH and not self._gathered:
+            self._submit(chunk)
             return
+        self._gathered.append(chunk)
+        self._gathered_size += len(chunk)
+        if self._gathered_size >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._gathered:
+            return
+        data = self._gathered[0] if len(self._gathered) == 1 else b"".join(self._gathered)
+        self._gathered, self._gathered_size = [], 0
+        if len(data) < self.THREAD_MIN and not self._pending:
+            self._h.update(data)
+        else:
+            self._submit(data)
+
+    def _submit(self, data: bytes) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="layer-sha")
         while len(self._pending) >= 4:
             self._pending.popleft().result()
-        self._pending.append(self._pool.submit(self._h.update, chunk))
+        self._pending.append(self._pool.submit(self._h.update, data))
 
     def hexdigest(self) -> str:
         self.close()
         return self._h.hexdigest()
 
     def close(self) -> None:
+        self._flush()
         while self._pending:
             self._pending.popleft().result()
         if self._pool is not None:
