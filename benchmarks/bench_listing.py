@@ -98,7 +98,8 @@ for batch in complete(source, size=size, digest=digest):
     progress = batch.progress
 wall = time.perf_counter() - t0
 print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complete, verified=progress.verified,
-    uncompressed=progress.uncompressed_read, maxrss_kb=vm_hwm_kb(), via=via)))
+    uncompressed=progress.uncompressed_read, maxrss_kb=vm_hwm_kb(), via=via,
+    cpu=sum(resource.getrusage(resource.RUSAGE_SELF)[:2]))))
 """
 
 
@@ -162,7 +163,7 @@ def main() -> None:
                 b["ratio"] = b["outer_wall"] / a
                 runs[name].append(b)
                 print(
-                    f"[{i + 1}] (b) {name}: {b['outer_wall']:7.2f} s  ratio {b['ratio']:.3f}, "
+                    f"[{i + 1}] (b) {name}: {b['outer_wall']:7.2f} s  ratio {b['ratio']:.3f}, cpu {b['cpu']:.2f} s, "
                     f"peak RSS {b['maxrss_kb'] / 1024:.1f} MB ({b['entries']} entries, "
                     f"{b['uncompressed'] / 1e9:.2f} GB tar, complete={b['complete']} verified={b['verified']}, {b['via']})",
                     flush=True,
@@ -172,6 +173,7 @@ def main() -> None:
             print(f"(b) {name}:")
             print(f"    time   {spread([r['outer_wall'] for r in rs], 's')}")
             print(f"    ratio  {spread([r['ratio'] for r in rs], '')}   (target <= 0.35)")
+            print(f"    CPU    {spread([r['cpu'] for r in rs], 's')}   (user + system, the listing process; less load-sensitive)")
             print(f"    RSS    {spread([r['maxrss_kb'] / 1024 for r in rs], 'MB')}   (target <= 150 MB)")
         c = run_partial(reg, digest, size)
         print(
