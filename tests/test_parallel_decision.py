@@ -102,13 +102,16 @@ def test_a_throttled_read_opens_several_streams(slow_proxy, blob) -> None:
     assert all(b[0] == a[1] + 1 for a, b in zip(closed, closed[1:]))
 
 
-def test_when_more_streams_do_not_pay_the_reader_goes_on_alone() -> None:
+@pytest.mark.parametrize("tries", [1, 2])
+def test_when_more_streams_do_not_pay_the_reader_goes_on_alone(tries: int) -> None:
     """One cap shared by all streams (a slow link, not a per-connection cap):
     two streams are no faster, so the workers finish their parts and the reader
-    reads the rest over one new stream of its own, every byte once, in order."""
+    reads the rest over one new stream of its own, every byte once, in order;
+    that stream tries again, `tries` times in all."""
     data = bytes(range(256)) * (48 * 1024)  # 12 MiB at 8 MB/s in all
     source = _Capped(data, 8e6, shared=True)
-    plan = Plan(part=256 * KIB, min_part=128 * KIB, max_part=512 * KIB, ahead=4 * MIB, min_size=MIB, window=0.3)
+    plan = Plan(part=256 * KIB, min_part=128 * KIB, max_part=512 * KIB, ahead=4 * MIB, min_size=MIB, window=0.2,
+                tries=tries)
     opened: list[tuple[int, int | None]] = []
     real_open = source.open
 
@@ -120,7 +123,7 @@ def test_when_more_streams_do_not_pay_the_reader_goes_on_alone() -> None:
     stream = parallel.open_rest(source, 0, plan)
     assert isinstance(stream, ParallelStream)
     assert b"".join(stream.iter_chunks()) == data
-    assert stream.most_streams == 2 and [s.streams for s in stream.steps] == [1, 2]
+    assert stream.most_streams == 2 and [s.streams for s in stream.steps] == [1, 2] * tries
     last = stream.requests[-1]
     assert 0 < last[0] < len(data) and last[1] == len(data) - 1  # the reader's own stream for the rest
     assert opened[-1] == (last[0], len(data) - 1) and stream._workers == 0

@@ -17,7 +17,8 @@ is the answer (the whole blob, as before). Otherwise a ParallelStream:
   (`bytes=a-b`), two streams in all, then four, ... (at most `streams`) while
   each step makes the measured rate `gain` times faster. A step that does not
   pay is taken back; when two streams were no faster than one, the workers
-  finish the parts they have and the reader goes on alone over one new stream.
+  finish the parts they have and the reader goes on alone over one new stream
+  (which may go parallel again, `tries` times in all: one bad window may be noise).
   Part size follows the per-stream rate (about `part_time` of it, 1 to 8 MiB).
   containerd 2.1's multipart layer fetch (8 MiB parts) is the model.
 
@@ -62,7 +63,8 @@ class Plan:
     min_size: int = 16 * _MIB  # a smaller rest is read over one stream
     window: float = 0.5  # seconds each measurement (solo wait share, a stream count's rate) lasts
     wait_share: float = 0.5  # a solo reader waiting this share of a window on the socket tries more streams
-    decide_for: float = 4.0  # seconds from the start within which a solo read may still go parallel
+    decide_for: float = 4.0  # seconds from the start (or a return to one stream) a solo read may still go parallel
+    tries: int = 3  # times a read goes parallel at most (a step that did not pay may have been noise)
     gain: float = 1.2  # more streams are kept only when this much faster
     fixed: int | None = None  # this many streams from the start, no measuring (tests)
 
@@ -148,6 +150,7 @@ class ParallelStream:
         self._rate: float | None = None
         self._previous = 1
         self._solo_until = self._window_at + plan.decide_for  # when a solo read stops asking whether to go parallel
+        self._tries = 0  # times it went parallel
         if plan.fixed is not None and plan.fixed > 1:
             with self._cond:
                 self._go_parallel_locked(plan.fixed, None)
@@ -178,7 +181,8 @@ class ParallelStream:
         chunks = head.iter_chunks(_CHUNK)
         clock = time.monotonic
         window = self._plan.window
-        solo = self._next >= self._size and self._plan.fixed is None
+        solo = self._next >= self._parts_to and self._head_end == self._size and self._plan.fixed is None \
+            and self._tries < self._plan.tries
         at = clock()
         waited = 0.0
         since = self._consumed
@@ -237,6 +241,7 @@ class ParallelStream:
             self._head = stream
             self._head_end = self._size
             self._streams.add(stream)
+            self._solo_until = time.monotonic() + self._plan.decide_for  # it may try again (Plan.tries)
 
     def _take_locked(self) -> bytes | None:
         """The next bytes from the parts, in order; None when the parts are over."""
@@ -282,9 +287,11 @@ class ParallelStream:
         if self._size - cut < p.min_part or self._closed:
             return False  # too little left to be worth another request
         self._head_end = self._next = cut
+        self._parts_to = self._size
         self._part_size = part
         self._target = count
         if solo_rate is not None and p.fixed is None:
+            self._tries += 1
             self._ramping = True
             self._previous, self._rate = 1, solo_rate
             self._window_at, self._window_bytes = time.monotonic(), self._fetched
