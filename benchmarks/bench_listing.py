@@ -92,7 +92,11 @@ client = RegistryClient(url.split("//", 1)[1], insecure=True)
 source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
 import layerslayer_tui
 via = layerslayer_tui.__file__.rsplit("/", 2)[0]
-entries = []
+try:
+    from layerslayer_tui.columns import Entries  # the columnar listing a caller keeps
+    entries = Entries()
+except ImportError:  # an older checkout (--also): a list of TarEntry
+    entries = []
 for batch in complete(source, size=size, digest=digest):
     entries.extend(batch.entries)
     progress = batch.progress

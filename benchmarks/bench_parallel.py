@@ -61,7 +61,11 @@ else:
         opened.append(stream)
         return stream
     source.open_rest = open_rest
-entries = []
+try:
+    from layerslayer_tui.columns import Entries  # the columnar listing a caller keeps
+    entries = Entries()
+except ImportError:  # an older checkout (--also): a list of TarEntry
+    entries = []
 for batch in complete(source, size=size, digest=digest):
     entries.extend(batch.entries)
     progress = batch.progress
