@@ -12,17 +12,44 @@ def parse_size(doc: str | None, name: str, default: int, help: str, argv: list[s
     return getattr(ap.parse_args(argv), name)
 
 
-def run_child(code: str) -> dict:
+# Child code defining vm_hwm_kb(): the peak RSS of the child's own address
+# space (VmHWM). Not ru_maxrss: at exec Linux keeps the forked parent's
+# high-water mark in it, so a child of a big parent reports the parent's peak.
+VM_HWM = r"""
+def vm_hwm_kb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+
+def spread(values: list[float], unit: str) -> str:
+    """best (lowest), median and worst of repeated runs."""
+    v = sorted(values)
+    return f"best {v[0]:.3f}{unit}  median {v[len(v) // 2]:.3f}{unit}  worst {v[-1]:.3f}{unit}  (n={len(v)})"
+
+
+def run_child(code: str, pythonpath: str | None = None) -> dict:
     """Run `code` in a fresh interpreter (so its peak RSS is its own) and return
     the JSON object on its last line of output, plus `outer_wall`: the child's
-    whole wall time, start-up included."""
+    whole wall time, start-up included. `pythonpath`: import the package from
+    there first (another checkout, for an A/B)."""
     import json
+    import os
     import subprocess
     import sys
     import time
 
+    env = None
+    if pythonpath:
+        env = dict(os.environ, PYTHONPATH=pythonpath + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    # From another checkout, its own folder is the working directory: `-c` puts that first on sys.path.
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env,
+                         cwd=pythonpath or None)
     outer = time.perf_counter() - t0
     if out.returncode:
         raise SystemExit(f"listing subprocess failed:\n{out.stderr}")

@@ -13,7 +13,17 @@ the blob, then in one run measures:
 
 and prints the ratio b/a (target <= 0.35) and peak RSS (target <= 150 MB).
 
-    .venv/bin/python benchmarks/bench_listing.py [--size-small] [--rebuild]
+Peak RSS is the child's VmHWM (/proc/self/status): the high-water mark of its
+own address space since exec. ru_maxrss (RUSAGE_SELF) is not: at exec Linux
+keeps the larger of it and the forked (or vforked) parent's mark, so a child of
+a big parent would report the parent's peak.
+
+`--also CHECKOUT` (repeatable) runs (b) again with another checkout's code
+(PYTHONPATH=CHECKOUT, e.g. a `git worktree` of an older commit) in the same
+run, for an A/B; `--repeat N` repeats (a) and every (b), printing each run,
+the best and the spread.
+
+    .venv/bin/python benchmarks/bench_listing.py [--size-small] [--rebuild] [--also DIR] [--repeat N]
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from _cli import run_child
+from _cli import VM_HWM, run_child, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / ".work"
@@ -74,23 +84,32 @@ sys.path.insert(0, {tests!r})
 from layerslayer_tui.peek import complete
 url, repo, digest, size = {url!r}, {repo!r}, {digest!r}, {size!r}
 from layerslayer_tui.registry.client import RegistryClient
-from layerslayer_tui.image import Descriptor
+try:
+    from layerslayer_tui.image import Descriptor
+except ImportError:  # an older checkout (--also)
+    from layerslayer_tui.registry.models import Descriptor
 client = RegistryClient(url.split("//", 1)[1], insecure=True)
 source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
-via = "RegistryClient.blob_source"
-entries = []
+import layerslayer_tui
+via = layerslayer_tui.__file__.rsplit("/", 2)[0]
+try:
+    from layerslayer_tui.columns import Entries  # the columnar listing a caller keeps
+    entries = Entries()
+except ImportError:  # an older checkout (--also): a list of TarEntry
+    entries = []
 for batch in complete(source, size=size, digest=digest):
     entries.extend(batch.entries)
     progress = batch.progress
 wall = time.perf_counter() - t0
 print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complete, verified=progress.verified,
-    uncompressed=progress.uncompressed_read, maxrss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, via=via)))
+    uncompressed=progress.uncompressed_read, maxrss_kb=vm_hwm_kb(), via=via,
+    cpu=sum(resource.getrusage(resource.RUSAGE_SELF)[:2]))))
 """
 
 
-def run_complete(reg, digest: str, size: int) -> dict:
-    code = CHILD.format(tests=str(ROOT / "benchmarks"), url=reg.url, repo=REPO, digest=digest, size=size)
-    return run_child(code)
+def run_complete(reg, digest: str, size: int, checkout: Path | None = None) -> dict:
+    code = VM_HWM + CHILD.format(tests=str(ROOT / "benchmarks"), url=reg.url, repo=REPO, digest=digest, size=size)
+    return run_child(code, pythonpath=str(checkout) if checkout else None)
 
 
 def run_partial(reg, digest: str, size: int) -> dict:
@@ -117,6 +136,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-small", action="store_true", help="only /usr/share: a quick run")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the cached layer")
+    ap.add_argument("--also", action="append", type=Path, default=[], metavar="CHECKOUT",
+                    help="also run (b) with this checkout's code (PYTHONPATH), for an A/B in one run")
+    ap.add_argument("--repeat", type=int, default=1, help="run (a) and (b) this many times")
     args = ap.parse_args()
     if not shutil.which("curl") or not shutil.which("tar"):
         raise SystemExit("curl and GNU tar are needed")
@@ -130,17 +152,33 @@ def main() -> None:
         push_blob(reg, REPO, layer, digest)
         url = f"{reg.url}/v2/{REPO}/blobs/{digest}"
         print(f"layer: {size / 1e9:.2f} GB compressed, {digest[:19]}…, registry {reg.host}", flush=True)
-        t0 = time.perf_counter()
-        subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
-        a = time.perf_counter() - t0
-        print(f"(a) curl | tar -tzf:          {a:7.2f} s", flush=True)
-        b = run_complete(reg, digest, size)
-        print(
-            f"(b) layerslayer complete:      {b['outer_wall']:7.2f} s  ({b['entries']} entries, "
-            f"{b['uncompressed'] / 1e9:.2f} GB tar, complete={b['complete']} verified={b['verified']}, via {b['via']})"
-        )
-        print(f"    ratio b/a:                 {b['outer_wall'] / a:7.3f}   (target <= 0.35)")
-        print(f"    peak RSS:                  {b['maxrss_kb'] / 1024:7.1f} MB (target <= 150 MB)")
+        runs: dict[str, list[dict]] = {"this checkout": []}
+        for other in args.also:
+            runs[str(other)] = []
+        base: list[float] = []
+        for i in range(args.repeat):
+            t0 = time.perf_counter()
+            subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
+            a = time.perf_counter() - t0
+            base.append(a)
+            print(f"[{i + 1}] (a) curl | tar -tzf:          {a:7.2f} s", flush=True)
+            for name in runs:
+                b = run_complete(reg, digest, size, None if name == "this checkout" else Path(name))
+                b["ratio"] = b["outer_wall"] / a
+                runs[name].append(b)
+                print(
+                    f"[{i + 1}] (b) {name}: {b['outer_wall']:7.2f} s  ratio {b['ratio']:.3f}, cpu {b['cpu']:.2f} s, "
+                    f"peak RSS {b['maxrss_kb'] / 1024:.1f} MB ({b['entries']} entries, "
+                    f"{b['uncompressed'] / 1e9:.2f} GB tar, complete={b['complete']} verified={b['verified']}, {b['via']})",
+                    flush=True,
+                )
+        print(f"(a) curl | tar -tzf: {spread(base, 's')}")
+        for name, rs in runs.items():
+            print(f"(b) {name}:")
+            print(f"    time   {spread([r['outer_wall'] for r in rs], 's')}")
+            print(f"    ratio  {spread([r['ratio'] for r in rs], '')}   (target <= 0.35)")
+            print(f"    CPU    {spread([r['cpu'] for r in rs], 's')}   (user + system, the listing process; less load-sensitive)")
+            print(f"    RSS    {spread([r['maxrss_kb'] / 1024 for r in rs], 'MB')}   (target <= 150 MB)")
         c = run_partial(reg, digest, size)
         print(
             f"(c) partial peek (256 KiB):    {c['wall'] * 1000:7.1f} ms, {c['entries']} entries, "

@@ -15,7 +15,10 @@ bench_listing.py (--size-small; cached under benchmarks/.work/). In one run:
 
 and prints b/a (target <= 0.35), c/a, and (b) against (d) and (e).
 
-    .venv/bin/python benchmarks/bench_parallel.py [--rate 16m] [--no-single]
+Peak RSS is the child's VmHWM (see bench_listing.py: ru_maxrss would keep a
+forked parent's high-water mark).
+
+    .venv/bin/python benchmarks/bench_parallel.py [--rate 16m] [--no-single] [--repeat N]
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from _cli import run_child
+from _cli import VM_HWM, run_child, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -58,21 +61,26 @@ else:
         opened.append(stream)
         return stream
     source.open_rest = open_rest
-entries = []
+try:
+    from layerslayer_tui.columns import Entries  # the columnar listing a caller keeps
+    entries = Entries()
+except ImportError:  # an older checkout (--also): a list of TarEntry
+    entries = []
 for batch in complete(source, size=size, digest=digest):
     entries.extend(batch.entries)
     progress = batch.progress
 wall = time.perf_counter() - t0
 s = opened[0] if opened else None
 print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complete, verified=progress.verified,
-    maxrss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    maxrss_kb=vm_hwm_kb(),
     streams=getattr(s, "most_streams", 1), requests=len(getattr(s, "requests", [0])),
-    peak_buffered=getattr(s, "peak_buffered", 0))))
+    peak_buffered=getattr(s, "peak_buffered", 0),
+    steps=[(st.streams, round(st.rate / 1e6, 1), st.waited and round(st.waited, 2)) for st in getattr(s, "steps", [])])))
 """
 
 
 def run_ours(host: str, digest: str, size: int, single: bool, path: str = "") -> dict:
-    code = CHILD.format(host=host, repo=REPO, digest=digest, size=size, single=single, path=path)
+    code = VM_HWM + CHILD.format(host=host, repo=REPO, digest=digest, size=size, single=single, path=path)
     return run_child(code)
 
 
@@ -80,13 +88,14 @@ def describe(r: dict, a: float) -> str:
     return (f"{r['outer_wall']:7.2f} s  ratio {r['outer_wall'] / a:.3f}; {r['entries']} entries, "
             f"complete={r['complete']} verified={r['verified']}; {r['streams']} stream(s) at most, "
             f"{r['requests']} request(s), reorder buffer peak {r['peak_buffered'] / 2**20:.1f} MiB, "
-            f"peak RSS {r['maxrss_kb'] / 1024:.0f} MB")
+            f"peak RSS {r['maxrss_kb'] / 1024:.0f} MB (VmHWM); ramp (streams, MB/s, wait share) {r['steps']}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", default="16m", help="nginx limit_rate per connection (default 16m)")
     ap.add_argument("--no-single", action="store_true", help="skip (c), the one-stream run")
+    ap.add_argument("--repeat", type=int, default=1, help="repeat (a) and (b) this many times; best and spread")
     args = ap.parse_args()
     if not shutil.which("curl") or not shutil.which("tar"):
         raise SystemExit("curl and GNU tar are needed")
@@ -101,13 +110,21 @@ def main() -> None:
             url = f"{proxy.url}/v2/{REPO}/blobs/{digest}"
             print(f"layer: {size / 2**20:.0f} MiB gzip, {digest[:19]}…; nginx {proxy.host} limit_rate {args.rate} "
                   f"per connection in front of registry {reg.host}", flush=True)
-            t0 = time.perf_counter()
-            subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
-            a = time.perf_counter() - t0
-            print(f"(a) curl | tar -tzf, one connection: {a:7.2f} s ({size / a / 1e6:.1f} MB/s)", flush=True)
-            b = run_ours(proxy.host, digest, size, single=False)
-            print(f"(b) layerslayer complete:            {describe(b, a)}", flush=True)
-            print(f"    ratio b/a: {b['outer_wall'] / a:.3f} (target <= 0.35)", flush=True)
+            base: list[float] = []
+            ours: list[dict] = []
+            for i in range(args.repeat):
+                t0 = time.perf_counter()
+                subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
+                a = time.perf_counter() - t0
+                base.append(a)
+                print(f"[{i + 1}] (a) curl | tar -tzf, one connection: {a:7.2f} s ({size / a / 1e6:.1f} MB/s)", flush=True)
+                b = run_ours(proxy.host, digest, size, single=False)
+                b["ratio"] = b["outer_wall"] / a
+                ours.append(b)
+                print(f"[{i + 1}] (b) layerslayer complete:            {describe(b, a)}", flush=True)
+            print(f"(a) {spread(base, 's')}")
+            print(f"(b) time  {spread([b['outer_wall'] for b in ours], 's')}")
+            print(f"    ratio b/a {spread([b['ratio'] for b in ours], '')} (target <= 0.35)", flush=True)
             if not args.no_single:
                 c = run_ours(proxy.host, digest, size, single=True)
                 print(f"(c) the same, one stream:            {describe(c, a)}", flush=True)

@@ -1,25 +1,33 @@
 """A complete read over several Range streams at once, for blobs behind CDNs
-that cap each connection.
+that cap each connection; one stream, read on the reader's own thread, when
+the reader (inflate + tar scan) and not the link is the limit.
 
 `open_rest(source, start)`: when the rest is small or its size unknown, the
 one stream a complete read always opened. Otherwise it opens
 `bytes=<start>-<last byte>`; if the registry ignored Range, that one stream
-is the answer (the whole blob, as before). Otherwise it
-serves the first part only and workers fetch the following parts, each its
-own closed Range (`bytes=a-b`), while the reader consumes them in order, so
-the single decompressor and the sha256 see every byte once, in order.
+is the answer (the whole blob, as before). Otherwise a ParallelStream:
 
-How many streams: one for the first `window` seconds, then two, four, ...
-(at most `streams`) while each step makes the measured rate `gain` times
-faster; a step that does not is taken back and the count settled (back to
-one stream when two were no faster). Part size then follows the per-stream
-rate (about a quarter second of it, 1 to 8 MiB). containerd 2.1's multipart
-layer fetch (8 MiB parts) is the model.
+- Solo: the reader reads that head stream itself, on its own thread, with no
+  worker and no buffer between (a loopback read stays so: one request, and no
+  GIL hand-off per chunk, which cost a fifth of the listing's time). It
+  measures the share of each `window` it spends waiting for the socket.
+- When, within the first `decide_for` seconds, it waits at least
+  `wait_share` of a window (the link is the limit), the head is given one
+  more part and workers fetch the following parts, each its own closed Range
+  (`bytes=a-b`), two streams in all, then four, ... (at most `streams`) while
+  each step makes the measured rate `gain` times faster. A step that does not
+  pay is taken back; when two streams were no faster than one, the workers
+  finish the parts they have and the reader goes on alone over one new stream
+  (which may go parallel again, `tries` times in all: one bad window may be noise).
+  Part size follows the per-stream rate (about `part_time` of it, 1 to 8 MiB).
+  containerd 2.1's multipart layer fetch (8 MiB parts) is the model.
 
-Memory: a part is claimed only when it ends at most `ahead` bytes past what
-the reader has consumed, so no more than `ahead` bytes are ever buffered
-(`peak_buffered` says how many were), whatever the blob size. The reader
-takes a part's bytes as they arrive, not once it is whole.
+The reader consumes the parts in order, so the single decompressor and the
+sha256 see every byte once, in order. Memory: a part is claimed only when it
+ends at most `ahead` bytes past what the reader has consumed (a few parts),
+so no more than `ahead` bytes are ever buffered (`peak_buffered` says how
+many were), whatever the blob size; nothing is buffered while solo. The
+reader takes a part's bytes as they arrive, not once it is whole.
 
 A dropped connection is resumed by the blob stream of that part alone
 (`bytes=<where it stopped>-<part end>`, blobs.BlobStream); any other failure
@@ -51,14 +59,27 @@ class Plan:
     max_part: int = 8 * _MIB
     part_time: float = 0.25
     streams: int = 6  # most streams at once
-    ahead: int = 32 * _MIB  # most bytes fetched past what the reader consumed: the reorder buffer
+    ahead: int = 16 * _MIB  # most bytes fetched past what the reader consumed: the reorder buffer
     min_size: int = 16 * _MIB  # a smaller rest is read over one stream
-    window: float = 0.5  # seconds each stream count is measured for
+    window: float = 0.5  # seconds each measurement (solo wait share, a stream count's rate) lasts
+    wait_share: float = 0.5  # a solo reader waiting this share of a window on the socket tries more streams
+    decide_for: float = 4.0  # seconds from the start (or a return to one stream) a solo read may still go parallel
+    tries: int = 3  # times a read goes parallel at most (a step that did not pay may have been noise)
     gain: float = 1.2  # more streams are kept only when this much faster
     fixed: int | None = None  # this many streams from the start, no measuring (tests)
 
 
 DEFAULT_PLAN = Plan()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One measured window of the ramp: `streams` at once moved `rate` bytes/s;
+    `waited`: the share of the window a solo reader spent waiting on its socket."""
+
+    streams: int
+    rate: float
+    waited: float | None = None
 
 
 def open_rest(source: Any, start: int = 0, plan: Plan = DEFAULT_PLAN) -> Any:
@@ -98,58 +119,137 @@ class ParallelStream:
         self.total: int | None = source.size
         self.range_ignored = False
         self.note = ""
-        # Every (start, end inclusive) asked: the head (to the end; only its first part is read) first.
+        # Every (start, end inclusive) asked: the head (to the end; maybe read only in part) first.
         self.requests: list[tuple[int, int | None]] = [(start, source.size - 1)]
         self.peak_buffered = 0  # most bytes held at once, fetched but not yet consumed
         self.most_streams = 1  # most streams open at once
+        self.steps: list[Step] = []  # the ramp's measurements, in order
         self._source = source
         self._plan = plan
         self._size: int = source.size
         self._cond = threading.Condition()
+        # The stream the reader reads on its own thread, up to _head_end (exclusive).
+        self._head: Any = head
+        self._head_end = self._size
+        self._head_skip = 0  # bytes a reopened head sends before the reader's offset (Range ignored)
         self._parts: deque[_Part] = deque()  # claimed and not yet consumed, in blob order
-        self._next = start  # the first byte no part claims yet
+        self._next = self._size  # the first byte no part claims yet (parts begin when the head is cut)
+        self._parts_to = self._size  # parts stop here (earlier when the workers stand down)
         self._consumed = start  # absolute offset of the next byte the reader gets
         self._buffered = 0
-        self._fetched = 0  # bytes all workers received
+        self._fetched = 0  # bytes received by the head and the workers
         self._part_size = plan.part
-        self._target = plan.fixed or 1
+        self._target = 1
         self._workers = 0
-        self._streams: set[Any] = set()
+        self._streams: set[Any] = {head}
         self._closed = False
         # The ramp: the rate measured for the current stream count, and the count before it.
-        self._ramping = plan.fixed is None
+        self._ramping = False
         self._window_at = time.monotonic()
         self._window_bytes = 0
         self._rate: float | None = None
         self._previous = 1
-        with self._cond:
-            first = self._claim_locked()  # never None: the rest is at least min_size
-            assert first is not None
-            self._streams.add(head)
-            self._spawn_locked((first, head))
-            for _ in range(self._target - 1):
-                self._spawn_locked(None)
+        self._solo_until = self._window_at + plan.decide_for  # when a solo read stops asking whether to go parallel
+        self._tries = 0  # times it went parallel
+        if plan.fixed is not None and plan.fixed > 1:
+            with self._cond:
+                self._go_parallel_locked(plan.fixed, None)
 
     # -- the reader's side ----------------------------------------------------------
 
     def iter_chunks(self, chunk_size: int = 65536) -> Iterator[bytes]:
-        del chunk_size  # chunks come as the workers read them (1 MiB at most)
+        del chunk_size  # chunks come as the streams give them (1 MiB at most)
         try:
-            while True:
+            while not self._closed and self._consumed < self._size:
+                if self._head is not None:
+                    yield from self._read_head()
+                    continue
                 with self._cond:
                     chunk = self._take_locked()
-                if chunk is None:
-                    return
-                yield chunk
+                if chunk is not None:
+                    yield chunk
+                elif not self._closed and self._consumed < self._size:
+                    self._reopen_head()  # the workers stood down: one stream again, read here
         finally:
             self.close()
 
+    def _read_head(self) -> Iterator[bytes]:
+        """The head's bytes up to _head_end, read on this thread. While no part
+        is out, each window's share of time spent waiting on the socket decides
+        whether to go parallel."""
+        head = self._head
+        chunks = head.iter_chunks(_CHUNK)
+        clock = time.monotonic
+        window = self._plan.window
+        solo = self._next >= self._parts_to and self._head_end == self._size and self._plan.fixed is None \
+            and self._tries < self._plan.tries
+        at = clock()
+        waited = 0.0
+        since = self._consumed
+        while self._consumed < self._head_end:
+            t0 = clock()
+            chunk = next(chunks, None)
+            t1 = clock()
+            if chunk is None:
+                if self._closed:
+                    return
+                raise NetworkError(f"The stream for {self._what()} ended at byte {self._consumed} of {self._size}.")
+            if self._head_skip:
+                if len(chunk) <= self._head_skip:
+                    self._head_skip -= len(chunk)
+                    continue
+                chunk, self._head_skip = chunk[self._head_skip:], 0
+            waited += t1 - t0
+            room = self._head_end - self._consumed
+            if len(chunk) > room:
+                chunk = chunk[:room]  # the rest of its range belongs to the parts
+            if self._workers:
+                with self._cond:
+                    self._consumed += len(chunk)
+                    self._fetched += len(chunk)
+                    self._cond.notify_all()  # room for another part
+                    self._steer_locked()
+            else:
+                self._consumed += len(chunk)
+                self._fetched += len(chunk)
+            yield chunk
+            if solo and t1 - at >= window:
+                share = waited / (t1 - at)
+                rate = (self._consumed - since) / (t1 - at)
+                at, waited, since = t1, 0.0, self._consumed
+                if share >= self._plan.wait_share:
+                    self.steps.append(Step(1, rate, share))
+                    with self._cond:
+                        solo = not self._go_parallel_locked(2, rate)
+                elif t1 >= self._solo_until:
+                    solo = False  # the link kept up with the reader over the first seconds: one stream it is
+        with self._cond:
+            self._head = None
+            self._streams.discard(head)
+            self._spawn_locked()  # the head's place goes to a worker
+        head.close()
+
+    def _reopen_head(self) -> None:
+        at = self._consumed
+        stream = self._source.open(at, self._size - 1)
+        with self._cond:
+            self.requests.append((at, self._size - 1))
+            if self._closed:
+                stream.close()
+                return
+            self._head_skip = at - stream.start  # a registry that now ignores Range sends from byte 0
+            self._head = stream
+            self._head_end = self._size
+            self._streams.add(stream)
+            self._solo_until = time.monotonic() + self._plan.decide_for  # it may try again (Plan.tries)
+
     def _take_locked(self) -> bytes | None:
+        """The next bytes from the parts, in order; None when the parts are over."""
         while not self._closed:
             self._steer_locked()
             part = self._parts[0] if self._parts else None
             if part is None:
-                if self._consumed >= self._size:
+                if self._consumed >= self._parts_to or self._consumed >= self._size:
                     return None
             elif part.chunks:
                 chunk = part.chunks.popleft()
@@ -178,6 +278,27 @@ class ParallelStream:
 
     # -- how many streams -------------------------------------------------------------
 
+    def _go_parallel_locked(self, count: int, solo_rate: float | None) -> bool:
+        """From the solo head to `count` streams: the head keeps one more part
+        (its socket holds bytes already), workers take the parts after it."""
+        p = self._plan
+        part = min(p.part, max(p.min_part, p.ahead // (count + 1)))
+        cut = min(self._size, self._consumed + part)
+        if self._size - cut < p.min_part or self._closed:
+            return False  # too little left to be worth another request
+        self._head_end = self._next = cut
+        self._parts_to = self._size
+        self._part_size = part
+        self._target = count
+        if solo_rate is not None and p.fixed is None:
+            self._tries += 1
+            self._ramping = True
+            self._previous, self._rate = 1, solo_rate
+            self._window_at, self._window_bytes = time.monotonic(), self._fetched
+        log.debug("one stream waits on its socket at %.1f MB/s; trying %d", (solo_rate or 0) / 1e6, count)
+        self._spawn_locked()
+        return True
+
     def _steer_locked(self) -> None:
         if not self._ramping:
             return
@@ -186,8 +307,10 @@ class ParallelStream:
             return
         rate = (self._fetched - self._window_bytes) / (now - self._window_at)
         self._window_at, self._window_bytes = now, self._fetched
-        most = max(1, min(self._plan.streams, self._plan.ahead // self._plan.min_part - 1))
-        if self._rate is not None and rate < self._rate * self._plan.gain:
+        self.steps.append(Step(self._target, rate))
+        p = self._plan
+        most = max(1, min(p.streams, p.ahead // p.min_part - 1))
+        if self._rate is not None and rate < self._rate * p.gain:
             # That step did not pay: back to the count before it, and stay there.
             self._settle_locked(self._previous, self._rate)
             return
@@ -196,38 +319,44 @@ class ParallelStream:
             return
         self._previous, self._rate = self._target, rate
         self._target = min(most, self._target * 2)
+        self._part_size = min(self._part_size, max(p.min_part, p.ahead // (self._target + 1)))
         log.debug("%d streams: %.1f MB/s; trying %d", self._previous, rate / 1e6, self._target)
-        for _ in range(self._target - self._workers):
-            self._spawn_locked(None)
+        self._spawn_locked()
 
     def _settle_locked(self, count: int, rate: float) -> None:
         self._ramping = False
         self._target = count
         p = self._plan
         if count == 1:
-            # One stream: the longest parts (containerd's size). Not one open-ended
-            # request: a proxy that grants each request a burst (nginx limit_rate
-            # does, a second's worth) is fastest in parts, and the buffer stays bounded.
-            part = p.max_part
-        else:
-            part = max(p.min_part, min(p.max_part, int(rate / count * p.part_time), p.ahead // (count + 1)))
+            # More streams did not go faster: the workers finish the parts they
+            # have, then the reader reads the rest alone (iter_chunks).
+            self._parts_to = self._next
+            log.debug("more streams did not pay (%.1f MB/s): back to one", rate / 1e6)
+            self._cond.notify_all()
+            return
+        part = max(p.min_part, min(p.max_part, int(rate / count * p.part_time), p.ahead // (count + 1)))
         self._part_size = part
         log.debug("settled on %d streams at %.1f MB/s, parts of %d bytes", count, rate / 1e6, part)
 
     # -- the workers' side ------------------------------------------------------------
 
-    def _spawn_locked(self, first: tuple[_Part, Any] | None) -> None:
-        self._workers += 1
-        self.most_streams = max(self.most_streams, self._workers)
-        threading.Thread(target=self._work, args=(first,), name="blob-part", daemon=True).start()
+    def _open_streams(self) -> int:
+        return self._workers + (self._head is not None)
+
+    def _spawn_locked(self) -> None:
+        """Workers up to the wanted stream count (the head counts as one)."""
+        while not self._closed and self._next < self._parts_to and self._open_streams() < self._target:
+            self._workers += 1
+            threading.Thread(target=self._work, name="blob-part", daemon=True).start()
+        self.most_streams = max(self.most_streams, self._open_streams())
 
     def _claim_locked(self) -> _Part | None:
         """The next part to fetch; waits while it would overfill the reorder
         buffer. None: nothing left, closed, or more workers than wanted."""
         while True:
-            if self._closed or self._next >= self._size:
+            if self._closed or self._next >= self._parts_to:
                 return None
-            if self._workers > self._target:
+            if self._open_streams() > self._target:
                 self._workers -= 1  # this worker retires (counted here, so no two retire for one)
                 raise _Retire
             end = min(self._next + self._part_size, self._size)
@@ -240,10 +369,10 @@ class ParallelStream:
                 return part
             self._cond.wait(0.5)
 
-    def _work(self, first: tuple[_Part, Any] | None) -> None:
+    def _work(self) -> None:
         retired = False
         try:
-            self._work_parts(first)
+            self._work_parts()
         except _Retire:
             retired = True
         finally:
@@ -252,26 +381,23 @@ class ParallelStream:
                     self._workers -= 1
                 self._cond.notify_all()
 
-    def _work_parts(self, first: tuple[_Part, Any] | None) -> None:
-        part, stream = first if first is not None else (None, None)
+    def _work_parts(self) -> None:
         while True:
-            if part is None:
-                with self._cond:
-                    part = self._claim_locked()
+            with self._cond:
+                part = self._claim_locked()
                 if part is None:
                     return
-                with self._cond:
-                    self.requests.append((part.start, part.end - 1))
-                try:
-                    stream = self._source.open(part.start, part.end - 1)
-                except BaseException as exc:  # noqa: BLE001 - handed to the reader with the part
-                    self._fail(part, exc)
+                self.requests.append((part.start, part.end - 1))
+            try:
+                stream = self._source.open(part.start, part.end - 1)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reader with the part
+                self._fail(part, exc)
+                return
+            with self._cond:
+                if self._closed:
+                    stream.close()
                     return
-                with self._cond:
-                    if self._closed:
-                        stream.close()
-                        return
-                    self._streams.add(stream)
+                self._streams.add(stream)
             self._fetch(part, stream)
             with self._cond:
                 self._streams.discard(stream)
@@ -279,7 +405,6 @@ class ParallelStream:
             stream.close()
             if failed:
                 return
-            part = stream = None
 
     def _fetch(self, part: _Part, stream: Any) -> None:
         want = part.end - part.start
@@ -294,7 +419,7 @@ class ParallelStream:
                         continue
                     chunk, skip = chunk[skip:], 0
                 if len(chunk) > want - got:
-                    chunk = chunk[: want - got]  # the head stream runs on past its part
+                    chunk = chunk[: want - got]
                 with self._cond:
                     if self._closed:
                         return
