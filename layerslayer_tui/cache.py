@@ -338,6 +338,24 @@ class Cache:
         self._touch(rowid)
         return hit
 
+    def get_listing_blob(self, digest: str, scope: str | None = None) -> tuple[bytes, ListingProgress, str] | None:
+        """(encoded entries, progress, scope) of the row `get_listing` would
+        decode, same scope rule, not decoded (listing_rows.py reads single
+        rows of it). A blob that later fails to decode: call get_listing,
+        which drops the row."""
+        row = self._listing_row(f"{_PROGRESS_COLUMNS}, scope, data", digest, scope)
+        if row is None:
+            return None
+        try:
+            progress = _progress(row[1:])
+        except DecodeError:
+            self._damaged("listings", row[0])
+            return None
+        if type(row[-1]) is not bytes or type(row[-2]) is not str:
+            return None
+        self._touch(row[0])
+        return row[-1], progress, row[-2]
+
     def put_listing(self, digest: str, entries: list[TarEntry], progress: ListingProgress,
                     scope: str | None = None) -> bool:
         """Store a listing unless a better one is already there. True if stored.

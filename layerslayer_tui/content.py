@@ -466,6 +466,62 @@ class _Lookup:
         return any(p.startswith(prefix) for _i, by_path, _g, _o, _e in self._layers for p in by_path)
 
 
+class _RowLookup:
+    """_Lookup's answers from cached listings read row by row
+    (listing_rows.ListingRows): a file found without building every entry."""
+
+    def __init__(self, layers: list[tuple[int, Any]], *, merged: bool) -> None:
+        self._layers = list(reversed(layers))  # topmost first
+        self._merged = merged
+        self.deleted_by: int | None = None
+
+    def _entry(self, rows: Any, path: str) -> TarEntry | None:
+        from layerslayer_tui.fs.paths import WHITEOUT_PREFIX
+
+        if self._merged and path.rpartition("/")[2].startswith(WHITEOUT_PREFIX):
+            return None  # a whiteout is a marker, never a file of the merged view
+        return rows.get(path)
+
+    @staticmethod
+    def _whited_out(rows: Any, path: str) -> bool:
+        from layerslayer_tui.fs.paths import WHITEOUT_PREFIX
+
+        parent, _sep, name = path.rpartition("/")
+        if name.startswith(WHITEOUT_PREFIX):  # ".wh..wh.*" names are markers, not whiteouts
+            return False
+        marker = WHITEOUT_PREFIX + name
+        return rows.find(f"{parent}/{marker}" if parent else marker) is not None
+
+    def get(self, path: str) -> _Hit | None:
+        """As _Lookup.get."""
+        from layerslayer_tui.fs.paths import OPAQUE_MARKER, ancestors
+
+        self.deleted_by = None
+        parents = ancestors(path)
+        for index, rows in self._layers:
+            entry = self._entry(rows, path)
+            if entry is not None:
+                return _Hit(entry, index)
+            for anc in parents:
+                held = self._entry(rows, anc)
+                if held is not None and held.type is not EntryType.DIR:
+                    return None
+            if not self._merged:
+                continue
+            if self._whited_out(rows, path) or any(self._whited_out(rows, a) for a in parents):
+                self.deleted_by = index
+                return None
+            if any(rows.find(f"{a}/{OPAQUE_MARKER}") is not None for a in parents):
+                return None
+        return None
+
+    def has_children(self, path: str) -> bool:
+        from layerslayer_tui.fs.paths import WHITEOUT_PREFIX
+
+        skip = (lambda name: name.startswith(WHITEOUT_PREFIX)) if self._merged else None
+        return any(rows.has_under(path, skip) for _i, rows in self._layers)
+
+
 class ImageFiles:
     """The files of one image as the container sees them (the merged view),
     or of one layer (`layer`), listed as little as needed: cached listings
@@ -488,7 +544,11 @@ class ImageFiles:
         self._full: set[int] = set()
         self._views: dict[int, MergedTree] = {}
         self._progress: dict[int, Any] = {}
-        self._lookup: _Lookup | None = None
+        self._lookup: _Lookup | _RowLookup | None = None
+        # Complete cached listings read row by row (listing_rows.py) until a
+        # tree or a whole layer's entries are needed: then decoded once.
+        self._rows: dict[int, Any] = {}
+        self._blobs: dict[int, bytes] = {}
 
     @property
     def layers(self) -> list[int]:
@@ -498,6 +558,8 @@ class ImageFiles:
         from layerslayer_tui.peek.reader import human
 
         if index in self._full or (index in self._listed and not full):
+            return
+        if self._from_rows(index):
             return
         listing = self.session.listing(self.image, index, full=full, budget=self.budget)
         try:
@@ -517,6 +579,55 @@ class ImageFiles:
         self._views.clear()
         self._lookup = None
 
+    def _from_rows(self, index: int) -> bool:
+        """List a layer from its complete cached listing without decoding it
+        (False: no such listing, or it does not read; the ordinary way then
+        decides, and drops a damaged row)."""
+        import dataclasses
+
+        from layerslayer_tui.listing_rows import ListingRows
+
+        cache = self.session.cache
+        if cache is None:
+            return False
+        held = cache.get_listing_blob(self.image.layers[index].digest, _scope(self.image))
+        if held is None or not held[1].complete:
+            return False
+        blob, progress, _found = held
+        try:
+            rows = ListingRows(blob)
+        except ValueError:
+            return False
+        if rows.n != progress.entries:
+            return False
+        self._rows[index], self._blobs[index] = rows, blob
+        self._progress[index] = dataclasses.replace(progress, cached=True)
+        self._streamed[index] = progress.kind is SourceKind.STREAM
+        self._listed.add(index)
+        self._full.add(index)
+        self._views.clear()
+        self._lookup = None
+        return True
+
+    def _entries_of(self, index: int) -> list[TarEntry]:
+        """Every entry of a listed layer (decoded now when it was read row by row)."""
+        got = self._entries.get(index)
+        if got is None and index in self._blobs:
+            from layerslayer_tui.listing_codec import decode_entries
+
+            try:
+                got = decode_entries(self._blobs[index])
+            except Exception:  # noqa: BLE001 - as the cache: a row that does not decode is damage to it
+                cached = self.session.cache.get_listing(self.image.layers[index].digest, _scope(self.image)) \
+                    if self.session.cache is not None else None  # drops the damaged row, with a note
+                if cached is None:
+                    raise LayerslayerError(f"The cached listing of layer {index} is damaged; run the command "
+                                           "again to list the layer anew.") from None
+                got = cached.entries
+            del self._blobs[index]
+            self._entries[index] = got
+        return got if got is not None else []
+
     def view(self, upto: int | None = None) -> MergedTree:
         from layerslayer_tui.fs import MergedTree
 
@@ -527,7 +638,7 @@ class ImageFiles:
 
             for index in self._listed:  # the trees are built only when a view is needed (get DIR, hardlinks)
                 if not self.ws.is_listed(index):
-                    self.ws.feed(index, EntryBatch(self._entries[index], self._progress[index]))
+                    self.ws.feed(index, EntryBatch(self._entries_of(index), self._progress[index]))
             if self.layer is not None:
                 view = MergedTree()
                 view.apply(self.ws.tree(self.layer), self.layer)
@@ -560,8 +671,11 @@ class ImageFiles:
 
     def _look(self, path: str) -> tuple[str, Any]:
         if self._lookup is None:
-            self._lookup = _Lookup([(i, self._entries[i]) for i in self.layers if i in self._listed],
-                                   merged=self.layer is None)
+            listed = [i for i in self.layers if i in self._listed]
+            if all(i in self._rows for i in listed):
+                self._lookup = _RowLookup([(i, self._rows[i]) for i in listed], merged=self.layer is None)
+            else:
+                self._lookup = _Lookup([(i, self._entries_of(i)) for i in listed], merged=self.layer is None)
         landed = follow(self._lookup, path)  # type: ignore[arg-type]
         return landed, (self._lookup.get(landed) if landed else None)
 
@@ -595,17 +709,46 @@ class ImageFiles:
     def read(self, found: Found, *, cap: int = 1 << 62, dest: Path | None = None) -> FileRead:
         """The content of a found file (hardlinks resolved, in its layer or below)."""
         layer_index, entry = found.layer_index, found.entry
+        fast = self._read_by_rows(layer_index, entry, cap, dest)
+        if fast is not None:
+            return fast
         if entry.type is EntryType.HARDLINK:
-            layer_index, entry = hardlink_source(lambda i: self.view(i), lambda i: self._entries.get(i, []),
-                                                 layer_index, entry)
+            layer_index, entry = hardlink_source(lambda i: self.view(i), self._entries_of, layer_index, entry)
         if not self._streamed.get(layer_index, False):
             entry = TarEntry(path=entry.path, type=EntryType.FILE, size=entry.size)  # an index listing: find by path
             return self.session.read_file(self.image, layer_index, entry, cap=cap, dest=dest)
         _loader(self.session).require_online(f"the content of {entry.path}", self.image)
         layer = self.image.layers[layer_index]
-        read = read_member(self.session, self.image, layer, entry, self._entries[layer_index], cap=cap, dest=dest)
+        read = read_member(self.session, self.image, layer, entry, self._entries_of(layer_index), cap=cap,
+                           dest=dest)
         if read is None:
             return self.session.read_file(self.image, layer_index, entry.path, cap=cap, dest=dest)
+        return read
+
+    def _read_by_rows(self, layer_index: int, entry: TarEntry, cap: int, dest: Path | None) -> FileRead | None:
+        """A streamed layer's member read from its row (hardlinks resolved
+        inside the layer); None when the layer was not read row by row or the
+        link leads elsewhere (the caller goes the general way)."""
+        rows = self._rows.get(layer_index)
+        if rows is None or not self._streamed.get(layer_index, False):
+            return None
+        target = entry
+        here = rows.find(entry.path)  # the entry the lookup found: the last of its path
+        for _ in range(MAX_LINK_HOPS):
+            if target.type is not EntryType.HARDLINK or not target.link:
+                break
+            there = rows.find_before(target.link, rows.n if here is None else here)
+            if there is None:
+                return None  # in a layer below, or missing: the general way says which
+            target, here = rows.entry(there, target.link), there
+        else:
+            return None
+        _loader(self.session).require_online(f"the content of {entry.path}", self.image)
+        layer = self.image.layers[layer_index]
+        read = read_member(self.session, self.image, layer, target, [], cap=cap, dest=dest)
+        assert read is not None  # an entry (not a path) is always read
+        if target is not entry:
+            read.carved.resolved, read.carved.entry = read.carved.entry, entry
         return read
 
 
