@@ -89,6 +89,48 @@ def test_stored_form_round_trips_and_refuses_damage() -> None:
         gzindex.decode(gzindex.encode(shuffled))
 
 
+def test_stored_windows_stay_packed_until_used_and_version_1_still_reads() -> None:
+    import struct
+    import zlib
+
+    blob = gzip.compress(sample())
+    index = record(blob, 16 * 1024, 1 << 20)
+    assert len(index.points) > 5
+    back = gzindex.decode(gzindex.encode(index))
+    assert all(p._packed is not None for p in back.points)  # nothing inflated by decoding
+    assert back.before(index.points[3].uncompressed).window == index.points[3].window
+    assert sum(p._packed is None for p in back.points) == 1  # only the window asked for
+    # version 1 (one zlib stream, windows raw), as caches made before version 2 hold it
+    parts = [b"LSGZIX1\0", struct.pack("<QQQB", index.spacing, index.covered, index.uncompressed_covered,
+                                         int(index.complete)), struct.pack("<I", len(index.points))]
+    parts += [struct.pack("<QQBI", p.compressed, p.uncompressed, p.bits, len(p.window)) for p in index.points]
+    parts += [p.window for p in index.points]
+    assert gzindex.decode(zlib.compress(b"".join(parts))) == index
+
+
+def test_a_damaged_window_is_an_index_mismatch_when_used() -> None:
+    import struct
+
+    raw = tar_of(random.Random(5).randbytes(300_000))
+    blob = gzip.compress(raw)
+    index = record(blob, 16 * 1024, 1 << 20)
+    entries, _progress = listing(complete(BytesSource(blob)))
+    member = [e for e in entries if e.size > 0][-1]
+    k = index.points.index(index.before(member.offset))
+    assert k > 0
+    data = bytearray(gzindex.encode(index))
+    table = 8 + 25 + 4
+    at = table + len(index.points) * 21 + sum(len(p.packed()) for p in index.points[:k])
+    assert struct.unpack_from("<Q", data, table + k * 21)[0] == index.points[k].compressed
+    data[at : at + 4] = b"\xff\xff\xff\xff"  # that window's zlib header
+    damaged = gzindex.decode(bytes(data))  # the table still reads
+    with pytest.raises(ValueError):
+        damaged.points[k].window
+    assert ra.read_via_index(BytesSource(blob), member, index, cap=1 << 20).carved.content
+    with pytest.raises(ra.IndexMismatch, match="damaged"):
+        ra.read_via_index(BytesSource(blob), member, gzindex.decode(bytes(data)), cap=1 << 20)
+
+
 def test_an_interrupted_read_keeps_a_valid_prefix(monkeypatch) -> None:
     monkeypatch.setattr(gzindex, "DEFAULT_SPACING", 16 * 1024)
     raw = tar_of(random.Random(3).randbytes(5 << 20))  # incompressible: several 1 MiB reads

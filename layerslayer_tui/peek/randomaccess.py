@@ -195,7 +195,10 @@ def read_via_index(
     start = ResumedInflate.start_offset(point)
     bound = _bound(index, point, entry, stored, size)
     feed = _MemberFeed(entry, point.uncompressed, cap, out)
-    inflate = ResumedInflate(point, feed.write)
+    try:
+        inflate = ResumedInflate(point, feed.write)
+    except ValueError as err:  # a stored window that does not inflate, or that libz refuses
+        raise IndexMismatch(f"The seek index is damaged ({err}).") from None
     try:
         requests, got = _read_ranges(
             source,
