@@ -470,7 +470,8 @@ class ResumedInflate:
             ret = lib.inflate(ref, Z_NO_FLUSH)
             made = OUT_SCRATCH - strm.avail_out
             if made:
-                self._sink(self._out.raw[:made])
+                # string_at copies `made` bytes; `.raw[:made]` copied the whole 4 MiB buffer first, every call
+                self._sink(ctypes.string_at(ctypes.addressof(self._out), made))
             if ret == Z_STREAM_END:
                 self._raw = False
                 rest = data[len(data) - strm.avail_in :]
