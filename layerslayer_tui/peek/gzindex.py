@@ -16,7 +16,6 @@ bit offset (`BitShifter`) and inflated raw with the window as dictionary.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import struct
 import threading
@@ -153,15 +152,28 @@ _libz: ctypes.CDLL | None = None
 _libz_checked = False
 
 
+def _load_libz() -> ctypes.CDLL:
+    # The usual soname first: find_library runs `ldconfig -p` in a subprocess
+    # (and imports subprocess), a cost every `cat` paid before its first byte.
+    try:
+        return ctypes.CDLL("libz.so.1")
+    except OSError:
+        from ctypes.util import find_library
+
+        name = find_library("z")
+        if name is None:
+            raise
+        return ctypes.CDLL(name)
+
+
 def libz() -> ctypes.CDLL | None:
     """The system zlib (None when absent or too old for inflateGetDictionary)."""
     global _libz, _libz_checked
     if _libz_checked:
         return _libz
     _libz_checked = True
-    name = ctypes.util.find_library("z")
     try:
-        lib = ctypes.CDLL(name or "libz.so.1")
+        lib = _load_libz()
         lib.zlibVersion.restype = ctypes.c_char_p
         lib.inflateGetDictionary  # noqa: B018 - zlib >= 1.2.8; absent means no recorder
     except (OSError, AttributeError):
