@@ -596,6 +596,11 @@ class Cache:
         """(encoded index, its scope): the shared (verified) one, else `scope`'s."""
         return self._run(lambda db: seek_store.get(db, digest, scope), None)
 
+    def get_seek_index_at(self, digest: str, scope: str, offset: int) -> tuple[str, object, str] | None:
+        """As get_seek_index, decoded, with only the window a read at
+        uncompressed `offset` needs (seek_store.get_at)."""
+        return self._run(lambda db: seek_store.get_at(db, digest, scope, offset), None)
+
     def put_seek_index(self, digest: str, scope: str, data: bytes, *, covered: int, points: int) -> bool:
         """`scope` = seek_store.SHARED only for an index from verified bytes."""
         return self._run(lambda db: seek_store.put(db, digest, scope, data, covered, points), False, write=True)

@@ -67,25 +67,37 @@ def _scope(image: ImageInfo) -> str:
     return scope_of(image.registry, image.repository)
 
 
-def load_index(session: Session, image: ImageInfo, layer: LayerInfo) -> Any:  # -> gzindex.SeekIndex | None
-    """The cached seek index for a layer; a damaged row is dropped with a warning."""
+def load_index(session: Session, image: ImageInfo, layer: LayerInfo, at: int | None = None) -> Any:
+    """The cached seek index for a layer (-> gzindex.SeekIndex | None); a
+    damaged row is dropped with a warning. `at`: an uncompressed offset to
+    read at; only the window of the access point before it is read."""
     from layerslayer_tui.peek import gzindex
 
     cache = session.cache
     if cache is None:
         return None
     wait_for_indexes(session, layer.digest)
-    row = cache.get_seek_index(layer.digest, _scope(image))
-    if row is None:
-        return None
-    data, scope = row
-    try:
-        return gzindex.decode(data)
-    except ValueError as err:
-        cache.drop_seek_index(layer.digest, scope)
-        _loader(session).note_once(f"The cached seek index of layer {layer.index + 1} was damaged ({err}) and was dropped; "
-                          "the file is streamed instead.")
-        return None
+    if at is not None:
+        got = cache.get_seek_index_at(layer.digest, _scope(image), at)
+        if got is None:
+            return None
+        kind, value, scope = got
+        if kind == "index":
+            return value
+        err = value
+    else:
+        row = cache.get_seek_index(layer.digest, _scope(image))
+        if row is None:
+            return None
+        data, scope = row
+        try:
+            return gzindex.decode(data)
+        except ValueError as exc:
+            err = exc
+    cache.drop_seek_index(layer.digest, scope)
+    _loader(session).note_once(f"The cached seek index of layer {layer.index + 1} was damaged ({err}) and was dropped; "
+                               "the file is streamed instead.")
+    return None
 
 
 def store_index(session: Session, image: ImageInfo, layer: LayerInfo, index: Any, *, verified: bool,
@@ -190,7 +202,7 @@ def read_entry(
                 out.truncate()
     streamed_listing = streamed_listing and entry.offset >= 0
     if streamed_listing:
-        index = load_index(session, image, layer)
+        index = load_index(session, image, layer, entry.offset)
         try:
             if index is not None and index.points and index.points[0].uncompressed <= entry.offset:
                 read = ra.read_via_index(source, entry, index, cap=cap, out=out)

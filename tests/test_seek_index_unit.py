@@ -131,6 +131,43 @@ def test_a_damaged_window_is_an_index_mismatch_when_used() -> None:
         ra.read_via_index(BytesSource(blob), member, gzindex.decode(bytes(data)), cap=1 << 20)
 
 
+def test_the_cache_reads_the_table_and_one_window(tmp_path) -> None:
+    from layerslayer_tui.cache import Cache
+
+    raw = tar_of(random.Random(6).randbytes(400_000))
+    blob = gzip.compress(raw)
+    index = record(blob, 16 * 1024, 1 << 20)
+    entries, _progress = listing(complete(BytesSource(blob)))
+    member = [e for e in entries if e.size > 0][-1]
+    cache = Cache(tmp_path / "c.db")
+    digest = "sha256:" + "a" * 64
+    assert cache.put_seek_index(digest, "", gzindex.encode(index), covered=index.covered, points=len(index.points))
+    kind, got, scope = cache.get_seek_index_at(digest, "r/x", member.offset)
+    assert kind == "index" and scope == "" and len(got.points) == len(index.points)
+    loaded = [p for p in got.points if p._packed is not gzindex._UNLOADED]
+    assert loaded == [got.before(member.offset)]  # one window read, the one the member needs
+    other = next(p for p in got.points if p is not loaded[0])
+    with pytest.raises(ValueError, match="not read"):
+        other.window  # noqa: B018
+    read = ra.read_via_index(BytesSource(blob), member, got, cap=1 << 20)
+    assert read.carved.content == tarfile.open(fileobj=io.BytesIO(raw)).extractfile(member.path).read()
+    # damage in that window: reported, not raised, and the cache stays usable
+    data = bytearray(gzindex.encode(index))
+    _idx, spans = gzindex.decode_table(bytes(data), len(data))
+    start, _length = spans[index.points.index(index.before(member.offset))]
+    data[start : start + 4] = b"\xff\xff\xff\xff"
+    cache.drop_seek_index(digest, "")
+    cache.put_seek_index(digest, "", bytes(data), covered=index.covered, points=len(index.points))
+    kind, got, _scope = cache.get_seek_index_at(digest, "r/x", member.offset)
+    with pytest.raises(ra.IndexMismatch, match="damaged"):
+        ra.read_via_index(BytesSource(blob), member, got, cap=1 << 20)
+    data[:4] = b"XXXX"  # a record that is no index at all
+    cache.drop_seek_index(digest, "")
+    cache.put_seek_index(digest, "", bytes(data), covered=index.covered, points=len(index.points))
+    assert cache.get_seek_index_at(digest, "r/x", member.offset)[0] == "damaged"
+    assert cache.enabled and cache.warning is None
+
+
 def test_an_interrupted_read_keeps_a_valid_prefix(monkeypatch) -> None:
     monkeypatch.setattr(gzindex, "DEFAULT_SPACING", 16 * 1024)
     raw = tar_of(random.Random(3).randbytes(5 << 20))  # incompressible: several 1 MiB reads

@@ -55,10 +55,17 @@ class Checkpoint:
 
     @property
     def window(self) -> bytes:
-        """ValueError when a stored window does not inflate to at most WINDOW bytes."""
+        """ValueError when a stored window does not inflate to at most WINDOW
+        bytes, or was not read from the store (decode_table)."""
+        if self._packed is _UNLOADED:
+            raise ValueError("an access point's window was not read from the cache")
         if self._packed is not None:
             self._window, self._packed = _unpack_window(self._packed), None
         return self._window
+
+    def load(self, packed: bytes) -> None:
+        """The stored window of a point decode_table made."""
+        self._packed = packed
 
     def packed(self) -> bytes:
         """The window as stored."""
@@ -75,6 +82,9 @@ class Checkpoint:
 
     def __repr__(self) -> str:
         return f"Checkpoint({self.compressed}, {self.uncompressed}, {self.bits})"
+
+
+_UNLOADED = b"<not loaded>"  # a sentinel (compared by identity)
 
 
 def _unpack_window(packed: bytes) -> bytes:
@@ -580,7 +590,10 @@ def decode(blob: bytes, *, max_size: int = 1 << 31) -> SeekIndex:
     return _decode(raw, _POINT, packed=False)
 
 
-def _decode(raw: bytes, table: struct.Struct, *, packed: bool) -> SeekIndex:
+def _parse(raw: bytes, table: struct.Struct, *, packed: bool, total: int) -> tuple[SeekIndex, list[int]]:
+    """The head and table (from `raw`, which holds at least them) of a
+    record of `total` bytes: the index with unloaded windows, and where each
+    window starts in the record."""
     pos = len(_MAGIC)
     try:
         spacing, covered, ucovered, complete = _HEAD.unpack_from(raw, pos)
@@ -593,19 +606,53 @@ def _decode(raw: bytes, table: struct.Struct, *, packed: bool) -> SeekIndex:
     except struct.error:
         raise ValueError("seek index cut short") from None
     pos += count * table.size
-    points = []
+    points, starts = [], []
     last_c = last_u = -1
     for compressed, uncompressed, bits, wlen in heads:
         # A stored window is at most WINDOW inflated; compressed, zlib adds a few bytes to incompressible data.
         if bits > 7 or wlen > (WINDOW + 64 if packed else WINDOW) or compressed <= last_c or uncompressed < last_u:
             raise ValueError("seek index out of order")
-        if compressed > covered or pos + wlen > len(raw):
+        if compressed > covered or pos + wlen > total:
             raise ValueError("seek index inconsistent")
-        data = raw[pos : pos + wlen]
-        points.append(Checkpoint(compressed, uncompressed, bits, packed=data) if packed
-                      else Checkpoint(compressed, uncompressed, bits, data))
+        points.append(Checkpoint(compressed, uncompressed, bits, packed=_UNLOADED))
+        starts.append(pos)
         pos += wlen
         last_c, last_u = compressed, uncompressed
-    if pos != len(raw):
+    if pos != total:
         raise ValueError("seek index has trailing bytes")
-    return SeekIndex(spacing=spacing, points=points, covered=covered, uncompressed_covered=ucovered, complete=bool(complete))
+    starts.append(pos)
+    return SeekIndex(spacing=spacing, points=points, covered=covered, uncompressed_covered=ucovered,
+                     complete=bool(complete)), starts
+
+
+def _decode(raw: bytes, table: struct.Struct, *, packed: bool) -> SeekIndex:
+    index, starts = _parse(raw, table, packed=packed, total=len(raw))
+    for p, a, b in zip(index.points, starts, starts[1:]):
+        if packed:
+            p.load(raw[a:b])
+        else:
+            p._window, p._packed = raw[a:b], None
+    return index
+
+
+TABLE_HEAD = len(_MAGIC2) + _HEAD.size + 4  # bytes to read before table_size() can answer
+
+
+def table_size(prefix: bytes) -> int | None:
+    """Bytes of a version-2 record up to the end of its table (from its first
+    TABLE_HEAD bytes); None for another version (decode the whole record)."""
+    if not prefix.startswith(_MAGIC2) or len(prefix) < TABLE_HEAD:
+        return None
+    (count,) = struct.unpack_from("<I", prefix, TABLE_HEAD - 4)
+    return TABLE_HEAD + min(count, MAX_POINTS + 1) * _POINT2.size
+
+
+def decode_table(raw: bytes, total: int) -> tuple[SeekIndex, list[tuple[int, int]]]:
+    """A version-2 record's head and table only (`raw`: its first
+    table_size() bytes; `total`: the record's length): the index with no
+    window read yet (Checkpoint.load gives one), and where each window lies
+    in the record, (start, length). ValueError for anything malformed."""
+    if not raw.startswith(_MAGIC2):
+        raise ValueError("not a version-2 seek index")
+    index, starts = _parse(raw, _POINT2, packed=True, total=total)
+    return index, [(a, b - a) for a, b in zip(starts, starts[1:])]
