@@ -343,7 +343,7 @@ class Cache:
         decode, same scope rule, not decoded (listing_rows.py reads single
         rows of it). A blob that later fails to decode: call get_listing,
         which drops the row."""
-        row = self._listing_row(f"{_PROGRESS_COLUMNS}, scope, data", digest, scope)
+        row = self._listing_row(f"{_PROGRESS_COLUMNS}, used, scope, data", digest, scope)
         if row is None:
             return None
         try:
@@ -353,7 +353,9 @@ class Cache:
             return None
         if type(row[-1]) is not bytes or type(row[-2]) is not str:
             return None
-        self._touch(row[0])
+        used = row[-3]
+        if not isinstance(used, (int, float)) or not 0 <= time.time() - used < seek_store.TOUCH_EVERY:
+            self._touch(row[0])  # an UPDATE rewrites the whole row: recency is kept to the hour
         return row[-1], progress, row[-2]
 
     def put_listing(self, digest: str, entries: list[TarEntry], progress: ListingProgress,
