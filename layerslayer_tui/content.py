@@ -51,7 +51,9 @@ class FileRead:
         size = self.carved.written
         how = {"seek index": "via the seek index", "tar offset": "at its tar offset",
                "stream": "streaming the layer from its start", "toc chunks": "from the chunks the layer's index names",
-               "listing": "(empty, known from the listing)"}.get(self.via, f"via {self.via}")
+               "listing": "(empty, known from the listing)",
+               "seek index, merged": "via the seek index, in one request with the file before it"}.get(
+                   self.via, f"via {self.via}")
         return f"{human(size)}, read {human(self.compressed_read)} {how}"
 
 
@@ -737,10 +739,10 @@ class ImageFiles:
             return self.session.read_file(self.image, layer_index, entry.path, cap=cap, dest=dest)
         return read
 
-    def _read_by_rows(self, layer_index: int, entry: TarEntry, cap: int, dest: Path | None) -> FileRead | None:
-        """A streamed layer's member read from its row (hardlinks resolved
-        inside the layer); None when the layer was not read row by row or the
-        link leads elsewhere (the caller goes the general way)."""
+    def _in_layer(self, layer_index: int, entry: TarEntry) -> TarEntry | None:
+        """The member whose bytes a streamed layer's entry has (a hardlink
+        resolved inside the layer, from its rows); None when the layer was
+        not read row by row or the link leads elsewhere."""
         rows = self._rows.get(layer_index)
         if rows is None or not self._streamed.get(layer_index, False):
             return None
@@ -748,12 +750,19 @@ class ImageFiles:
         here = rows.find(entry.path)  # the entry the lookup found: the last of its path
         for _ in range(MAX_LINK_HOPS):
             if target.type is not EntryType.HARDLINK or not target.link:
-                break
+                return target
             there = rows.find_before(target.link, rows.n if here is None else here)
             if there is None:
                 return None  # in a layer below, or missing: the general way says which
             target, here = rows.entry(there, target.link), there
-        else:
+        return None
+
+    def _read_by_rows(self, layer_index: int, entry: TarEntry, cap: int, dest: Path | None) -> FileRead | None:
+        """A streamed layer's member read from its row (hardlinks resolved
+        inside the layer); None when _in_layer has no answer (the caller goes
+        the general way)."""
+        target = self._in_layer(layer_index, entry)
+        if target is None:
             return None
         _loader(self.session).require_online(f"the content of {entry.path}", self.image)
         layer = self.image.layers[layer_index]
@@ -762,6 +771,58 @@ class ImageFiles:
         if target is not entry:
             read.carved.resolved, read.carved.entry = read.carved.entry, entry
         return read
+
+    def read_together(self, founds: list[Found], folder: Path) -> dict[int, tuple[Path, FileRead]]:
+        """Files of the same gzip layers read in as few Range requests as the
+        seek index allows (randomaccess.plan_groups): {position in `founds`:
+        (a file under `folder` holding its bytes, what it cost)}. Files left
+        out (no index, a group of one, a group that did not read) are for
+        `read`, one by one."""
+        import dataclasses
+
+        from layerslayer_tui.peek import randomaccess as ra
+
+        by_layer: dict[int, list[tuple[int, TarEntry, TarEntry]]] = {}
+        for k, found in enumerate(founds):
+            target = self._in_layer(found.layer_index, found.entry)
+            if target is not None and target.type is EntryType.FILE and target.size > 0 and target.offset >= 0:
+                by_layer.setdefault(found.layer_index, []).append((k, target, found.entry))
+        done: dict[int, tuple[Path, FileRead]] = {}
+        for layer_index, items in by_layer.items():
+            if len(items) < 2:
+                continue
+            _loader(self.session).require_online(f"the content of {items[0][2].path}", self.image)
+            layer = self.image.layers[layer_index]
+            index = load_index(self.session, self.image, layer)
+            if index is None or not index.points:
+                continue
+            source = _loader(self.session).blob_source(self.image, layer.descriptor)
+            first = index.points[0].uncompressed
+            groups = ra.plan_groups(index, [t for _k, t, _a in items if t.offset >= first], source.size)
+            held: dict[int, tuple[Path, FileRead]] = {}
+            for group in groups:
+                if len(group) < 2:
+                    continue
+                paths = [folder / f"{layer_index}-{e.offset}" for e in group]
+                outs = [open(p, "w+b") for p in paths]  # noqa: SIM115 - closed below, all of them
+                try:
+                    reads = ra.read_group(source, group, index, outs)
+                except (ra.IndexMismatch, LayerslayerError):
+                    continue  # read one by one instead, which reports (and drops a wrong index)
+                finally:
+                    for fh in outs:
+                        fh.close()
+                for path, entry, r in zip(paths, group, reads):
+                    held[entry.offset] = (path, FileRead(r.carved, layer_index, r.via, r.compressed_read,
+                                                         len(r.requests)))
+            for k, target, asked in items:
+                if target.offset in held:
+                    path, read = held[target.offset]
+                    if target is not asked:
+                        read = FileRead(dataclasses.replace(read.carved, resolved=read.carved.entry, entry=asked),
+                                        read.layer_index, read.via, read.compressed_read, read.requests)
+                    done[k] = (path, read)
+        return done
 
 
 def cat(files: ImageFiles, path: str, out: BinaryIO) -> FileRead:
@@ -785,10 +846,11 @@ def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
         done: Note = lambda _s: None) -> int:
     """Save files and whole directories under `dest` (created if missing);
     modes kept (never setuid), symlinks recreated (never followed), nothing
-    written outside `dest`, nothing overwritten without `force`. Returns the
-    number of files written."""
+    written outside `dest`, nothing overwritten without `force`. Files near
+    each other in a layer share Range requests (ImageFiles.read_together).
+    Returns the number of files written."""
     dest.mkdir(parents=True, exist_ok=True)
-    written = 0
+    jobs: list[tuple[Found, Path]] = []
     links: list[tuple[Path, str]] = []
     dirs: list[tuple[Path, int]] = []
     for path in paths:
@@ -812,11 +874,11 @@ def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
                 elif sub.kind == "symlink" and sub.entry is not None and sub.entry.link:
                     links.append((target, sub.entry.link))
                 elif sub.kind in ("file", "hardlink") and sub.entry is not None and sub.layer_index is not None:
-                    written += _save(files, Found(sub.layer_index, sub.entry, sub.path), target, force, done)
+                    jobs.append((Found(sub.layer_index, sub.entry, sub.path), target))
             continue
         found = files.find(path)
-        target = safe_target(dest, found.path.rpartition("/")[2])
-        written += _save(files, found, target, force, done)
+        jobs.append((found, safe_target(dest, found.path.rpartition("/")[2])))
+    written = _save_all(files, jobs, dest, force, done)
     for target, link in links:
         if os.path.lexists(target):
             if not force:
@@ -830,7 +892,24 @@ def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
     return written
 
 
-def _save(files: ImageFiles, found: Found, target: Path, force: bool, done: Note) -> int:
+def _save_all(files: ImageFiles, jobs: list[tuple[Found, Path]], dest: Path, force: bool, done: Note) -> int:
+    """Every file of `jobs`: those read_together could read in shared
+    requests first, into a private folder under `dest`, then each saved."""
+    import shutil
+    import tempfile
+
+    if not jobs:
+        return 0
+    folder = Path(tempfile.mkdtemp(prefix=".layerslayer-get-", dir=dest))
+    try:
+        ready = files.read_together([found for found, _target in jobs], folder) if len(jobs) > 1 else {}
+        return sum(_save(files, found, target, force, done, ready.get(k)) for k, (found, target) in enumerate(jobs))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _save(files: ImageFiles, found: Found, target: Path, force: bool, done: Note,
+          ready: tuple[Path, FileRead] | None = None) -> int:
     import shutil
     import tempfile
 
@@ -840,12 +919,17 @@ def _save(files: ImageFiles, found: Found, target: Path, force: bool, done: Note
     out = open_new(target, mode, force=force)
     ok = False
     try:
-        with tempfile.TemporaryDirectory(prefix=".layerslayer-get-", dir=target.parent) as tmp:
-            part = Path(tmp) / "content"
-            read = files.read(found, dest=part)
-            if part.exists():
-                with open(part, "rb") as fh:
-                    shutil.copyfileobj(fh, out, 1 << 20)
+        if ready is not None:
+            part, read = ready
+            with open(part, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+        else:
+            with tempfile.TemporaryDirectory(prefix=".layerslayer-get-", dir=target.parent) as tmp:
+                part = Path(tmp) / "content"
+                read = files.read(found, dest=part)
+                if part.exists():
+                    with open(part, "rb") as fh:
+                        shutil.copyfileobj(fh, out, 1 << 20)
         ok = True
         done(f"{found.path}: {read.cost()}")
         return 1
