@@ -900,7 +900,10 @@ def _save_all(files: ImageFiles, jobs: list[tuple[Found, Path]], dest: Path, for
 
     if not jobs:
         return 0
-    folder = Path(tempfile.mkdtemp(prefix=".layerslayer-get-", dir=dest))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=".layerslayer-get-", dir=dest))
+    except OSError as err:
+        raise ExportError(f"Cannot write into {dest}: {err.strerror or err}.") from None
     try:
         ready = files.read_together([found for found, _target in jobs], folder) if len(jobs) > 1 else {}
         return sum(_save(files, found, target, force, done, ready.get(k)) for k, (found, target) in enumerate(jobs))
