@@ -257,10 +257,6 @@ class _GroupFeed:
         self.feeds = [_MemberFeed(wants[0], start, 1 << 62, outs[0])]
         self.done = False
 
-    @property
-    def found(self) -> TarEntry | None:
-        return self.feeds[0].found
-
     def write(self, data: bytes) -> None:
         if self.done:
             raise _Done
