@@ -245,3 +245,19 @@ def test_a_partial_listing_continued_later_still_records(monkeypatch) -> None:
     for point in index.points[::7]:
         assert resume(blob, point)[:700] == raw[point.uncompressed : point.uncompressed + 700]
 
+
+
+def test_plan_groups_reads_through_small_gaps_only() -> None:
+    from layerslayer_tui.entry import EntryType, TarEntry
+
+    mib = 1 << 20
+    index = gzindex.SeekIndex(points=[gzindex.Checkpoint(c, u, 0, b"") for c, u in
+                                      ((10, 0), (600 << 10, 2 * mib), (6 * mib, 18 * mib))], covered=8 * mib)
+
+    def member(offset: int) -> TarEntry:
+        return TarEntry(f"f{offset}", EntryType.FILE, size=1000, offset=offset)
+
+    a, b, c, d = member(100), member(2000), member(2 * mib + 100), member(18 * mib + 100)
+    groups = ra.plan_groups(index, [d, c, b, a, member(2000)], 8 * mib)
+    # a and b share a point; c's starts ~560 KiB past their bound (read through); d's ~5.3 MiB past c's
+    assert [[e.offset for e in g] for g in groups] == [[a.offset, b.offset, c.offset], [d.offset]]
