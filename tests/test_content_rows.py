@@ -99,3 +99,25 @@ def test_cat_after_a_full_read_decodes_no_whole_listing(registry, tmp_path, monk
         with pytest.raises(LayerslayerError, match="deleted by layer 1"):
             files.find("etc/gone")
     assert notes == []  # nothing had to be listed
+
+
+@pytest.mark.registry
+def test_cat_path_stays_lean(registry, tmp_path) -> None:
+    """No UI library on the cat path, the cached listing read by rows, and
+    libz loaded without ctypes.util (its ldconfig subprocess cost ~50 ms)."""
+    import subprocess
+    import sys
+
+    from bed.images import make_layer, push_image
+
+    image = push_image(registry, "rows/lean", "1", [make_layer({"a.txt": b"a\n"}, "gzip")])
+    env = {"LAYERSLAYER_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-X", "importtime", "-m", "layerslayer_tui", "cat", image.ref, "a.txt"],
+                           capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path) for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0 and proc.stdout == "a\n", proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in runs[1].stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "layerslayer_tui.listing_rows" in imported  # the probe sees our own imports: the row path ran
+    assert {m for m in imported if m.split(".")[0] in ("textual", "rich")} == set()
+    assert "ctypes.util" not in imported
