@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--follow", action="store_true", help="the recorder inflates while the listing runs (default: after it)")
     ap.add_argument("--cat-only", action="store_true", help="skip (a)-(c), the listing rounds: only the cat measurements")
     ap.add_argument("--cat-repeat", type=int, default=5, help="runs of the cat after a full read (best and spread)")
+    ap.add_argument("--skip-cold", action="store_true", help="skip the cat before a full read (it streams the layer)")
     args = ap.parse_args()
     layer, digest, size = build_layer(args.size_small, False)
     from bed.registry import RegistryServer
@@ -207,10 +208,11 @@ def cat_part(args: argparse.Namespace, reg, ref: str, digest: str, size: int) ->
             stored = db.execute("SELECT points, length(data) FROM seek_index").fetchall()
         for points, length in stored:
             print(f"    stored index: {points} access points, {length / 1e6:.2f} MB = {length / size:.2%} of the layer")
-        before = cat_run(reg, ref, last, cold, digest, pycache)
+        before = None if args.skip_cold else cat_run(reg, ref, last, cold, digest, pycache)
         after = [cat_run(reg, ref, last, warm, digest, pycache) for _ in range(max(1, args.cat_repeat))]
-    print(f"(d) cat {last} before a full read: {before['wall']:6.2f} s, {before['requests']} blob request(s), "
-          f"{before['written'] / 1e6:.1f} MB sent; {before['stderr']}")
+    if before is not None:
+        print(f"(d) cat {last} before a full read: {before['wall']:6.2f} s, {before['requests']} blob request(s), "
+              f"{before['written'] / 1e6:.1f} MB sent; {before['stderr']}")
     walls = sorted(r["wall"] for r in after)
     best = min(after, key=lambda r: r["wall"])
     print(f"    cat after a full read:          {walls[0]:6.3f} s best of {len(walls)} (median {statistics.median(walls):.3f}, "
