@@ -12,6 +12,9 @@ in a fresh process:
       the layer up to the file) and after a full read (the cache holds the
       listing and the index): wall time of the CLI process, blob requests
       and bytes the registry sent (target: under 0.5 s, one request)
+  (e) `get` of a directory of 150-400 files after a full read: every file its
+      own request (read_together switched off) against files near each other
+      sharing requests (blob requests and bytes from the access log)
 
     .venv/bin/python benchmarks/bench_seek.py [--size-small] [--rounds N] [--spacing BYTES] [--cat-only]
 """
@@ -86,6 +89,53 @@ with Session(cache_path=sys.argv[1]) as s:
     print(listed)
     print(time.perf_counter() - t0)
 """
+
+
+GET_CHILD = r"""
+import sys
+from layerslayer_tui import cli, content
+if sys.argv[1] == "one-by-one":
+    content.ImageFiles.read_together = lambda self, founds, folder: {}  # every file its own request
+sys.exit(cli.main(["get", sys.argv[2], sys.argv[3], "-o", sys.argv[4]]))
+"""
+
+
+def pick_dir(db_path: Path) -> str:
+    """A directory of 150 to 400 files (a typical `get` of a folder) from the cached listing."""
+    import collections
+    import sqlite3
+
+    from layerslayer_tui.listing_rows import ListingRows
+
+    with sqlite3.connect(db_path) as db:
+        rows = ListingRows(db.execute("SELECT data FROM listings ORDER BY entries DESC LIMIT 1").fetchone()[0])
+    counts: collections.Counter = collections.Counter()
+    for key in rows._keys:
+        parts = key.split(b"/")
+        for depth in range(2, 5):
+            if len(parts) > depth:
+                counts[b"/".join(parts[:depth])] += 1
+    fit = [(n, p) for p, n in counts.items() if 150 <= n <= 400]
+    return max(fit)[1].decode("utf-8", "surrogateescape") if fit else "usr/share"
+
+
+def get_run(reg, ref: str, folder: str, cache: Path, digest: str, pycache: Path, mode: str, out: Path) -> dict:
+    import shutil
+
+    work = cache.with_name(cache.name + "-" + mode)
+    shutil.copytree(cache, work)  # each mode from the same cache state
+    mark = reg.log_mark()
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", GET_CHILD, mode, ref, folder, str(out)], capture_output=True,
+                          env=cat_env(work, pycache), check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"get failed: {proc.stderr.decode(errors='replace')}")
+    reg.access_log(mark, until=lambda rs: any(r.is_blob_get for r in rs), timeout=10)
+    time.sleep(0.3)
+    gets = [r for r in reg.access_log(mark) if r.is_blob_get and digest in r.path]
+    files = sum(len(f) for _d, _s, f in os.walk(out))
+    return dict(wall=wall, requests=len(gets), written=sum(r.written for r in gets), files=files)
 
 
 def push(reg, layer: Path, digest: str, size: int) -> str:
@@ -208,6 +258,9 @@ def cat_part(args: argparse.Namespace, reg, ref: str, digest: str, size: int) ->
             stored = db.execute("SELECT points, length(data) FROM seek_index").fetchall()
         for points, length in stored:
             print(f"    stored index: {points} access points, {length / 1e6:.2f} MB = {length / size:.2%} of the layer")
+        folder = pick_dir(warm / "cache.sqlite3")
+        gets = {mode: get_run(reg, ref, folder, warm, digest, pycache, mode, Path(tmp) / f"out-{mode}")
+                for mode in ("one-by-one", "shared")}
         before = None if args.skip_cold else cat_run(reg, ref, last, cold, digest, pycache)
         if before is None:
             cat_run(reg, ref, last, warm, digest, pycache)  # not counted: it byte-compiles the modules
@@ -215,6 +268,9 @@ def cat_part(args: argparse.Namespace, reg, ref: str, digest: str, size: int) ->
     if before is not None:
         print(f"(d) cat {last} before a full read: {before['wall']:6.2f} s, {before['requests']} blob request(s), "
               f"{before['written'] / 1e6:.1f} MB sent; {before['stderr']}")
+    for mode, g in gets.items():
+        print(f"(e) get {folder} after a full read, {mode:>10}: {g['files']} files, {g['wall']:6.2f} s, "
+              f"{g['requests']} blob request(s), {g['written'] / 1e6:.1f} MB sent")
     walls = sorted(r["wall"] for r in after)
     best = min(after, key=lambda r: r["wall"])
     print(f"    cat after a full read:          {walls[0]:6.3f} s best of {len(walls)} (median {statistics.median(walls):.3f}, "
