@@ -338,6 +338,26 @@ class Cache:
         self._touch(rowid)
         return hit
 
+    def get_listing_blob(self, digest: str, scope: str | None = None) -> tuple[bytes, ListingProgress, str] | None:
+        """(encoded entries, progress, scope) of the row `get_listing` would
+        decode, same scope rule, not decoded (listing_rows.py reads single
+        rows of it). A blob that later fails to decode: call get_listing,
+        which drops the row."""
+        row = self._listing_row(f"{_PROGRESS_COLUMNS}, used, scope, data", digest, scope)
+        if row is None:
+            return None
+        try:
+            progress = _progress(row[1:])
+        except DecodeError:
+            self._damaged("listings", row[0])
+            return None
+        if type(row[-1]) is not bytes or type(row[-2]) is not str:
+            return None
+        used = row[-3]
+        if not isinstance(used, (int, float)) or not 0 <= time.time() - used < seek_store.TOUCH_EVERY:
+            self._touch(row[0])  # an UPDATE rewrites the whole row: recency is kept to the hour
+        return row[-1], progress, row[-2]
+
     def put_listing(self, digest: str, entries: list[TarEntry], progress: ListingProgress,
                     scope: str | None = None) -> bool:
         """Store a listing unless a better one is already there. True if stored.
@@ -577,6 +597,11 @@ class Cache:
     def get_seek_index(self, digest: str, scope: str) -> tuple[bytes, str] | None:
         """(encoded index, its scope): the shared (verified) one, else `scope`'s."""
         return self._run(lambda db: seek_store.get(db, digest, scope), None)
+
+    def get_seek_index_at(self, digest: str, scope: str, offset: int) -> tuple[str, object, str] | None:
+        """As get_seek_index, decoded, with only the window a read at
+        uncompressed `offset` needs (seek_store.get_at)."""
+        return self._run(lambda db: seek_store.get_at(db, digest, scope, offset), None)
 
     def put_seek_index(self, digest: str, scope: str, data: bytes, *, covered: int, points: int) -> bool:
         """`scope` = seek_store.SHARED only for an index from verified bytes."""

@@ -51,7 +51,9 @@ class FileRead:
         size = self.carved.written
         how = {"seek index": "via the seek index", "tar offset": "at its tar offset",
                "stream": "streaming the layer from its start", "toc chunks": "from the chunks the layer's index names",
-               "listing": "(empty, known from the listing)"}.get(self.via, f"via {self.via}")
+               "listing": "(empty, known from the listing)",
+               "seek index, merged": "via the seek index, in one request with the file before it"}.get(
+                   self.via, f"via {self.via}")
         return f"{human(size)}, read {human(self.compressed_read)} {how}"
 
 
@@ -67,25 +69,37 @@ def _scope(image: ImageInfo) -> str:
     return scope_of(image.registry, image.repository)
 
 
-def load_index(session: Session, image: ImageInfo, layer: LayerInfo) -> Any:  # -> gzindex.SeekIndex | None
-    """The cached seek index for a layer; a damaged row is dropped with a warning."""
+def load_index(session: Session, image: ImageInfo, layer: LayerInfo, at: int | None = None) -> Any:
+    """The cached seek index for a layer (-> gzindex.SeekIndex | None); a
+    damaged row is dropped with a warning. `at`: an uncompressed offset to
+    read at; only the window of the access point before it is read."""
     from layerslayer_tui.peek import gzindex
 
     cache = session.cache
     if cache is None:
         return None
     wait_for_indexes(session, layer.digest)
-    row = cache.get_seek_index(layer.digest, _scope(image))
-    if row is None:
-        return None
-    data, scope = row
-    try:
-        return gzindex.decode(data)
-    except ValueError as err:
-        cache.drop_seek_index(layer.digest, scope)
-        _loader(session).note_once(f"The cached seek index of layer {layer.index + 1} was damaged ({err}) and was dropped; "
-                          "the file is streamed instead.")
-        return None
+    if at is not None:
+        got = cache.get_seek_index_at(layer.digest, _scope(image), at)
+        if got is None:
+            return None
+        kind, value, scope = got
+        if kind == "index":
+            return value
+        err = value
+    else:
+        row = cache.get_seek_index(layer.digest, _scope(image))
+        if row is None:
+            return None
+        data, scope = row
+        try:
+            return gzindex.decode(data)
+        except ValueError as exc:
+            err = exc
+    cache.drop_seek_index(layer.digest, scope)
+    _loader(session).note_once(f"The cached seek index of layer {layer.index + 1} was damaged ({err}) and was dropped; "
+                               "the file is streamed instead.")
+    return None
 
 
 def store_index(session: Session, image: ImageInfo, layer: LayerInfo, index: Any, *, verified: bool,
@@ -190,7 +204,7 @@ def read_entry(
                 out.truncate()
     streamed_listing = streamed_listing and entry.offset >= 0
     if streamed_listing:
-        index = load_index(session, image, layer)
+        index = load_index(session, image, layer, entry.offset)
         try:
             if index is not None and index.points and index.points[0].uncompressed <= entry.offset:
                 read = ra.read_via_index(source, entry, index, cap=cap, out=out)
@@ -466,6 +480,62 @@ class _Lookup:
         return any(p.startswith(prefix) for _i, by_path, _g, _o, _e in self._layers for p in by_path)
 
 
+class _RowLookup:
+    """_Lookup's answers from cached listings read row by row
+    (listing_rows.ListingRows): a file found without building every entry."""
+
+    def __init__(self, layers: list[tuple[int, Any]], *, merged: bool) -> None:
+        self._layers = list(reversed(layers))  # topmost first
+        self._merged = merged
+        self.deleted_by: int | None = None
+
+    def _entry(self, rows: Any, path: str) -> TarEntry | None:
+        from layerslayer_tui.fs.paths import WHITEOUT_PREFIX
+
+        if self._merged and path.rpartition("/")[2].startswith(WHITEOUT_PREFIX):
+            return None  # a whiteout is a marker, never a file of the merged view
+        return rows.get(path)
+
+    @staticmethod
+    def _whited_out(rows: Any, path: str) -> bool:
+        from layerslayer_tui.fs.paths import WHITEOUT_PREFIX
+
+        parent, _sep, name = path.rpartition("/")
+        if name.startswith(WHITEOUT_PREFIX):  # ".wh..wh.*" names are markers, not whiteouts
+            return False
+        marker = WHITEOUT_PREFIX + name
+        return rows.find(f"{parent}/{marker}" if parent else marker) is not None
+
+    def get(self, path: str) -> _Hit | None:
+        """As _Lookup.get."""
+        from layerslayer_tui.fs.paths import OPAQUE_MARKER, ancestors
+
+        self.deleted_by = None
+        parents = ancestors(path)
+        for index, rows in self._layers:
+            entry = self._entry(rows, path)
+            if entry is not None:
+                return _Hit(entry, index)
+            for anc in parents:
+                held = self._entry(rows, anc)
+                if held is not None and held.type is not EntryType.DIR:
+                    return None
+            if not self._merged:
+                continue
+            if self._whited_out(rows, path) or any(self._whited_out(rows, a) for a in parents):
+                self.deleted_by = index
+                return None
+            if any(rows.find(f"{a}/{OPAQUE_MARKER}") is not None for a in parents):
+                return None
+        return None
+
+    def has_children(self, path: str) -> bool:
+        from layerslayer_tui.fs.paths import WHITEOUT_PREFIX
+
+        skip = (lambda name: name.startswith(WHITEOUT_PREFIX)) if self._merged else None
+        return any(rows.has_under(path, skip) for _i, rows in self._layers)
+
+
 class ImageFiles:
     """The files of one image as the container sees them (the merged view),
     or of one layer (`layer`), listed as little as needed: cached listings
@@ -488,7 +558,11 @@ class ImageFiles:
         self._full: set[int] = set()
         self._views: dict[int, MergedTree] = {}
         self._progress: dict[int, Any] = {}
-        self._lookup: _Lookup | None = None
+        self._lookup: _Lookup | _RowLookup | None = None
+        # Complete cached listings read row by row (listing_rows.py) until a
+        # tree or a whole layer's entries are needed: then decoded once.
+        self._rows: dict[int, Any] = {}
+        self._blobs: dict[int, bytes] = {}
 
     @property
     def layers(self) -> list[int]:
@@ -498,6 +572,8 @@ class ImageFiles:
         from layerslayer_tui.peek.reader import human
 
         if index in self._full or (index in self._listed and not full):
+            return
+        if self._from_rows(index):
             return
         listing = self.session.listing(self.image, index, full=full, budget=self.budget)
         try:
@@ -517,6 +593,55 @@ class ImageFiles:
         self._views.clear()
         self._lookup = None
 
+    def _from_rows(self, index: int) -> bool:
+        """List a layer from its complete cached listing without decoding it
+        (False: no such listing, or it does not read; the ordinary way then
+        decides, and drops a damaged row)."""
+        import dataclasses
+
+        from layerslayer_tui.listing_rows import ListingRows
+
+        cache = self.session.cache
+        if cache is None:
+            return False
+        held = cache.get_listing_blob(self.image.layers[index].digest, _scope(self.image))
+        if held is None or not held[1].complete:
+            return False
+        blob, progress, _found = held
+        try:
+            rows = ListingRows(blob)
+        except ValueError:
+            return False
+        if rows.n != progress.entries:
+            return False
+        self._rows[index], self._blobs[index] = rows, blob
+        self._progress[index] = dataclasses.replace(progress, cached=True)
+        self._streamed[index] = progress.kind is SourceKind.STREAM
+        self._listed.add(index)
+        self._full.add(index)
+        self._views.clear()
+        self._lookup = None
+        return True
+
+    def _entries_of(self, index: int) -> list[TarEntry]:
+        """Every entry of a listed layer (decoded now when it was read row by row)."""
+        got = self._entries.get(index)
+        if got is None and index in self._blobs:
+            from layerslayer_tui.listing_codec import decode_entries
+
+            try:
+                got = decode_entries(self._blobs[index])
+            except Exception:  # noqa: BLE001 - as the cache: a row that does not decode is damage to it
+                cached = self.session.cache.get_listing(self.image.layers[index].digest, _scope(self.image)) \
+                    if self.session.cache is not None else None  # drops the damaged row, with a note
+                if cached is None:
+                    raise LayerslayerError(f"The cached listing of layer {index} is damaged; run the command "
+                                           "again to list the layer anew.") from None
+                got = cached.entries
+            del self._blobs[index]
+            self._entries[index] = got
+        return got if got is not None else []
+
     def view(self, upto: int | None = None) -> MergedTree:
         from layerslayer_tui.fs import MergedTree
 
@@ -527,7 +652,7 @@ class ImageFiles:
 
             for index in self._listed:  # the trees are built only when a view is needed (get DIR, hardlinks)
                 if not self.ws.is_listed(index):
-                    self.ws.feed(index, EntryBatch(self._entries[index], self._progress[index]))
+                    self.ws.feed(index, EntryBatch(self._entries_of(index), self._progress[index]))
             if self.layer is not None:
                 view = MergedTree()
                 view.apply(self.ws.tree(self.layer), self.layer)
@@ -560,8 +685,11 @@ class ImageFiles:
 
     def _look(self, path: str) -> tuple[str, Any]:
         if self._lookup is None:
-            self._lookup = _Lookup([(i, self._entries[i]) for i in self.layers if i in self._listed],
-                                   merged=self.layer is None)
+            listed = [i for i in self.layers if i in self._listed]
+            if all(i in self._rows for i in listed):
+                self._lookup = _RowLookup([(i, self._rows[i]) for i in listed], merged=self.layer is None)
+            else:
+                self._lookup = _Lookup([(i, self._entries_of(i)) for i in listed], merged=self.layer is None)
         landed = follow(self._lookup, path)  # type: ignore[arg-type]
         return landed, (self._lookup.get(landed) if landed else None)
 
@@ -595,18 +723,106 @@ class ImageFiles:
     def read(self, found: Found, *, cap: int = 1 << 62, dest: Path | None = None) -> FileRead:
         """The content of a found file (hardlinks resolved, in its layer or below)."""
         layer_index, entry = found.layer_index, found.entry
+        fast = self._read_by_rows(layer_index, entry, cap, dest)
+        if fast is not None:
+            return fast
         if entry.type is EntryType.HARDLINK:
-            layer_index, entry = hardlink_source(lambda i: self.view(i), lambda i: self._entries.get(i, []),
-                                                 layer_index, entry)
+            layer_index, entry = hardlink_source(lambda i: self.view(i), self._entries_of, layer_index, entry)
         if not self._streamed.get(layer_index, False):
             entry = TarEntry(path=entry.path, type=EntryType.FILE, size=entry.size)  # an index listing: find by path
             return self.session.read_file(self.image, layer_index, entry, cap=cap, dest=dest)
         _loader(self.session).require_online(f"the content of {entry.path}", self.image)
         layer = self.image.layers[layer_index]
-        read = read_member(self.session, self.image, layer, entry, self._entries[layer_index], cap=cap, dest=dest)
+        read = read_member(self.session, self.image, layer, entry, self._entries_of(layer_index), cap=cap,
+                           dest=dest)
         if read is None:
             return self.session.read_file(self.image, layer_index, entry.path, cap=cap, dest=dest)
         return read
+
+    def _in_layer(self, layer_index: int, entry: TarEntry) -> TarEntry | None:
+        """The member whose bytes a streamed layer's entry has (a hardlink
+        resolved inside the layer, from its rows); None when the layer was
+        not read row by row or the link leads elsewhere."""
+        rows = self._rows.get(layer_index)
+        if rows is None or not self._streamed.get(layer_index, False):
+            return None
+        target = entry
+        here = rows.find(entry.path)  # the entry the lookup found: the last of its path
+        for _ in range(MAX_LINK_HOPS):
+            if target.type is not EntryType.HARDLINK or not target.link:
+                return target
+            there = rows.find_before(target.link, rows.n if here is None else here)
+            if there is None:
+                return None  # in a layer below, or missing: the general way says which
+            target, here = rows.entry(there, target.link), there
+        return None
+
+    def _read_by_rows(self, layer_index: int, entry: TarEntry, cap: int, dest: Path | None) -> FileRead | None:
+        """A streamed layer's member read from its row (hardlinks resolved
+        inside the layer); None when _in_layer has no answer (the caller goes
+        the general way)."""
+        target = self._in_layer(layer_index, entry)
+        if target is None:
+            return None
+        _loader(self.session).require_online(f"the content of {entry.path}", self.image)
+        layer = self.image.layers[layer_index]
+        read = read_member(self.session, self.image, layer, target, [], cap=cap, dest=dest)
+        assert read is not None  # an entry (not a path) is always read
+        if target is not entry:
+            read.carved.resolved, read.carved.entry = read.carved.entry, entry
+        return read
+
+    def read_together(self, founds: list[Found], folder: Path) -> dict[int, tuple[Path, FileRead]]:
+        """Files of the same gzip layers read in as few Range requests as the
+        seek index allows (randomaccess.plan_groups): {position in `founds`:
+        (a file under `folder` holding its bytes, what it cost)}. Files left
+        out (no index, a group of one, a group that did not read) are for
+        `read`, one by one."""
+        import dataclasses
+
+        from layerslayer_tui.peek import randomaccess as ra
+
+        by_layer: dict[int, list[tuple[int, TarEntry, TarEntry]]] = {}
+        for k, found in enumerate(founds):
+            target = self._in_layer(found.layer_index, found.entry)
+            if target is not None and target.type is EntryType.FILE and target.size > 0 and target.offset >= 0:
+                by_layer.setdefault(found.layer_index, []).append((k, target, found.entry))
+        done: dict[int, tuple[Path, FileRead]] = {}
+        for layer_index, items in by_layer.items():
+            if len(items) < 2:
+                continue
+            _loader(self.session).require_online(f"the content of {items[0][2].path}", self.image)
+            layer = self.image.layers[layer_index]
+            index = load_index(self.session, self.image, layer)
+            if index is None or not index.points:
+                continue
+            source = _loader(self.session).blob_source(self.image, layer.descriptor)
+            first = index.points[0].uncompressed
+            groups = ra.plan_groups(index, [t for _k, t, _a in items if t.offset >= first], source.size)
+            held: dict[int, tuple[Path, FileRead]] = {}
+            for group in groups:
+                if len(group) < 2:
+                    continue
+                paths = [folder / f"{layer_index}-{e.offset}" for e in group]
+                outs = [open(p, "w+b") for p in paths]  # noqa: SIM115 - closed below, all of them
+                try:
+                    reads = ra.read_group(source, group, index, outs)
+                except (ra.IndexMismatch, LayerslayerError):
+                    continue  # read one by one instead, which reports (and drops a wrong index)
+                finally:
+                    for fh in outs:
+                        fh.close()
+                for path, entry, r in zip(paths, group, reads):
+                    held[entry.offset] = (path, FileRead(r.carved, layer_index, r.via, r.compressed_read,
+                                                         len(r.requests)))
+            for k, target, asked in items:
+                if target.offset in held:
+                    path, read = held[target.offset]
+                    if target is not asked:
+                        read = FileRead(dataclasses.replace(read.carved, resolved=read.carved.entry, entry=asked),
+                                        read.layer_index, read.via, read.compressed_read, read.requests)
+                    done[k] = (path, read)
+        return done
 
 
 def cat(files: ImageFiles, path: str, out: BinaryIO) -> FileRead:
@@ -630,10 +846,11 @@ def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
         done: Note = lambda _s: None) -> int:
     """Save files and whole directories under `dest` (created if missing);
     modes kept (never setuid), symlinks recreated (never followed), nothing
-    written outside `dest`, nothing overwritten without `force`. Returns the
-    number of files written."""
+    written outside `dest`, nothing overwritten without `force`. Files near
+    each other in a layer share Range requests (ImageFiles.read_together).
+    Returns the number of files written."""
     dest.mkdir(parents=True, exist_ok=True)
-    written = 0
+    jobs: list[tuple[Found, Path]] = []
     links: list[tuple[Path, str]] = []
     dirs: list[tuple[Path, int]] = []
     for path in paths:
@@ -657,11 +874,11 @@ def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
                 elif sub.kind == "symlink" and sub.entry is not None and sub.entry.link:
                     links.append((target, sub.entry.link))
                 elif sub.kind in ("file", "hardlink") and sub.entry is not None and sub.layer_index is not None:
-                    written += _save(files, Found(sub.layer_index, sub.entry, sub.path), target, force, done)
+                    jobs.append((Found(sub.layer_index, sub.entry, sub.path), target))
             continue
         found = files.find(path)
-        target = safe_target(dest, found.path.rpartition("/")[2])
-        written += _save(files, found, target, force, done)
+        jobs.append((found, safe_target(dest, found.path.rpartition("/")[2])))
+    written = _save_all(files, jobs, dest, force, done)
     for target, link in links:
         if os.path.lexists(target):
             if not force:
@@ -675,7 +892,27 @@ def get(files: ImageFiles, paths: list[str], dest: Path, *, force: bool = False,
     return written
 
 
-def _save(files: ImageFiles, found: Found, target: Path, force: bool, done: Note) -> int:
+def _save_all(files: ImageFiles, jobs: list[tuple[Found, Path]], dest: Path, force: bool, done: Note) -> int:
+    """Every file of `jobs`: those read_together could read in shared
+    requests first, into a private folder under `dest`, then each saved."""
+    import shutil
+    import tempfile
+
+    if not jobs:
+        return 0
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=".layerslayer-get-", dir=dest))
+    except OSError as err:
+        raise ExportError(f"Cannot write into {dest}: {err.strerror or err}.") from None
+    try:
+        ready = files.read_together([found for found, _target in jobs], folder) if len(jobs) > 1 else {}
+        return sum(_save(files, found, target, force, done, ready.get(k)) for k, (found, target) in enumerate(jobs))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _save(files: ImageFiles, found: Found, target: Path, force: bool, done: Note,
+          ready: tuple[Path, FileRead] | None = None) -> int:
     import shutil
     import tempfile
 
@@ -685,12 +922,17 @@ def _save(files: ImageFiles, found: Found, target: Path, force: bool, done: Note
     out = open_new(target, mode, force=force)
     ok = False
     try:
-        with tempfile.TemporaryDirectory(prefix=".layerslayer-get-", dir=target.parent) as tmp:
-            part = Path(tmp) / "content"
-            read = files.read(found, dest=part)
-            if part.exists():
-                with open(part, "rb") as fh:
-                    shutil.copyfileobj(fh, out, 1 << 20)
+        if ready is not None:
+            part, read = ready
+            with open(part, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+        else:
+            with tempfile.TemporaryDirectory(prefix=".layerslayer-get-", dir=target.parent) as tmp:
+                part = Path(tmp) / "content"
+                read = files.read(found, dest=part)
+                if part.exists():
+                    with open(part, "rb") as fh:
+                        shutil.copyfileobj(fh, out, 1 << 20)
         ok = True
         done(f"{found.path}: {read.cost()}")
         return 1

@@ -34,16 +34,80 @@ def key(digest: str, scope: str) -> str:
     return f"{digest}|{scope}"
 
 
+TOUCH_EVERY = 3600.0  # seconds: `used` only steers prune; rewriting a multi-MB row on every read cost ~13 ms
+
+
+def _best(db: sqlite3.Connection, digest: str, scope: str) -> tuple[str, str, float] | None:
+    """(key, scope, used) of the best usable row: the shared one, else this scope's."""
+    rows = db.execute(
+        "SELECT key, scope, used FROM seek_index WHERE key IN (?, ?)", (key(digest, SHARED), key(digest, scope))
+    ).fetchall()
+    best = sorted(rows, key=lambda r: r[1] != SHARED)
+    return tuple(best[0]) if best else None  # type: ignore[return-value]
+
+
+def _touch(db: sqlite3.Connection, k: str, used: object) -> None:
+    now = time.time()
+    if not isinstance(used, (int, float)) or not 0 <= now - used < TOUCH_EVERY:
+        db.execute("UPDATE seek_index SET used=? WHERE key=?", (now, k))
+
+
 def get(db: sqlite3.Connection, digest: str, scope: str) -> tuple[bytes, str] | None:
     """(data, scope) of the best usable row: the shared one, else this scope's."""
-    rows = db.execute(
-        "SELECT scope, data FROM seek_index WHERE key IN (?, ?)", (key(digest, SHARED), key(digest, scope))
-    ).fetchall()
-    best = sorted(rows, key=lambda r: r[0] != SHARED)
-    if not best:
+    best = _best(db, digest, scope)
+    if best is None:
         return None
-    db.execute("UPDATE seek_index SET used=? WHERE key=?", (time.time(), key(digest, best[0][0])))
-    return bytes(best[0][1]), best[0][0]
+    k, found, used = best
+    row = db.execute("SELECT data FROM seek_index WHERE key=?", (k,)).fetchone()
+    _touch(db, k, used)
+    return bytes(row[0]), found
+
+
+def get_at(db: sqlite3.Connection, digest: str, scope: str, offset: int) -> tuple[str, object, str] | None:
+    """The best usable index for reading at uncompressed `offset`, with only
+    the window it needs read (a version-2 record: its table, then one slice;
+    the whole record otherwise), in one read. ("index", SeekIndex, scope),
+    ("damaged", reason, scope) or None. The reads share one transaction, so
+    the slice comes from the record the table came from."""
+    db.execute("BEGIN")  # one snapshot: the window comes from the record the table came from
+    try:
+        got = _read_at(db, digest, scope, offset)
+    finally:
+        db.execute("COMMIT")
+    if got is not None:
+        _touch(db, got[0], got[1])
+        return got[2]
+    return None
+
+
+def _read_at(db: sqlite3.Connection, digest: str, scope: str, offset: int) -> tuple[str, object, tuple] | None:
+    from layerslayer_tui.peek import gzindex
+
+    best = _best(db, digest, scope)
+    if best is None:
+        return None
+    k, found, used = best
+
+    def part(start: int, length: int) -> bytes:
+        row = db.execute("SELECT substr(data, ?, ?) FROM seek_index WHERE key=?", (start + 1, length, k)).fetchone()
+        return bytes(row[0]) if row is not None and type(row[0]) is bytes else b""
+
+    total_row = db.execute("SELECT length(data) FROM seek_index WHERE key=?", (k,)).fetchone()
+    total = total_row[0] if total_row is not None and type(total_row[0]) is int else 0
+    try:
+        size = gzindex.table_size(part(0, gzindex.TABLE_HEAD))
+        if size is None:  # an older form: decode it whole
+            whole = db.execute("SELECT data FROM seek_index WHERE key=?", (k,)).fetchone()
+            return k, used, ("index", gzindex.decode(bytes(whole[0]) if whole and type(whole[0]) is bytes else b""),
+                             found)
+        index, spans = gzindex.decode_table(part(0, size), total)
+        point = index.before(offset)
+        if point is not None:
+            at = next(i for i, p in enumerate(index.points) if p is point)
+            point.load(part(*spans[at]))
+        return k, used, ("index", index, found)
+    except ValueError as err:
+        return k, used, ("damaged", str(err), found)
 
 
 def put(db: sqlite3.Connection, digest: str, scope: str, data: bytes, covered: int, points: int) -> bool:

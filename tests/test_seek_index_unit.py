@@ -89,6 +89,85 @@ def test_stored_form_round_trips_and_refuses_damage() -> None:
         gzindex.decode(gzindex.encode(shuffled))
 
 
+def test_stored_windows_stay_packed_until_used_and_version_1_still_reads() -> None:
+    import struct
+    import zlib
+
+    blob = gzip.compress(sample())
+    index = record(blob, 16 * 1024, 1 << 20)
+    assert len(index.points) > 5
+    back = gzindex.decode(gzindex.encode(index))
+    assert all(p._packed is not None for p in back.points)  # nothing inflated by decoding
+    assert back.before(index.points[3].uncompressed).window == index.points[3].window
+    assert sum(p._packed is None for p in back.points) == 1  # only the window asked for
+    # version 1 (one zlib stream, windows raw), as caches made before version 2 hold it
+    parts = [b"LSGZIX1\0", struct.pack("<QQQB", index.spacing, index.covered, index.uncompressed_covered,
+                                         int(index.complete)), struct.pack("<I", len(index.points))]
+    parts += [struct.pack("<QQBI", p.compressed, p.uncompressed, p.bits, len(p.window)) for p in index.points]
+    parts += [p.window for p in index.points]
+    assert gzindex.decode(zlib.compress(b"".join(parts))) == index
+
+
+def test_a_damaged_window_is_an_index_mismatch_when_used() -> None:
+    import struct
+
+    raw = tar_of(random.Random(5).randbytes(300_000))
+    blob = gzip.compress(raw)
+    index = record(blob, 16 * 1024, 1 << 20)
+    entries, _progress = listing(complete(BytesSource(blob)))
+    member = [e for e in entries if e.size > 0][-1]
+    k = index.points.index(index.before(member.offset))
+    assert k > 0
+    data = bytearray(gzindex.encode(index))
+    table = 8 + 25 + 4
+    at = table + len(index.points) * 21 + sum(len(p.packed()) for p in index.points[:k])
+    assert struct.unpack_from("<Q", data, table + k * 21)[0] == index.points[k].compressed
+    data[at : at + 4] = b"\xff\xff\xff\xff"  # that window's zlib header
+    damaged = gzindex.decode(bytes(data))  # the table still reads
+    with pytest.raises(ValueError):
+        damaged.points[k].window
+    assert ra.read_via_index(BytesSource(blob), member, index, cap=1 << 20).carved.content
+    with pytest.raises(ra.IndexMismatch, match="damaged"):
+        ra.read_via_index(BytesSource(blob), member, gzindex.decode(bytes(data)), cap=1 << 20)
+
+
+def test_the_cache_reads_the_table_and_one_window(tmp_path) -> None:
+    from layerslayer_tui.cache import Cache
+
+    raw = tar_of(random.Random(6).randbytes(400_000))
+    blob = gzip.compress(raw)
+    index = record(blob, 16 * 1024, 1 << 20)
+    entries, _progress = listing(complete(BytesSource(blob)))
+    member = [e for e in entries if e.size > 0][-1]
+    cache = Cache(tmp_path / "c.db")
+    digest = "sha256:" + "a" * 64
+    assert cache.put_seek_index(digest, "", gzindex.encode(index), covered=index.covered, points=len(index.points))
+    kind, got, scope = cache.get_seek_index_at(digest, "r/x", member.offset)
+    assert kind == "index" and scope == "" and len(got.points) == len(index.points)
+    loaded = [p for p in got.points if p._packed is not gzindex._UNLOADED]
+    assert loaded == [got.before(member.offset)]  # one window read, the one the member needs
+    other = next(p for p in got.points if p is not loaded[0])
+    with pytest.raises(ValueError, match="not read"):
+        other.window  # noqa: B018
+    read = ra.read_via_index(BytesSource(blob), member, got, cap=1 << 20)
+    assert read.carved.content == tarfile.open(fileobj=io.BytesIO(raw)).extractfile(member.path).read()
+    # damage in that window: reported, not raised, and the cache stays usable
+    data = bytearray(gzindex.encode(index))
+    _idx, spans = gzindex.decode_table(bytes(data), len(data))
+    start, _length = spans[index.points.index(index.before(member.offset))]
+    data[start : start + 4] = b"\xff\xff\xff\xff"
+    cache.drop_seek_index(digest, "")
+    cache.put_seek_index(digest, "", bytes(data), covered=index.covered, points=len(index.points))
+    kind, got, _scope = cache.get_seek_index_at(digest, "r/x", member.offset)
+    with pytest.raises(ra.IndexMismatch, match="damaged"):
+        ra.read_via_index(BytesSource(blob), member, got, cap=1 << 20)
+    data[:4] = b"XXXX"  # a record that is no index at all
+    cache.drop_seek_index(digest, "")
+    cache.put_seek_index(digest, "", bytes(data), covered=index.covered, points=len(index.points))
+    assert cache.get_seek_index_at(digest, "r/x", member.offset)[0] == "damaged"
+    assert cache.enabled and cache.warning is None
+
+
 def test_an_interrupted_read_keeps_a_valid_prefix(monkeypatch) -> None:
     monkeypatch.setattr(gzindex, "DEFAULT_SPACING", 16 * 1024)
     raw = tar_of(random.Random(3).randbytes(5 << 20))  # incompressible: several 1 MiB reads
@@ -166,3 +245,19 @@ def test_a_partial_listing_continued_later_still_records(monkeypatch) -> None:
     for point in index.points[::7]:
         assert resume(blob, point)[:700] == raw[point.uncompressed : point.uncompressed + 700]
 
+
+
+def test_plan_groups_reads_through_small_gaps_only() -> None:
+    from layerslayer_tui.entry import EntryType, TarEntry
+
+    mib = 1 << 20
+    index = gzindex.SeekIndex(points=[gzindex.Checkpoint(c, u, 0, b"") for c, u in
+                                      ((10, 0), (600 << 10, 2 * mib), (6 * mib, 18 * mib))], covered=8 * mib)
+
+    def member(offset: int) -> TarEntry:
+        return TarEntry(f"f{offset}", EntryType.FILE, size=1000, offset=offset)
+
+    a, b, c, d = member(100), member(2000), member(2 * mib + 100), member(18 * mib + 100)
+    groups = ra.plan_groups(index, [d, c, b, a, member(2000)], 8 * mib)
+    # a and b share a point; c's starts ~560 KiB past their bound (read through); d's ~5.3 MiB past c's
+    assert [[e.offset for e in g] for g in groups] == [[a.offset, b.offset, c.offset], [d.offset]]

@@ -33,6 +33,7 @@ MAX_GROW = 8  # requests after the first one, before giving up
 DRAIN_CHUNK = 256 * 1024
 DRAIN_MAX = 1 << 20  # rest of a closed range read to its end (keeps the connection) when this small
 VIA_INDEX = "seek index"
+VIA_MERGED = "seek index, merged"  # read in the request of the file before it (read_group)
 VIA_OFFSET = "tar offset"
 VIA_STREAM = "stream"
 
@@ -139,7 +140,7 @@ def _bound(index: SeekIndex, point: Checkpoint, entry: TarEntry, stored: int, si
 
 def _read_ranges(
     source: ByteSource,
-    feed: _MemberFeed,
+    feed: _MemberFeed | _GroupFeed,
     write: Callable[[bytes], object],
     pos: int,
     end: int,
@@ -195,7 +196,10 @@ def read_via_index(
     start = ResumedInflate.start_offset(point)
     bound = _bound(index, point, entry, stored, size)
     feed = _MemberFeed(entry, point.uncompressed, cap, out)
-    inflate = ResumedInflate(point, feed.write)
+    try:
+        inflate = ResumedInflate(point, feed.write)
+    except ValueError as err:  # a stored window that does not inflate, or that libz refuses
+        raise IndexMismatch(f"The seek index is damaged ({err}).") from None
     try:
         requests, got = _read_ranges(
             source,
@@ -213,6 +217,99 @@ def read_via_index(
         raise IndexMismatch(f"The seek index did not lead to {entry.path!r}.")
     carved = _carved(entry, feed.found, feed.sinks, got)
     return Read(carved, VIA_INDEX, requests, got)
+
+
+MERGE_GAP = 1 << 20  # compressed bytes read through, rather than a new request (and inflate from a point again)
+
+
+def plan_groups(index: SeekIndex, entries: list[TarEntry], size: int | None) -> list[list[TarEntry]]:
+    """Members (any order) in groups that one Range request reads: sorted by
+    offset, a member joins the group before it when its access point starts
+    at most MERGE_GAP past that group's bound. Duplicates (same offset) are
+    read once."""
+    groups: list[list[TarEntry]] = []
+    end = -1
+    seen: set[int] = set()
+    for entry in sorted(entries, key=lambda e: e.offset):
+        point = index.before(entry.offset)
+        if point is None or entry.offset in seen:
+            continue
+        seen.add(entry.offset)
+        start = ResumedInflate.start_offset(point)
+        bound = _bound(index, point, entry, _stored(entry), size)
+        if groups and start <= end + MERGE_GAP:
+            groups[-1].append(entry)
+            end = max(end, bound)
+        else:
+            groups.append([entry])
+            end = bound
+    return groups
+
+
+class _GroupFeed:
+    """Tar bytes from `start` in; captures several members in offset order,
+    each with its own _MemberFeed, started at the chunk where the one before
+    it ended (its skip takes it to its header)."""
+
+    def __init__(self, wants: list[TarEntry], start: int, outs: list[BinaryIO]) -> None:
+        self.wants, self.outs = wants, outs
+        self.pos = start
+        self.feeds = [_MemberFeed(wants[0], start, 1 << 62, outs[0])]
+        self.done = False
+
+    def write(self, data: bytes) -> None:
+        if self.done:
+            raise _Done
+        at, self.pos = self.pos, self.pos + len(data)
+        while True:
+            try:
+                self.feeds[-1].write(data)
+                return
+            except _Done:
+                pass
+            if len(self.feeds) == len(self.wants):
+                self.done = True
+                raise _Done
+            k = len(self.feeds)
+            if self.wants[k].offset < at:
+                raise IndexMismatch(f"The recorded place of {self.wants[k].path!r} overlaps the file before it.")
+            self.feeds.append(_MemberFeed(self.wants[k], at, 1 << 62, self.outs[k]))
+
+
+def read_group(source: ByteSource, entries: list[TarEntry], index: SeekIndex, outs: list[BinaryIO]) -> list[Read]:
+    """Members of one plan_groups group, each written whole to its `outs`
+    file, through one Range request (grown only when the last member turns
+    out larger than estimated). The first Read carries the request and the
+    bytes; IndexMismatch as read_via_index (the caller then reads them one
+    by one)."""
+    point = index.before(entries[0].offset)
+    if point is None:
+        raise IndexMismatch("The seek index has no access point before this file.")
+    size = source.size
+    start = ResumedInflate.start_offset(point)
+    bound = max(_bound(index, p, e, _stored(e), size) for e in entries
+                for p in [index.before(e.offset)] if p is not None)
+    feed = _GroupFeed(entries, point.uncompressed, outs)
+    try:
+        inflate = ResumedInflate(point, feed.write)
+    except ValueError as err:
+        raise IndexMismatch(f"The seek index is damaged ({err}).") from None
+    try:
+        requests, got = _read_ranges(
+            source, feed, inflate.write, start, bound,
+            lambda pos, end: pos + max(MARGIN, (end - start) // 2, 1 << 20) - 1,
+            "The registry ignored Range, so the seek index cannot be used.",
+        )
+    finally:
+        inflate.close()
+    if not feed.done:
+        missing = entries[len(feed.feeds) - 1]
+        raise IndexMismatch(f"The seek index did not lead to {missing.path!r}.")
+    reads = []
+    for k, (want, member) in enumerate(zip(entries, feed.feeds)):
+        carved = _carved(want, member.found, member.sinks, got if k == 0 else 0)
+        reads.append(Read(carved, VIA_INDEX if k == 0 else VIA_MERGED, requests if k == 0 else [], got if k == 0 else 0))
+    return reads
 
 
 def read_plain(source: ByteSource, entry: TarEntry, *, cap: int, out: BinaryIO | None = None) -> Read:
