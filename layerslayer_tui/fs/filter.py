@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from .node import Change, Node, TreeView, walk
 
 _GLOB_CHARS = frozenset("*?[")
+CHECK_EVERY = 8192  # nodes walked between two looks at a filter's `cancelled`
+
+
+class Cancelled(Exception):
+    """A filter was cancelled before it finished (a newer one replaced it)."""
 
 
 class PathMatcher:
@@ -94,10 +99,12 @@ class Filter:
         """ids of the nodes to show: the matches and every directory above them."""
         return self.apply(view, removals=removals).shown
 
-    def apply(self, view: TreeView, *, removals: bool = False) -> FilterResult:
+    def apply(self, view: TreeView, *, removals: bool = False,
+              cancelled: Callable[[], bool] | None = None) -> FilterResult:
         """What the filter keeps, in one walk of the view: the nodes to show,
         the nodes it matched itself, and per directory the files and bytes it
-        keeps (so a label can say "1 of 111,368 files")."""
+        keeps (so a label can say "1 of 111,368 files"). `cancelled` is asked
+        every CHECK_EVERY nodes; when it says True, raises Cancelled."""
         match = PathMatcher(self.pattern) if self.pattern else None
         markers = self.markers
         shown: set[int] = set()
@@ -109,7 +116,10 @@ class Filter:
         root = view.root
         # bound once: this loop runs for every node of a 125k-entry layer
         shown_add, stats_get, keep_match, keep_dir = shown.add, stats.get, matches.append, dirs.append
-        for node in view.walk(removals=removals):
+        walked = view.walk(removals=removals)
+        if cancelled is not None:
+            walked = _checked(walked, cancelled)
+        for node in walked:
             parent = node.parent
             pid = id(parent)
             inherited = pid in matched_dirs
@@ -159,6 +169,21 @@ class Filter:
         rows[id(root)] = acc[0]
         kept[id(root)] = (acc[1], acc[2])
         return FilterResult(shown, matches, kept, rows)
+
+
+def _checked(nodes: Iterator[Node], cancelled: Callable[[], bool]) -> Iterator[Node]:
+    """The nodes, with a look at `cancelled` every CHECK_EVERY of them."""
+    while True:
+        if cancelled():
+            raise Cancelled
+        n = 0
+        for node in nodes:
+            yield node
+            n += 1
+            if n == CHECK_EVERY:
+                break
+        else:
+            return
 
 
 @dataclass(slots=True)
@@ -212,10 +237,12 @@ class Reveal:
 class FilteredView:
     """A tree view that shows only what a filter lets through; same reading API."""
 
-    def __init__(self, view: TreeView, flt: Filter, *, removals: bool = False) -> None:
+    def __init__(self, view: TreeView, flt: Filter, *, removals: bool = False,
+                 result: FilterResult | None = None) -> None:
+        """`result`: `flt.apply(view, removals=removals)` when it was computed already (off the UI thread)."""
         self.view = view
         self.filter = flt
-        self.result = flt.apply(view, removals=removals)
+        self.result = flt.apply(view, removals=removals) if result is None else result
         self._shown = self.result.shown
 
     def __getattr__(self, name: str):
