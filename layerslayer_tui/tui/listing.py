@@ -30,7 +30,7 @@ from .messages import AllListed, Failed, LayerDone
 from .listing_state import ListingState
 from .progress_text import checking_line, cut_short, from_index, progress_line
 from .text import size
-from .tree_builder import POST_INTERVAL, Growth, JobFailed, MarksReady, Relayed, TreeBuilder, ViewReady
+from .tree_builder import POST_INTERVAL, Growth, JobFailed, MarksReady, Relayed, TreeBuilder, ViewReady, quiet_gc
 from .widgets.file_tree import FileTree
 
 __all__ = ["ListingMixin", "POST_INTERVAL", "TreeWork"]
@@ -143,7 +143,8 @@ class ListingMixin:
                 more = (lambda: listing.continue_full()) if full else (lambda: iter(()))
                 batches: Iterator[EntryBatch] = itertools.chain(held, rest, _later(more))
             else:
-                listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
+                with quiet_gc():  # a cached listing is decoded here: a million entries at once
+                    listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
             in_hand: list[EntryBatch] = []
             if not self._pump(worker, image, index, batches, in_hand) and index in self._pause_wanted:
                 kept = True
@@ -182,7 +183,8 @@ class ListingMixin:
                 return
             listing = None
             try:
-                listing, batches = self.listing_state.open_batches(self.session, image, index, True, resume)
+                with quiet_gc():
+                    listing, batches = self.listing_state.open_batches(self.session, image, index, True, resume)
                 if not self._pump(worker, image, index, batches):
                     return
             except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
