@@ -41,6 +41,19 @@ class PathMatcher:
             return fnmatchcase(path, self._glob)
         return self._needle in (path.lower() if self._fold else path)
 
+    def select(self, nodes: list[Node]) -> list[Node]:
+        """The nodes whose path matches, in order: one comprehension per
+        directory's files rather than a call per node (the filter's hot loop)."""
+        if self.is_glob:
+            glob = self._glob
+            if self._basename:
+                return [n for n in nodes if fnmatchcase(n.name, glob) or fnmatchcase(n.path, glob)]
+            return [n for n in nodes if fnmatchcase(n.path, glob)]
+        needle = self._needle
+        if self._fold:
+            return [n for n in nodes if needle in n.path.lower()]
+        return [n for n in nodes if needle in n.path]
+
     def required(self) -> tuple[str, bool]:
         """A substring every matching path holds, and whether it is held by
         the lowercased path rather than the path: what an index can look for
@@ -107,6 +120,8 @@ class Filter:
         every CHECK_EVERY nodes; when it says True, raises Cancelled."""
         match = PathMatcher(self.pattern) if self.pattern else None
         markers = self.markers
+        if match is not None and markers is None:
+            return _by_directory(view, match, removals, cancelled)
         shown: set[int] = set()
         matched_dirs: set[int] = set()  # directories the pattern itself matched
         matches: list[Node] = []
@@ -150,25 +165,124 @@ class Filter:
                 if up is None:
                     up = stats[id(parent)] = [0, 0, 0]
                 up[0] += 1
-        # Children before parents: each directory's total goes up once (no walk per leaf).
-        kept: dict[int, tuple[int, int]] = {}
-        rows: dict[int, int] = {}
-        for node in reversed(dirs):
-            acc = stats.get(id(node))
-            if acc is None:
+        return _totals(root, shown, matches, stats, dirs)
+
+
+def _by_directory(view: TreeView, match: PathMatcher, removals: bool,
+                  cancelled: Callable[[], bool] | None) -> FilterResult:
+    """Filter.apply for a pattern alone (no markers), a directory at a time:
+    the files of a directory are matched in one comprehension, and those that
+    do not match cost nothing more. Same result as the walk per node; the
+    matches come in walk order (a directory's subdirectories and what they
+    hold before its files, as children() lists them)."""
+    shown: set[int] = set()
+    matched_dirs: set[int] = set()  # directories the pattern matched, or under one that did
+    matches: list[Node] = []
+    stats: dict[int, list[int]] = {}  # directory id -> [children shown, files kept in it, bytes kept in it]
+    dirs: list[Node] = []
+    root = view.root
+    shown_add = shown.add
+
+    def show_above(parent: Node | None) -> None:
+        # every directory above a node just shown that is not shown yet
+        while parent is not root and parent is not None and id(parent) not in shown:
+            shown_add(id(parent))
+            parent = parent.parent
+            up = stats.get(id(parent))
+            if up is None:
+                up = stats[id(parent)] = [0, 0, 0]
+            up[0] += 1
+
+    def acc(node: Node) -> list[int]:
+        got = stats.get(id(node))
+        if got is None:
+            got = stats[id(node)] = [0, 0, 0]
+        return got
+
+    # A task is (a directory to visit, then open) or (None, a directory, its files).
+    tasks: list[tuple[Node | None, Node, list[Node]]] = []
+
+    def open_dir(directory: Node) -> None:
+        kids = view.children(directory.path, removals=removals)
+        subdirs = [n for n in kids if n.kids is not None]
+        if kids[: len(subdirs)] == subdirs:
+            # children() lists directories first: its files come after their subtrees
+            tasks.append((None, directory, kids[len(subdirs):]))
+            tasks.extend((d, d, []) for d in reversed(subdirs))
+            return
+        # files before a directory (flagged names at the root): in runs, in order
+        seq: list[tuple[Node | None, Node, list[Node]]] = []
+        for n in kids:
+            if n.kids is not None:
+                seq.append((n, n, []))
+            elif seq and seq[-1][0] is None:
+                seq[-1][2].append(n)
+            else:
+                seq.append((None, directory, [n]))
+        tasks.extend(reversed(seq))
+
+    open_dir(root)
+    budget = CHECK_EVERY
+    while tasks:
+        visit, directory, files = tasks.pop()
+        if budget <= 0:
+            budget = CHECK_EVERY
+            if cancelled is not None and cancelled():
+                raise Cancelled
+        if visit is None:
+            budget -= len(files)
+            if not files:
                 continue
-            rows[id(node)] = acc[0]
-            if acc[1] or acc[2]:
-                kept[id(node)] = (acc[1], acc[2])
-                up = stats.get(id(node.parent))
-                if up is None:
-                    up = stats[id(node.parent)] = [0, 0, 0]
-                up[1] += acc[1]
-                up[2] += acc[2]
-        acc = stats.get(id(root), [0, 0, 0])
-        rows[id(root)] = acc[0]
-        kept[id(root)] = (acc[1], acc[2])
-        return FilterResult(shown, matches, kept, rows)
+            if id(directory) in matched_dirs:
+                hits = files  # under a matched directory: all shown, none a match of its own
+            else:
+                hits = match.select(files)
+                if not hits:
+                    continue
+                matches.extend(hits)
+            shown.update(map(id, hits))
+            a = acc(directory)
+            a[0] += len(hits)
+            a[1] += sum(n.total_files for n in hits)
+            a[2] += sum(n.total_bytes for n in hits)
+            show_above(directory)
+            continue
+        budget -= 1
+        parent = visit.parent
+        inherited = id(parent) in matched_dirs
+        dirs.append(visit)
+        if inherited or match(visit.path, visit.name):
+            matched_dirs.add(id(visit))
+            if not inherited:
+                matches.append(visit)
+            shown_add(id(visit))
+            acc(parent)[0] += 1
+            show_above(parent)
+        open_dir(visit)
+    return _totals(root, shown, matches, stats, dirs)
+
+
+def _totals(root: Node, shown: set[int], matches: list[Node], stats: dict[int, list[int]],
+            dirs: list[Node]) -> FilterResult:
+    """Children before parents: each directory's total goes up once (no walk per leaf)."""
+    kept: dict[int, tuple[int, int]] = {}
+    rows: dict[int, int] = {}
+    for node in reversed(dirs):
+        acc = stats.get(id(node))
+        if acc is None:
+            continue
+        rows[id(node)] = acc[0]
+        if acc[1] or acc[2]:
+            kept[id(node)] = (acc[1], acc[2])
+            up = stats.get(id(node.parent))
+            if up is None:
+                up = stats[id(node.parent)] = [0, 0, 0]
+            up[1] += acc[1]
+            up[2] += acc[2]
+    acc = stats.get(id(root), [0, 0, 0])
+    rows[id(root)] = acc[0]
+    kept[id(root)] = (acc[1], acc[2])
+    return FilterResult(shown, matches, kept, rows)
 
 
 def _checked(nodes: Iterator[Node], cancelled: Callable[[], bool]) -> Iterator[Node]:
