@@ -24,7 +24,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,11 +284,13 @@ class TreeBuilder:
         elif isinstance(job, Relay):
             self._post(Relayed(job.image, job.payload))
         elif isinstance(job, ViewJob):
-            self._view(job)
+            with quiet_gc() if job.merged else nullcontext():  # a merged view is as big as its layers
+                self._view(job)
         else:
             ws = self._current(job.image)
             if ws is not None:
-                ws.changes(job.layer)
+                with quiet_gc():  # the merged view below the layer is built to compare with
+                    ws.changes(job.layer)
             self._post(MarksReady(job.image, job.layer))
 
     def _feed(self, job: Feed) -> None:
