@@ -154,11 +154,16 @@ class Workspace:
             self._marked[layer_index] = True
         return tree
 
+    # The reads below walk whole trees and are asked from the UI thread while
+    # a builder thread may be feeding: they hold the lock (uncontended in the CLI).
+
     def wasted(self) -> WastedReport:
-        return wasted(self._listed())
+        with self.lock:
+            return wasted(self._listed())
 
     def search(self, pattern: str, *, limit: int | None = None) -> list[Hit]:
-        return search(self._listed(), pattern, limit=limit)
+        with self.lock:
+            return search(self._listed(), pattern, limit=limit)
 
     # --- output ------------------------------------------------------------------
 
@@ -210,9 +215,10 @@ class Workspace:
         Raises ExportError with one sentence (file exists, no parent dir...)."""
         from layerslayer_tui.fs import export as fs_export
 
-        meta = self.export_meta(view, layer_index)
-        fs_export.write(self._view_for(view, layer_index), dest, fmt=fmt, meta=meta, filter=self._filter(filter),
-                        overwrite=overwrite)
+        with self.lock:
+            meta = self.export_meta(view, layer_index)
+            fs_export.write(self._view_for(view, layer_index), dest, fmt=fmt, meta=meta, filter=self._filter(filter),
+                            overwrite=overwrite)
         return Path(dest)
 
     def export_to(
@@ -226,9 +232,10 @@ class Workspace:
         """Stream an export to an open text file (stdout for `--json`); returns rows."""
         from layerslayer_tui.fs import export as fs_export
 
-        meta = self.export_meta(view, layer_index)
-        return fs_export.write_to(self._view_for(view, layer_index), out, fmt=fmt, meta=meta,
-                                  filter=self._filter(filter))
+        with self.lock:
+            meta = self.export_meta(view, layer_index)
+            return fs_export.write_to(self._view_for(view, layer_index), out, fmt=fmt, meta=meta,
+                                      filter=self._filter(filter))
 
     # --- headless convenience ----------------------------------------------------
 
