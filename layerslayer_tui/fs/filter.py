@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from operator import attrgetter
 
 from .node import Change, Node, TreeView, walk
 
 _GLOB_CHARS = frozenset("*?[")
+_FILES, _BYTES = attrgetter("total_files"), attrgetter("total_bytes")
 CHECK_EVERY = 8192  # nodes walked between two looks at a filter's `cancelled`
 
 
@@ -30,25 +33,27 @@ class PathMatcher:
         if self.is_glob:
             self._glob = pattern.strip("/")
             self._basename = "/" not in self._glob
+            # what fnmatchcase does, compiled once rather than looked up per call
+            self._match = re.compile(translate(self._glob)).match
         else:
             self._fold = pattern == pattern.lower()
             self._needle = pattern.lower() if self._fold else pattern
 
     def __call__(self, path: str, name: str) -> bool:
         if self.is_glob:
-            if self._basename and fnmatchcase(name, self._glob):
+            if self._basename and self._match(name) is not None:
                 return True
-            return fnmatchcase(path, self._glob)
+            return self._match(path) is not None
         return self._needle in (path.lower() if self._fold else path)
 
     def select(self, nodes: list[Node]) -> list[Node]:
         """The nodes whose path matches, in order: one comprehension per
         directory's files rather than a call per node (the filter's hot loop)."""
         if self.is_glob:
-            glob = self._glob
+            match = self._match
             if self._basename:
-                return [n for n in nodes if fnmatchcase(n.name, glob) or fnmatchcase(n.path, glob)]
-            return [n for n in nodes if fnmatchcase(n.path, glob)]
+                return [n for n in nodes if match(n.name) is not None or match(n.path) is not None]
+            return [n for n in nodes if match(n.path) is not None]
         needle = self._needle
         if self._fold:
             return [n for n in nodes if needle in n.path.lower()]
@@ -243,8 +248,8 @@ def _by_directory(view: TreeView, match: PathMatcher, removals: bool,
             shown.update(map(id, hits))
             a = acc(directory)
             a[0] += len(hits)
-            a[1] += sum(n.total_files for n in hits)
-            a[2] += sum(n.total_bytes for n in hits)
+            a[1] += sum(map(_FILES, hits))
+            a[2] += sum(map(_BYTES, hits))
             show_above(directory)
             continue
         budget -= 1
