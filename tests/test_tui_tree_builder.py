@@ -129,14 +129,15 @@ def test_a_newer_view_cancels_the_filter_that_runs() -> None:
     ws.feed(0, EntryBatch(files(200_000), ListingProgress(entries=200_000, complete=True)))
     h = Harness(ws)
     flt = Filter.of("f1999")
-    h.builder.view(ViewJob(1, ws.image, 0, False, flt, True, True))
-    h.builder.view(ViewJob(2, ws.image, 0, False, Filter.of("f000001"), True, True))
+    h.builder.view(ViewJob(1, ws.image, 0, False, flt, True, (50, 200)))
+    h.builder.view(ViewJob(2, ws.image, 0, False, Filter.of("f000001"), True, (50, 200)))
     first = h.next(ViewReady)
     assert first.job.token == 1 and first.view is None  # cancelled: nothing to show
     second = h.next(ViewReady)
     assert second.job.token == 2 and second.view is ws.tree(0)
     view = FilteredView(second.view, second.job.flt, removals=True, result=second.result)
     assert [n.path for n in view.result.matches] == ["d000/f000001"]
+    assert second.plan is not None and second.plan.expand == ["d000"]  # planned off the UI thread
     assert h.builder.pending() == 0
 
 

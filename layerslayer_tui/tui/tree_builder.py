@@ -30,7 +30,7 @@ from typing import Any
 
 from layerslayer_tui.entry import EntryBatch, ListingProgress
 from layerslayer_tui.fs import Filter, LayerTree
-from layerslayer_tui.fs.filter import Cancelled, FilterResult
+from layerslayer_tui.fs.filter import Cancelled, FilterResult, Reveal
 from layerslayer_tui.image import ImageInfo
 from layerslayer_tui.workspace import Workspace
 
@@ -108,7 +108,7 @@ class ViewJob:
     merged: bool
     flt: Filter | None
     removals: bool
-    reveal: bool
+    reveal: tuple[int, int] | None  # (matches, rows): plan the directories to open for the first matches
 
 
 @dataclass(slots=True)
@@ -140,6 +140,7 @@ class ViewReady:
     view: Any  # the base view (LayerTree or MergedTree); None: cancelled or the image is gone
     result: FilterResult | None
     seconds: float
+    plan: Reveal | None = None  # the job's reveal, planned here (it goes through every match)
 
 
 @dataclass(slots=True)
@@ -359,11 +360,13 @@ class TreeBuilder:
             return
         start = time.perf_counter()
         view = ws.merged(job.layer) if job.merged else ws.tree(job.layer)  # type: ignore[arg-type]
-        result = None
+        result = plan = None
         if job.flt is not None:
             try:
                 result = job.flt.apply(view, removals=job.removals,
                                        cancelled=lambda: self.view_cancelled(job.token))
             except Cancelled:
                 view = None
-        self._post(ViewReady(job, view, result, time.perf_counter() - start))
+        if result is not None and job.reveal is not None:
+            plan = result.reveal(max_matches=job.reveal[0], max_rows=job.reveal[1])
+        self._post(ViewReady(job, view, result, time.perf_counter() - start, plan))

@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 
 from layerslayer_tui.fs import Change, Filter, FilteredView, MergedTree
+from layerslayer_tui.fs.filter import Reveal
 
 from .progress_text import partial_note, partial_subtitle, partly_listed
 from .text import plain
@@ -96,11 +97,12 @@ class TreeViewMixin:
             view, removals = self.current_view()
             flt = self.current_filter()
             if view is not None and flt is None:
-                self._show_view(tree, view, removals, reveal=False)
+                self._show_view(tree, view, removals)
                 return
         merged = self.merged or self.layer is None
         self._view_waiting = True
-        self.tree_builder.view(ViewJob(self._view_token, self.image, self.layer, merged, flt, removals, reveal))
+        limits = (REVEAL_MATCHES, REVEAL_ROWS) if reveal else None
+        self.tree_builder.view(ViewJob(self._view_token, self.image, self.layer, merged, flt, removals, limits))
         tree.border_title = self._tree_title()
         if flt is not None and flt.pattern is not None:
             self.query_one(FilterBar).show_count("filtering …")
@@ -111,12 +113,12 @@ class TreeViewMixin:
             tree.set_note(Text("… building the merged view", style="italic dim", end=""))
             self.set_status("Building the merged view …")
 
-    def _show_view(self, tree: FileTree, view: Any, removals: bool, *, reveal: bool) -> None:
+    def _show_view(self, tree: FileTree, view: Any, removals: bool, plan: Reveal | None = None) -> None:
         merged = self.merged or self.layer is None
         note = self._merged_note() if merged else self._note(self.layer)
         tree.show(view, removals=removals, note=note)
-        if reveal and isinstance(view, FilteredView):
-            self._reveal_matches(tree, view)
+        if plan is not None and isinstance(view, FilteredView):
+            self._reveal_matches(tree, view, plan)
         tree.border_title = self._tree_title()
         tree.border_subtitle = self._subtitle()
         self.view_state.shown_upto = self.layer if merged else None
@@ -135,8 +137,8 @@ class TreeViewMixin:
         if ready.result is not None and job.flt is not None:
             view = FilteredView(view, job.flt, removals=job.removals, result=ready.result)
         with self.workspace.lock:
-            self._show_view(self.query_one(FileTree), view, job.removals, reveal=job.reveal)
-        if job.merged and job.flt is None and not job.reveal and self.status_text.startswith("Building the merged"):
+            self._show_view(self.query_one(FileTree), view, job.removals, ready.plan)
+        if job.merged and job.flt is None and self.status_text.startswith("Building the merged"):
             self.set_status("Merged view built.")
 
     def _refresh_interval(self) -> float:
@@ -146,9 +148,10 @@ class TreeViewMixin:
         that would leave the listing little time)."""
         return max(self.MERGED_REFRESH, 2 * self.view_state.build_seconds)
 
-    def _reveal_matches(self, tree: FileTree, view: FilteredView) -> None:
+    def _reveal_matches(self, tree: FileTree, view: FilteredView, plan: Reveal) -> None:
+        """Open the directories the plan names (planned on the builder's thread:
+        it goes through every match) and say how many matches are in sight."""
         result = view.result
-        plan = result.reveal(max_matches=REVEAL_MATCHES, max_rows=REVEAL_ROWS)
         for path in plan.expand:
             tree.expand_path(path)
         total = len(result.matches)
