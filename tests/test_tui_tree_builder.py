@@ -43,7 +43,7 @@ class Harness:
         end = time.monotonic() + timeout
         while True:
             result = self.results.get(timeout=max(0.01, end - time.monotonic()))
-            self.builder.handled(result.jobs if isinstance(result, Growth) else 1)
+            self.builder.handled(result.jobs if isinstance(result, (Growth, tree_builder.JobFailed)) else 1)
             if isinstance(result, kind):
                 return result
 
@@ -211,3 +211,20 @@ def test_a_cached_listing_is_never_shown_half_fed_nor_called_partial(registry, t
     # The progress says complete only once every entry is in the tree, and the status never says partial.
     assert all(is_complete for says_complete, is_complete, _ in states if says_complete)
     assert not [s for *_, s in states if "partial" in s]
+
+
+def test_a_job_that_fails_still_answers_and_is_counted_once(monkeypatch) -> None:
+    ws = Workspace(image(1))
+    ws.feed(0, EntryBatch(files(10), ListingProgress(entries=10, complete=True)))
+    h = Harness(ws)
+
+    def broken(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("a bug in the filter")
+
+    monkeypatch.setattr(Filter, "apply", broken)
+    h.builder.view(ViewJob(1, ws.image, 0, False, Filter.of("f"), True, None))
+    ready = h.next(ViewReady)  # the UI stops waiting for its view
+    assert ready.view is None
+    failed = h.next(tree_builder.JobFailed)
+    assert "a bug in the filter" in str(failed.error)
+    assert h.builder.pending() == 0

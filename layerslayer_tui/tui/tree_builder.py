@@ -160,7 +160,7 @@ class JobFailed:
     image: ImageInfo | None
     layer: int | None
     error: Exception
-    jobs: int = 1
+    jobs: int = 0  # the failed job is counted by its own result (or its layer's growth)
 
 
 def parents(entries: Any) -> set[str]:
@@ -261,9 +261,13 @@ class TreeBuilder:
             try:
                 self._do(job)
             except Exception as err:  # noqa: BLE001 - the UI says it in one sentence
-                # a feed is already counted by its layer's growth report
-                self._post(JobFailed(getattr(job, "image", None), getattr(job, "layer", None), err,
-                                     0 if isinstance(job, Feed) else 1))
+                # The job's own result still goes out (the UI waits for it: a view
+                # or markers asked for); it, or a feed's growth report, counts the job.
+                if isinstance(job, ViewJob):
+                    self._post(ViewReady(job, None, None, 0.0))
+                elif isinstance(job, MarkJob):
+                    self._post(MarksReady(job.image, job.layer))
+                self._post(JobFailed(getattr(job, "image", None), getattr(job, "layer", None), err, 0))
                 continue
             if isinstance(job, Feed) and time.monotonic() - self._last_post >= POST_INTERVAL:
                 self._report()
