@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,10 +30,10 @@ from .messages import AllListed, Failed, LayerDone
 from .listing_state import ListingState
 from .progress_text import checking_line, cut_short, from_index, progress_line
 from .text import size
-from .tree_builder import POST_INTERVAL, Growth, JobFailed, MarksReady, Relayed, TreeBuilder, ViewReady, quiet_gc
+from .tree_builder import Growth, JobFailed, MarksReady, Relayed, TreeBuilder, ViewReady, quiet_gc
 from .widgets.file_tree import FileTree
 
-__all__ = ["ListingMixin", "POST_INTERVAL", "TreeWork"]
+__all__ = ["ListingMixin", "TreeWork"]
 
 
 class TreeWork(Message):
@@ -264,9 +263,9 @@ class ListingMixin:
             self.set_status(progress_line(index, g.progress, streaming=True))
         with ws.lock:
             if self.merged or self.layer is None:
+                # built again on the builder's thread, at most once per _refresh_interval()
                 self.view_state.stale = True
-                if g.replaced or self.view_state.due(time.monotonic(), self._refresh_interval()):
-                    self.refresh_view()
+                self._refresh_merged_if_dirty()
                 return
             if index != self.layer:
                 return

@@ -267,7 +267,9 @@ class TreeBuilder:
                     self._post(ViewReady(job, None, None, 0.0))
                 elif isinstance(job, MarkJob):
                     self._post(MarksReady(job.image, job.layer))
-                self._post(JobFailed(getattr(job, "image", None), getattr(job, "layer", None), err, 0))
+                # a layer only for a feed: the listing keeps what it had (f retries); a view's or
+                # markers' failure says so without ending the layer's listing
+                self._post(JobFailed(getattr(job, "image", None), job.layer if isinstance(job, Feed) else None, err, 0))
                 continue
             if isinstance(job, Feed) and time.monotonic() - self._last_post >= POST_INTERVAL:
                 self._report()
