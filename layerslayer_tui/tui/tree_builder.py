@@ -10,7 +10,7 @@ Thread use (plain Python, no Textual): jobs are done one at a time, in the
 order they came, filters, views and markers first; feeds and the stream ends
 keep their order, so a layer's end reaches the UI after its last entries.
 Every write to a tree the UI may be showing holds `Workspace.lock` for one
-chunk (FEED_CHUNK entries, a few ms); a listing that arrives into an empty
+batch (at most FEED_CHUNK entries, 20-30 ms); a listing that arrives into an empty
 layer (a cached listing: one big batch) is built apart, out of sight and
 without the lock, then adopted in one step. Reads on this thread need no
 lock: it is the only writer.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import collections
 import gc
-import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,12 +33,10 @@ from layerslayer_tui.fs.filter import Cancelled, FilterResult, Reveal
 from layerslayer_tui.image import ImageInfo
 from layerslayer_tui.workspace import Workspace
 
-FEED_CHUNK = 4000  # entries added to a shown tree per hold of the lock (about 10 ms)
+# Entries added to a shown tree per hold of the lock (20-30 ms). A reader's
+# batches are smaller (about 10k entries): they go in whole, as they came.
+FEED_CHUNK = 16_384
 BUILD_APART = 20_000  # a batch this big into an empty layer is built out of sight, then adopted
-# Entries built between two looks at whether the image is still open, and two
-# explicit releases of the GIL: the UI thread waiting for it gets it at once
-# rather than at the interpreter's next forced switch.
-BUILD_CHUNK = 16_384
 POST_INTERVAL = 0.1  # seconds between two reports of growth to the UI
 IDLE_EXIT = 5.0  # seconds without work before the thread ends (started again on demand)
 
@@ -164,8 +161,12 @@ class JobFailed:
 
 
 def parents(entries: Any) -> set[str]:
-    """The directories the entries live in ("" for the root), as the file tree names them."""
-    return {e.path.strip("/").rpartition("/")[0] for e in entries}
+    """The directories the entries live in ("" for the root), as the file tree names them.
+    Read from the path column when there is one (no entry made per row)."""
+    paths = getattr(entries, "paths", None)
+    if paths is None:
+        paths = [e.path for e in entries]
+    return {p.strip("/").rpartition("/")[0] for p in paths}
 
 
 class TreeBuilder:
@@ -322,21 +323,17 @@ class TreeBuilder:
             return
         entries = batch.entries
         total = len(entries)
-        if not total:
+        if total <= FEED_CHUNK:
             with ws.lock:
                 ws.feed(index, batch)
+            g.dirs |= parents(entries)
             return
-        it = iter(entries)
-        done = 0
-        while done < total:
-            chunk = list(itertools.islice(it, FEED_CHUNK))
-            if not chunk:
-                break
-            done += len(chunk)
+        for start in range(0, total, FEED_CHUNK):
+            chunk = entries[start:start + FEED_CHUNK]  # a list's or an Entries' slice: rows, not objects
             with ws.lock:
-                ws.feed(index, EntryBatch(chunk, batch.progress), more=done < total)
+                ws.feed(index, EntryBatch(chunk, batch.progress), more=start + FEED_CHUNK < total)
             g.dirs |= parents(chunk)
-            time.sleep(0)  # let a waiting UI thread have the GIL now (see BUILD_CHUNK)
+            time.sleep(0)  # a UI thread waiting for the lock gets the GIL now
 
     def _build_apart(self, ws: Workspace, g: Growth, start: LayerTree, batch: EntryBatch) -> None:
         """Build the layer's tree out of sight and adopt it; dropped when the
@@ -345,12 +342,11 @@ class TreeBuilder:
         building = Growth(g.image, index, progress=batch.progress, building=len(batch.entries))
         self._post(building)  # the status says what the wait is for
         tree = LayerTree(index)
-        it = iter(batch.entries)
-        while chunk := list(itertools.islice(it, BUILD_CHUNK)):
-            tree.add(chunk)
-            if self._current(g.image) is None:
-                return
-            time.sleep(0)
+        # In one call: the tree references the batch's rows as they are (a
+        # million in 1-2 s); nobody sees it until it is adopted.
+        tree.add(batch.entries)
+        if self._current(g.image) is None:
+            return
         with ws.lock:
             if ws.tree(index) is not start or ws.progress(index) is not None:
                 g.progress = None  # nothing of it is shown: no progress to report
