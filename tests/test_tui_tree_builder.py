@@ -228,3 +228,37 @@ def test_a_job_that_fails_still_answers_and_is_counted_once(monkeypatch) -> None
     failed = h.next(tree_builder.JobFailed)
     assert "a bug in the filter" in str(failed.error)
     assert h.builder.pending() == 0
+
+
+@pytest.mark.registry
+def test_big_views_are_built_off_the_ui_thread_and_the_last_asked_wins(registry, tmp_path: Path, monkeypatch) -> None:
+    from layerslayer_tui.fs import MergedTree
+    from layerslayer_tui.tui import tree_view
+    from layerslayer_tui.tui.widgets.layer_list import LayerList
+
+    monkeypatch.setenv("LAYERSLAYER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LAYERSLAYER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(tree_view, "SYNC_BELOW", 0)  # every merged view and filter counts as big
+    blob = layer(many_items(3000))
+    ref = push_image(registry, "tree/views", "1", [blob]).ref
+    with Session(cache_path=tmp_path / "c.sqlite3") as session:
+        app = LayerslayerApp(ref, session=session)
+
+        async def body(pilot: Any) -> None:
+            tree = tree_of(app)
+            await wait_for(pilot, lambda: app.workspace is not None and 0 in app.finished, "the peek")
+            app.query_one(LayerList).highlight_layer(None)  # the image's merged view
+            await wait_for(pilot, lambda: isinstance(tree.view, MergedTree), "the merged view, built apart")
+            assert "data" in {c.data.path for c in tree.root.children if c.data is not None}
+            # two filters asked in a row: the first is cancelled, the second shown
+            app.view_state.pattern = "f000001"
+            app.refresh_view(reveal=True)
+            app.view_state.pattern = "f00002"
+            app.refresh_view(reveal=True)
+            await wait_for(pilot, lambda: isinstance(tree.view, FilteredView), "the filtered view")
+            assert tree.view.filter.pattern == "f00002"
+            assert sorted(n.path for n in tree.view.result.matches) == [
+                f"data/d0000/f0000{i}{j}.bin" for i in "2" for j in "0123456789"]
+            await wait_for(pilot, lambda: not app._feed_queue, "every job answered")
+
+        run(app, body)

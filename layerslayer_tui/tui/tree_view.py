@@ -2,10 +2,11 @@
 the filter and the change markers, with a trailing note when the listing is
 partial. Mixed into `LayerslayerApp`.
 
-A layer's own tree is shown at once. A merged view not built yet, and every
-filter, are built on the tree builder's thread (a million entries take
-seconds to merge, a second to filter): the tree keeps what it shows until the
-result arrives, and a newer request (the next keystroke) cancels the older."""
+A layer's own tree is shown at once. A merged view not built yet, and a
+filter, over more than SYNC_BELOW entries are built on the tree builder's
+thread (a million entries take a second to merge, a tenth to filter): the
+tree keeps what it shows until the result arrives, and a newer request (the
+next keystroke) cancels the older. Smaller ones are built at once, here."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ __all__ = ["MARKERS", "REVEAL_MATCHES", "REVEAL_ROWS", "TreeViewMixin"]
 # A new filter expands the paths to its first matches, as far as both allow.
 REVEAL_MATCHES = 50
 REVEAL_ROWS = 200
+# Entries in a view below which it is merged or filtered on the UI thread (a
+# few tens of ms at most): no round trip, no "building" flash for small images.
+SYNC_BELOW = 20_000
 
 
 class TreeViewMixin:
@@ -93,13 +97,21 @@ class TreeViewMixin:
             tree.show(None, keep=False)
             tree.border_subtitle = ""
             return
+        merged = self.merged or self.layer is None
         with self.workspace.lock:
             view, removals = self.current_view()
             flt = self.current_filter()
-            if view is not None and flt is None:
-                self._show_view(tree, view, removals)
+            small = self._view_entries() < SYNC_BELOW
+            if view is None and small:
+                view = self.workspace.merged(self.layer)
+            if view is not None and (flt is None or small):
+                plan = None
+                if flt is not None:
+                    view = FilteredView(view, flt, removals=removals)
+                    if reveal:
+                        plan = view.result.reveal(max_matches=REVEAL_MATCHES, max_rows=REVEAL_ROWS)
+                self._show_view(tree, view, removals, plan)
                 return
-        merged = self.merged or self.layer is None
         self._view_waiting = True
         limits = (REVEAL_MATCHES, REVEAL_ROWS) if reveal else None
         self.tree_builder.view(ViewJob(self._view_token, self.image, self.layer, merged, flt, removals, limits))
@@ -112,6 +124,14 @@ class TreeViewMixin:
             tree.show(None, keep=False)
             tree.set_note(Text("… building the merged view", style="italic dim", end=""))
             self.set_status("Building the merged view …")
+
+    def _view_entries(self) -> int:
+        """The entries of the layers the current view is made of."""
+        ws = self.workspace
+        if self.layer is not None and not self.merged:
+            return len(ws.tree(self.layer))
+        last = len(ws.image.layers) - 1 if self.layer is None else self.layer
+        return sum(len(ws.tree(i)) for i in range(last + 1))
 
     def _show_view(self, tree: FileTree, view: Any, removals: bool, plan: Reveal | None = None) -> None:
         merged = self.merged or self.layer is None
