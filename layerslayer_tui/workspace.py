@@ -10,6 +10,7 @@ through a Session).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -26,8 +27,12 @@ if TYPE_CHECKING:
 
 
 class Workspace:
-    """Trees and listing state for one ImageInfo (thread-confined: feed it from
-    the thread that reads it, or post batches to the UI thread first)."""
+    """Trees and listing state for one ImageInfo.
+
+    Single-threaded callers (the CLI) just call it. When one thread writes
+    the trees while another reads them (the TUI: a builder thread feeds, the
+    UI thread shows), every write and every read that may meet a write holds
+    `lock`; a tree built where nobody sees it is handed over with `adopt`."""
 
     def __init__(self, image: ImageInfo) -> None:
         self.image = image
@@ -36,6 +41,12 @@ class Workspace:
         self._progress: list[ListingProgress | None] = [None] * n
         self._marked: list[bool] = [False] * n
         self._feeding: list[bool] = [False] * n  # the last batch fed was a slice with more to come
+        # Re-entrant: the UI thread nests its reads (a refresh inside a handler).
+        self.lock = threading.RLock()
+        self._generation = 0  # bumped by every change to a tree or a progress
+        # The last merged view asked for: (generation, upto, view). One slot: a
+        # merged view of a 1M-entry image is as big as its layers.
+        self._merged: tuple[int, int, MergedTree] | None = None
 
     def _check(self, layer_index: int) -> int:
         if not 0 <= layer_index < len(self._trees):
@@ -54,17 +65,36 @@ class Workspace:
         tree.complete = batch.progress.complete and not more
         self._progress[layer_index] = batch.progress
         self._feeding[layer_index] = more
-        # markers of this layer and of every layer above it depend on it
-        for i in range(layer_index, len(self._marked)):
-            self._marked[i] = False
+        self._changed(layer_index)
+
+    def adopt(self, layer_index: int, tree: LayerTree, progress: ListingProgress) -> None:
+        """Put a tree built elsewhere (from every entry listed so far) in the
+        layer's place, with its progress: what a thread builds out of sight is
+        handed over in one step, so the layer is never seen half fed."""
+        self._check(layer_index)
+        tree.complete = progress.complete
+        self._trees[layer_index] = tree
+        self._progress[layer_index] = progress
+        self._feeding[layer_index] = False
+        self._changed(layer_index)
 
     def reset_layer(self, layer_index: int) -> None:
         """Forget a layer's entries (e.g. before re-listing it from scratch)."""
         self._trees[self._check(layer_index)] = LayerTree(layer_index)
         self._progress[layer_index] = None
         self._feeding[layer_index] = False
+        self._changed(layer_index)
+
+    def _changed(self, layer_index: int) -> None:
+        self._generation += 1
+        # markers of this layer and of every layer above it depend on it
         for i in range(layer_index, len(self._marked)):
             self._marked[i] = False
+
+    @property
+    def generation(self) -> int:
+        """Changes with every batch fed, tree adopted or layer reset."""
+        return self._generation
 
     # --- state -----------------------------------------------------------------
 
@@ -97,9 +127,23 @@ class Workspace:
     def merged(self, upto: int | None = None) -> MergedTree:
         """Layers 0..upto (default: all) applied bottom up; layers not listed
         yet count as partial (`MergedTree.partial_layers`)."""
-        if upto is not None:
-            self._check(upto)
-        return merge(self._listed(), upto)
+        last = len(self._trees) - 1 if upto is None else self._check(upto)
+        ready = self.merged_ready(upto)
+        if ready is not None:
+            return ready
+        generation = self._generation
+        view = merge(self._listed(), upto)
+        # Kept only if nothing changed while it was built (another thread may feed).
+        self._merged = (generation, last, view)
+        return view
+
+    def merged_ready(self, upto: int | None = None) -> MergedTree | None:
+        """The merged view when it is built and current (nothing fed since), else None."""
+        last = len(self._trees) - 1 if upto is None else upto
+        kept = self._merged
+        if kept is not None and kept[0] == self._generation and kept[1] == last:
+            return kept[2]
+        return None
 
     def changes(self, layer_index: int) -> LayerTree:
         """The layer's tree with `Node.change` set against the merged view below it."""
@@ -110,11 +154,16 @@ class Workspace:
             self._marked[layer_index] = True
         return tree
 
+    # The reads below walk whole trees and are asked from the UI thread while
+    # a builder thread may be feeding: they hold the lock (uncontended in the CLI).
+
     def wasted(self) -> WastedReport:
-        return wasted(self._listed())
+        with self.lock:
+            return wasted(self._listed())
 
     def search(self, pattern: str, *, limit: int | None = None) -> list[Hit]:
-        return search(self._listed(), pattern, limit=limit)
+        with self.lock:
+            return search(self._listed(), pattern, limit=limit)
 
     # --- output ------------------------------------------------------------------
 
@@ -166,9 +215,10 @@ class Workspace:
         Raises ExportError with one sentence (file exists, no parent dir...)."""
         from layerslayer_tui.fs import export as fs_export
 
-        meta = self.export_meta(view, layer_index)
-        fs_export.write(self._view_for(view, layer_index), dest, fmt=fmt, meta=meta, filter=self._filter(filter),
-                        overwrite=overwrite)
+        with self.lock:
+            meta = self.export_meta(view, layer_index)
+            fs_export.write(self._view_for(view, layer_index), dest, fmt=fmt, meta=meta, filter=self._filter(filter),
+                            overwrite=overwrite)
         return Path(dest)
 
     def export_to(
@@ -182,9 +232,10 @@ class Workspace:
         """Stream an export to an open text file (stdout for `--json`); returns rows."""
         from layerslayer_tui.fs import export as fs_export
 
-        meta = self.export_meta(view, layer_index)
-        return fs_export.write_to(self._view_for(view, layer_index), out, fmt=fmt, meta=meta,
-                                  filter=self._filter(filter))
+        with self.lock:
+            meta = self.export_meta(view, layer_index)
+            return fs_export.write_to(self._view_for(view, layer_index), out, fmt=fmt, meta=meta,
+                                      filter=self._filter(filter))
 
     # --- headless convenience ----------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""The app's listing bookkeeping without Textual: the feed queue and its
-slices, checks of index listings, what f resumes, cancelling."""
+"""The app's listing bookkeeping without Textual: checks of index listings,
+what f resumes, cancelling."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 from layerslayer_tui.entry import EntryBatch, EntryType, ListingProgress, SourceKind, TarEntry
 from layerslayer_tui.image import Descriptor, ImageInfo, LayerInfo, Platform
-from layerslayer_tui.tui.listing_state import FEED_SLICE, ListingState
+from layerslayer_tui.tui.listing_state import ListingState
 from layerslayer_tui.workspace import Workspace
 
 
@@ -41,23 +41,6 @@ class FakeListing:
 
     def continue_full(self):
         return iter([EntryBatch([], self.progress)])
-
-
-def test_a_big_batch_is_fed_in_slices_with_its_own_progress_then_the_ends() -> None:
-    state = ListingState()
-    progress = ListingProgress(entries=2 * FEED_SLICE + 5)
-    state.push(0, EntryBatch(files(2 * FEED_SLICE + 5), progress))
-    state.push(0)
-    state.push(None)
-    steps = []
-    while (step := state.next_step()) is not None:
-        steps.append(step)
-    fed = [s for s in steps if s.batch is not None]
-    assert [len(s.batch.entries) for s in fed] == [FEED_SLICE, FEED_SLICE, 5]
-    assert [s.more for s in fed] == [True, True, False]
-    assert all(s.batch.progress is progress for s in fed)  # never an edited copy
-    assert [(s.layer, s.batch) for s in steps[3:]] == [(0, None), (None, None)]
-    assert not state.queue
 
 
 def test_a_check_holds_progress_until_the_layer_ends_then_feeds_it() -> None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from operator import attrgetter
 
 from .node import Change, Node, TreeView, walk
 
 _GLOB_CHARS = frozenset("*?[")
+_FILES, _BYTES = attrgetter("total_files"), attrgetter("total_bytes")
+CHECK_EVERY = 8192  # nodes walked between two looks at a filter's `cancelled`
+
+
+class Cancelled(Exception):
+    """A filter was cancelled before it finished (a newer one replaced it)."""
 
 
 class PathMatcher:
@@ -25,16 +33,31 @@ class PathMatcher:
         if self.is_glob:
             self._glob = pattern.strip("/")
             self._basename = "/" not in self._glob
+            # what fnmatchcase does, compiled once rather than looked up per call
+            self._match = re.compile(translate(self._glob)).match
         else:
             self._fold = pattern == pattern.lower()
             self._needle = pattern.lower() if self._fold else pattern
 
     def __call__(self, path: str, name: str) -> bool:
         if self.is_glob:
-            if self._basename and fnmatchcase(name, self._glob):
+            if self._basename and self._match(name) is not None:
                 return True
-            return fnmatchcase(path, self._glob)
+            return self._match(path) is not None
         return self._needle in (path.lower() if self._fold else path)
+
+    def select(self, nodes: list[Node]) -> list[Node]:
+        """The nodes whose path matches, in order: one comprehension per
+        directory's files rather than a call per node (the filter's hot loop)."""
+        if self.is_glob:
+            match = self._match
+            if self._basename:
+                return [n for n in nodes if match(n.name) is not None or match(n.path) is not None]
+            return [n for n in nodes if match(n.path) is not None]
+        needle = self._needle
+        if self._fold:
+            return [n for n in nodes if needle in n.path.lower()]
+        return [n for n in nodes if needle in n.path]
 
     def required(self) -> tuple[str, bool]:
         """A substring every matching path holds, and whether it is held by
@@ -94,12 +117,16 @@ class Filter:
         """ids of the nodes to show: the matches and every directory above them."""
         return self.apply(view, removals=removals).shown
 
-    def apply(self, view: TreeView, *, removals: bool = False) -> FilterResult:
+    def apply(self, view: TreeView, *, removals: bool = False,
+              cancelled: Callable[[], bool] | None = None) -> FilterResult:
         """What the filter keeps, in one walk of the view: the nodes to show,
         the nodes it matched itself, and per directory the files and bytes it
-        keeps (so a label can say "1 of 111,368 files")."""
+        keeps (so a label can say "1 of 111,368 files"). `cancelled` is asked
+        every CHECK_EVERY nodes; when it says True, raises Cancelled."""
         match = PathMatcher(self.pattern) if self.pattern else None
         markers = self.markers
+        if match is not None and markers is None:
+            return _by_directory(view, match, removals, cancelled)
         shown: set[int] = set()
         matched_dirs: set[int] = set()  # directories the pattern itself matched
         matches: list[Node] = []
@@ -109,7 +136,10 @@ class Filter:
         root = view.root
         # bound once: this loop runs for every node of a 125k-entry layer
         shown_add, stats_get, keep_match, keep_dir = shown.add, stats.get, matches.append, dirs.append
-        for node in view.walk(removals=removals):
+        walked = view.walk(removals=removals)
+        if cancelled is not None:
+            walked = _checked(walked, cancelled)
+        for node in walked:
             parent = node.parent
             pid = id(parent)
             inherited = pid in matched_dirs
@@ -140,25 +170,139 @@ class Filter:
                 if up is None:
                     up = stats[id(parent)] = [0, 0, 0]
                 up[0] += 1
-        # Children before parents: each directory's total goes up once (no walk per leaf).
-        kept: dict[int, tuple[int, int]] = {}
-        rows: dict[int, int] = {}
-        for node in reversed(dirs):
-            acc = stats.get(id(node))
-            if acc is None:
+        return _totals(root, shown, matches, stats, dirs)
+
+
+def _by_directory(view: TreeView, match: PathMatcher, removals: bool,
+                  cancelled: Callable[[], bool] | None) -> FilterResult:
+    """Filter.apply for a pattern alone (no markers), a directory at a time:
+    the files of a directory are matched in one comprehension, and those that
+    do not match cost nothing more. Same result as the walk per node; the
+    matches come in walk order (a directory's subdirectories and what they
+    hold before its files, as children() lists them)."""
+    shown: set[int] = set()
+    matched_dirs: set[int] = set()  # directories the pattern matched, or under one that did
+    matches: list[Node] = []
+    stats: dict[int, list[int]] = {}  # directory id -> [children shown, files kept in it, bytes kept in it]
+    dirs: list[Node] = []
+    root = view.root
+    shown_add = shown.add
+
+    def show_above(parent: Node | None) -> None:
+        # every directory above a node just shown that is not shown yet
+        while parent is not root and parent is not None and id(parent) not in shown:
+            shown_add(id(parent))
+            parent = parent.parent
+            up = stats.get(id(parent))
+            if up is None:
+                up = stats[id(parent)] = [0, 0, 0]
+            up[0] += 1
+
+    def acc(node: Node) -> list[int]:
+        got = stats.get(id(node))
+        if got is None:
+            got = stats[id(node)] = [0, 0, 0]
+        return got
+
+    # A task is (a directory to visit, then open) or (None, a directory, its files).
+    tasks: list[tuple[Node | None, Node, list[Node]]] = []
+
+    def open_dir(directory: Node) -> None:
+        kids = view.children(directory.path, removals=removals)
+        subdirs = [n for n in kids if n.kids is not None]
+        if kids[: len(subdirs)] == subdirs:
+            # children() lists directories first: its files come after their subtrees
+            tasks.append((None, directory, kids[len(subdirs):]))
+            tasks.extend((d, d, []) for d in reversed(subdirs))
+            return
+        # files before a directory (flagged names at the root): in runs, in order
+        seq: list[tuple[Node | None, Node, list[Node]]] = []
+        for n in kids:
+            if n.kids is not None:
+                seq.append((n, n, []))
+            elif seq and seq[-1][0] is None:
+                seq[-1][2].append(n)
+            else:
+                seq.append((None, directory, [n]))
+        tasks.extend(reversed(seq))
+
+    open_dir(root)
+    budget = CHECK_EVERY
+    while tasks:
+        visit, directory, files = tasks.pop()
+        if budget <= 0:
+            budget = CHECK_EVERY
+            if cancelled is not None and cancelled():
+                raise Cancelled
+        if visit is None:
+            budget -= len(files)
+            if not files:
                 continue
-            rows[id(node)] = acc[0]
-            if acc[1] or acc[2]:
-                kept[id(node)] = (acc[1], acc[2])
-                up = stats.get(id(node.parent))
-                if up is None:
-                    up = stats[id(node.parent)] = [0, 0, 0]
-                up[1] += acc[1]
-                up[2] += acc[2]
-        acc = stats.get(id(root), [0, 0, 0])
-        rows[id(root)] = acc[0]
-        kept[id(root)] = (acc[1], acc[2])
-        return FilterResult(shown, matches, kept, rows)
+            if id(directory) in matched_dirs:
+                hits = files  # under a matched directory: all shown, none a match of its own
+            else:
+                hits = match.select(files)
+                if not hits:
+                    continue
+                matches.extend(hits)
+            shown.update(map(id, hits))
+            a = acc(directory)
+            a[0] += len(hits)
+            a[1] += sum(map(_FILES, hits))
+            a[2] += sum(map(_BYTES, hits))
+            show_above(directory)
+            continue
+        budget -= 1
+        parent = visit.parent
+        inherited = id(parent) in matched_dirs
+        dirs.append(visit)
+        if inherited or match(visit.path, visit.name):
+            matched_dirs.add(id(visit))
+            if not inherited:
+                matches.append(visit)
+            shown_add(id(visit))
+            acc(parent)[0] += 1
+            show_above(parent)
+        open_dir(visit)
+    return _totals(root, shown, matches, stats, dirs)
+
+
+def _totals(root: Node, shown: set[int], matches: list[Node], stats: dict[int, list[int]],
+            dirs: list[Node]) -> FilterResult:
+    """Children before parents: each directory's total goes up once (no walk per leaf)."""
+    kept: dict[int, tuple[int, int]] = {}
+    rows: dict[int, int] = {}
+    for node in reversed(dirs):
+        acc = stats.get(id(node))
+        if acc is None:
+            continue
+        rows[id(node)] = acc[0]
+        if acc[1] or acc[2]:
+            kept[id(node)] = (acc[1], acc[2])
+            up = stats.get(id(node.parent))
+            if up is None:
+                up = stats[id(node.parent)] = [0, 0, 0]
+            up[1] += acc[1]
+            up[2] += acc[2]
+    acc = stats.get(id(root), [0, 0, 0])
+    rows[id(root)] = acc[0]
+    kept[id(root)] = (acc[1], acc[2])
+    return FilterResult(shown, matches, kept, rows)
+
+
+def _checked(nodes: Iterator[Node], cancelled: Callable[[], bool]) -> Iterator[Node]:
+    """The nodes, with a look at `cancelled` every CHECK_EVERY of them."""
+    while True:
+        if cancelled():
+            raise Cancelled
+        n = 0
+        for node in nodes:
+            yield node
+            n += 1
+            if n == CHECK_EVERY:
+                break
+        else:
+            return
 
 
 @dataclass(slots=True)
@@ -212,10 +356,12 @@ class Reveal:
 class FilteredView:
     """A tree view that shows only what a filter lets through; same reading API."""
 
-    def __init__(self, view: TreeView, flt: Filter, *, removals: bool = False) -> None:
+    def __init__(self, view: TreeView, flt: Filter, *, removals: bool = False,
+                 result: FilterResult | None = None) -> None:
+        """`result`: `flt.apply(view, removals=removals)` when it was computed already (off the UI thread)."""
         self.view = view
         self.filter = flt
-        self.result = flt.apply(view, removals=removals)
+        self.result = flt.apply(view, removals=removals) if result is None else result
         self._shown = self.result.shown
 
     def __getattr__(self, name: str):

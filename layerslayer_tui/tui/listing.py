@@ -1,41 +1,50 @@
 """The bridge between the listing workers and the UI thread.
 
-Thread workers pull `EntryBatch`es from the Session and post them, coalesced
-to about ten a second; the UI thread owns the Workspace (it is
-thread-confined) and feeds it in slices, one per turn of the asyncio loop, so
-a 125k-entry layer never holds the screen or the keys. Change markers are
-computed in a worker while feeding pauses. Mixed into `LayerslayerApp`.
+Thread workers pull `EntryBatch`es from the Session and hand them to the
+tree builder (tui/tree_builder.py), one thread that adds them to the
+Workspace's trees and reports, about ten times a second, which directories
+grew; the UI thread only extends what is shown (or, for a layer built apart,
+such as a cached listing, shows the new tree at once). Merged views, filters
+and change markers are built on that thread too. Mixed into `LayerslayerApp`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import gc
 import itertools
-import time
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 from textual import work
+from textual.message import Message
 from textual.worker import Worker, get_current_worker
 
 from layerslayer_tui.entry import EntryBatch
 from layerslayer_tui.errors import AuthError
 from layerslayer_tui.image import ImageInfo
 from layerslayer_tui.session import LayerListing
-from layerslayer_tui.workspace import Workspace
 
 from .login_actions import auth_failed_listing
-from .messages import AllListed, Failed, LayerBatch, LayerDone
-from .listing_state import FEED_SLICE, ListingState
+from .messages import AllListed, Failed, LayerDone
+from .listing_state import ListingState
 from .progress_text import checking_line, cut_short, from_index, progress_line
 from .text import size
+from .tree_builder import Growth, JobFailed, MarksReady, Relayed, TreeBuilder, ViewReady, quiet_gc
 from .widgets.file_tree import FileTree
 
-__all__ = ["FEED_SLICE", "ListingMixin", "POST_INTERVAL"]
+__all__ = ["ListingMixin", "MARKS_DELAY", "TreeWork"]
 
-POST_INTERVAL = 0.1  # seconds between batches a worker posts (coalescing)
+MARKS_DELAY = 0.2  # seconds between a big layer's listing on screen and its change markers asked for
+MARKS_DELAY_FROM = 100_000  # entries: a smaller layer's markers are asked for at once
+
+
+class TreeWork(Message):
+    """A result of the tree builder's thread (tree_builder.Growth, ViewReady, ...)."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__()
+        self.result = result
 
 
 def _later(make: Any) -> Iterator[EntryBatch]:
@@ -43,19 +52,18 @@ def _later(make: Any) -> Iterator[EntryBatch]:
     yield from make()
 
 
-def _merge(batches: list[EntryBatch]) -> EntryBatch:
-    if len(batches) == 1:
-        return batches[0]
-    entries = [e for b in batches for e in b.entries]
-    return EntryBatch(entries, batches[-1].progress)
-
-
 class ListingMixin:
     """Listing workers, the feed queue and the listing keys (f, F, escape)."""
 
     def _init_listing(self) -> None:
         self.listing_state = ListingState()
-        self._drain_scheduled = False
+        # Two threads busy in Python (a listing's reader, the tree builder)
+        # share the GIL with the UI thread, which waited up to 300 ms for it
+        # with the default 5 ms switch interval on the 1M layer; at 1 ms the
+        # longest stall during f came down to about 100 ms, at no cost in time.
+        sys.setswitchinterval(0.001)
+        self.tree_builder = TreeBuilder(lambda: self.workspace, self.listing_state,
+                                        lambda result: self.post_message(TreeWork(result)))
         self._marking = False
         # Escape pauses a single layer's read instead of dropping it: the worker
         # leaves (listing, its batch iterator, batches in hand) here, so f carries
@@ -78,13 +86,17 @@ class ListingMixin:
         return self.listing_state.full_running
 
     @property
-    def _feed_queue(self) -> collections.deque[tuple[int | None, EntryBatch | None]]:
-        return self.listing_state.queue
+    def _feed_queue(self) -> int:
+        """How many jobs handed to the tree builder are not on screen yet (0: none)."""
+        return self.tree_builder.pending()
 
     def _reset_listing(self) -> None:
         """A new image: forget every listing of the previous one."""
         self._drop_paused()
         self.listing_state.reset()
+        self._marking = False
+        if self.workspace is not None:
+            self.query_one(FileTree).guard = self.workspace.lock
 
     def _drop_paused(self) -> None:
         for listing, _batches, _held in self._paused.values():
@@ -139,7 +151,8 @@ class ListingMixin:
                 more = (lambda: listing.continue_full()) if full else (lambda: iter(()))
                 batches: Iterator[EntryBatch] = itertools.chain(held, rest, _later(more))
             else:
-                listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
+                with quiet_gc():  # a cached listing is decoded here: a million entries at once
+                    listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
             in_hand: list[EntryBatch] = []
             if not self._pump(worker, image, index, batches, in_hand) and index in self._pause_wanted:
                 kept = True
@@ -156,28 +169,18 @@ class ListingMixin:
 
     def _pump(self, worker: Worker[Any], image: ImageInfo, index: int, batches: Iterator[EntryBatch],
               held: list[EntryBatch] | None = None) -> bool:
-        """Post the batches, coalesced to about ten a second; True when the stream ended.
-        Cancelled: the batches read but not posted go into `held` (a pause keeps them)."""
-        pending: list[EntryBatch] = []
-        last = 0.0  # the first batch goes out at once: first entries on screen fast
+        """Hand the batches to the tree builder; True when the stream ended.
+        Cancelled: the batch read but not handed over goes into `held` (a pause keeps it)."""
+        builder = self.tree_builder
         for batch in batches:
             if worker.is_cancelled:
                 if held is not None:
-                    held.extend(pending + [batch])
+                    held.append(batch)
                 return False
-            pending.append(batch)
-            now = time.monotonic()
-            if now - last >= POST_INTERVAL:
-                self.post_message(LayerBatch(image, index, _merge(pending)))
-                pending = []
-                last = now
+            builder.feed(image, index, batch)
         if worker.is_cancelled:
-            if held is not None:
-                held.extend(pending)
             return False
-        if pending:
-            self.post_message(LayerBatch(image, index, _merge(pending)))
-        self.post_message(LayerDone(image, index))
+        builder.relay(image, LayerDone(image, index))
         return True
 
     @work(thread=True, exclusive=True, group="full")
@@ -188,7 +191,8 @@ class ListingMixin:
                 return
             listing = None
             try:
-                listing, batches = self.listing_state.open_batches(self.session, image, index, True, resume)
+                with quiet_gc():
+                    listing, batches = self.listing_state.open_batches(self.session, image, index, True, resume)
                 if not self._pump(worker, image, index, batches):
                     return
             except Exception as err:  # noqa: BLE001 - Failed puts a bug's exception in one sentence
@@ -196,14 +200,9 @@ class ListingMixin:
             finally:
                 if worker.is_cancelled and listing is not None:
                     listing.close()
-        # A message, not call_from_thread: it must queue behind the last LayerDone,
+        # Through the builder: it must reach the UI behind the last LayerDone,
         # so that the summary is the status line's last word.
-        self.post_message(AllListed(image))
-
-    def on_all_listed(self, message: AllListed) -> None:
-        if message.image is self.image and self.workspace is not None:
-            self.listing_state.push(None)
-            self._schedule_drain()
+        self.tree_builder.relay(image, AllListed(image))
 
     def _all_done(self, image: ImageInfo) -> None:
         if image is self.image:
@@ -217,75 +216,69 @@ class ListingMixin:
         self.workers.cancel_group(self, "full")
         self.listing_state.cancel_all()
 
-    # -- feeding the workspace on the UI thread ----------------------------------
-    # Batches are fed in slices of FEED_SLICE entries, one slice per turn of the
-    # event loop, so a big coalesced batch never holds the screen and the keys
-    # for long. "done" (a layer's, and F's for all of them) travels the same
-    # queue so it is handled after the last slice.
+    # -- what the tree builder hands back --------------------------------------------
 
-    def on_layer_batch(self, message: LayerBatch) -> None:
-        if message.image is self.image and self.workspace is not None:
-            self.listing_state.push(message.layer, message.batch)
-            self._schedule_drain()
+    def on_tree_work(self, message: TreeWork) -> None:
+        result = message.result
+        try:
+            if isinstance(result, Growth):
+                self._grew(result)
+            elif isinstance(result, Relayed):
+                self._relayed(result)
+            elif isinstance(result, ViewReady):
+                self._view_ready(result)
+            elif isinstance(result, MarksReady):
+                self._marks_ready(result.image, result.layer)
+            elif isinstance(result, JobFailed):
+                self.post_message(Failed("building the file tree", result.error, result.image, result.layer))
+        finally:
+            jobs = result.jobs if isinstance(result, (Growth, JobFailed)) else 1
+            self.tree_builder.handled(jobs)
 
-    def on_layer_done(self, message: LayerDone) -> None:
-        if message.image is self.image and self.workspace is not None:
-            self.listing_state.push(message.layer)
-            self._schedule_drain()
+    def _relayed(self, result: Relayed) -> None:
+        if result.image is not self.image or self.workspace is None or not self.query("#status"):
+            return  # another image, or the app is closing
+        payload = result.payload
+        if isinstance(payload, LayerDone):
+            with self.workspace.lock:
+                self._layer_done(payload.layer)
+        elif isinstance(payload, AllListed):
+            self._all_done(payload.image)
 
-    def _schedule_drain(self) -> None:
-        if not self._drain_scheduled and not self._marking:
-            self._drain_scheduled = True
-            # Not call_later: Textual handles queued messages back to back
-            # without returning to the asyncio loop, so a chain of Callback
-            # messages starves timers, input and screen updates until the whole
-            # queue is fed (measured: 7-11 slices in a row, 150 ms).
-            # Handing the next slice to the loop first lets everything that is
-            # ready run between two slices. (A 0-delay set_timer would do, but
-            # Textual's timer skips a deadline already passed.)
-            asyncio.get_running_loop().call_soon(self.call_next, self._drain)
-
-    def _drain(self) -> None:
-        self._drain_scheduled = False
-        if self._marking or self.workspace is None:
+    def _grew(self, g: Growth) -> None:
+        ws = self.workspace
+        if g.image is not self.image or ws is None or not self.query("#status"):
             return
-        if not self.query("#status"):
-            return  # the app is closing (its widgets are gone): nothing to show the rest on
-        step = self.listing_state.next_step()
-        if step is None:
+        index = g.layer
+        if g.building:
+            what = "from the cache" if g.progress is not None and g.progress.cached else "listed"
+            self.set_status(f"Layer {index}: putting the {g.building:,} entries {what} in the tree …")
             return
-        if step.layer is None:
-            self._all_done(self.image)
-        elif step.batch is None:
-            self._layer_done(step.layer)
-        else:
-            self._feed(step.layer, step.batch, more=step.more)
-        if self.listing_state.queue:
-            self._schedule_drain()
-
-    def _feed(self, index: int, batch: EntryBatch, *, more: bool = False) -> None:
-        label = self.listing_state.held_for_check(index, batch)
-        if label is not None:
-            self.set_status(checking_line(index, batch.progress, label))
+        if g.held is not None:
+            self.set_status(checking_line(index, g.progress, g.held))
             return
-        self.workspace.feed(index, batch, more=more)
         # 100k+ long-lived nodes make every full collection scan them all
         # (150+ ms, a visible freeze). They live as long as the image is open,
         # so move them out of the collector's way; unfrozen on the next image.
         gc.freeze()
         self.listing_state.fed(index, len(self.image.layers))
-        self.set_status(progress_line(index, batch.progress, streaming=True))
-        if self.merged or self.layer is None:
-            self.view_state.stale = True
-            if self.view_state.due(time.monotonic(), self.MERGED_REFRESH):
-                self.refresh_view()
-            return
-        if index == self.layer:
+        if g.progress is not None:
+            self.set_status(progress_line(index, g.progress, streaming=True))
+        with ws.lock:
+            if self.merged or self.layer is None:
+                # built again on the builder's thread, at most once per _refresh_interval()
+                self.view_state.stale = True
+                self._refresh_merged_if_dirty()
+                return
+            if index != self.layer:
+                return
             tree = self.query_one(FileTree)
-            if self.current_filter() is not None or tree.view is None:
-                self.view_state.stale = True  # filtered views are rebuilt on the timer
+            if g.replaced or tree.view is None:
+                self.refresh_view()
+            elif self.current_filter() is not None:
+                self.view_state.stale = True  # filtered views are built again on the timer
             else:
-                tree.extend(e.path.strip("/") for e in batch.entries)
+                tree.extend_dirs(g.dirs)
                 tree.set_note(self._note(index))
                 tree.border_subtitle = self._subtitle()
             self.update_details()
@@ -319,34 +312,30 @@ class ListingMixin:
     # -- change markers -----------------------------------------------------------
 
     def _ensure_marks(self) -> None:
-        """Change markers of the selected layer, computed off the UI thread.
-
-        The workspace is confined to one thread at a time: feeding pauses
-        while the marker worker runs, and resumes when it is done."""
+        """Change markers of the selected layer, computed on the tree builder's thread."""
         index = self.layer
         if index is None or self.merged or index in self.listing_state.marked or self._marking or index not in self.finished:
             return
         self._marking = True
-        self._mark_worker(self.workspace, index)
+        # A moment later: the listing is drawn before the markers (0.3 s of
+        # Python for a million entries) take their share of the GIL; measured
+        # on the 1M layer, asking at once kept the first frame 0.3 s late.
+        image = self.image
+        if len(self.workspace.tree(index)) < MARKS_DELAY_FROM:
+            self.tree_builder.mark(image, index)  # a few ms of work: at once
+        else:
+            self.set_timer(MARKS_DELAY, lambda: self.tree_builder.mark(image, index))
 
-    @work(thread=True, group="mark")
-    def _mark_worker(self, workspace: Workspace, index: int) -> None:
-        try:
-            workspace.changes(index)
-        finally:
-            self.call_from_thread(self._marks_ready, workspace, index)
-
-    def _marks_ready(self, workspace: Workspace, index: int) -> None:
-        self._marking = False
-        if workspace is not self.workspace:
+    def _marks_ready(self, image: ImageInfo, index: int) -> None:
+        if image is not self.image:
             return
+        self._marking = False
         self.listing_state.marked.add(index)
         if index == self.layer and not self.merged:
             if self.current_filter() is not None and self.current_filter().markers is not None:
                 self.refresh_view()
             else:
                 self.query_one(FileTree).refresh_labels()
-        self._schedule_drain()
 
     def on_failed(self, message: Failed) -> None:
         if message.image is not None and message.image is not self.image:

@@ -1,19 +1,19 @@
 """The listing bookkeeping of one open image, as plain Python (no Textual):
-which layers have a listing, which streams ended, what waits to be fed to the
-workspace, which index listings a full read is checking, which layers' change
-markers are current. The app's listing mixin drives it from messages and
-workers and draws what it decides; tests drive it without a screen
-(toolong keeps its scanning the same way, in plain code the widget calls).
+which layers have a listing, which streams ended, which index listings a
+full read is checking, which layers' change markers are current. The app's
+listing mixin drives it from messages and workers and draws what it decides;
+tests drive it without a screen (toolong keeps its scanning the same way, in
+plain code the widget calls).
 
 Thread use: `open_batches` runs in a listing worker (it records the listing
-it opens); everything else runs on the UI thread.
+it opens); `held_for_check` on the tree builder's thread, holding the
+Workspace's lock (as does the UI thread's `layer_done`); everything else runs
+on the UI thread.
 """
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
 from layerslayer_tui.entry import EntryBatch, ListingProgress
@@ -23,8 +23,6 @@ from layerslayer_tui.workspace import Workspace
 
 from .progress_text import cut_short, from_index, index_label
 
-FEED_SLICE = 1000  # entries fed to the workspace per turn of the event loop
-
 
 class Lister(Protocol):
     """The part of the session a listing needs."""
@@ -32,24 +30,11 @@ class Lister(Protocol):
     def listing(self, image: ImageInfo, layer: int, *, full: bool = False) -> LayerListing: ...
 
 
-@dataclass(slots=True)
-class FeedStep:
-    """The next thing to do with the feed queue: feed a slice of a layer's
-    batch (`batch`, `more` when the rest of the batch follows), end a layer's
-    stream (`batch` None), or end F's run (`layer` None)."""
-
-    layer: int | None
-    batch: EntryBatch | None = None
-    more: bool = False
-
-
 class ListingState:
     def __init__(self) -> None:
         self.listings: dict[int, LayerListing] = {}  # layer -> its listing (for f and cancel)
         self.finished: set[int] = set()  # layers whose listing stream ended
         self.full_running = False  # F's worker is listing every layer
-        # (layer, batch); batch None: that layer's stream ended; layer None: F's worker finished
-        self.queue: collections.deque[tuple[int | None, EntryBatch | None]] = collections.deque()
         self.marked: set[int] = set()  # layers whose change markers are current
         self.checking: dict[int, str] = {}  # layers whose index listing a full read checks -> the index's label
         # the last progress of a check not yet fed (the tree keeps the index's until the end)
@@ -60,7 +45,6 @@ class ListingState:
         """A new image: forget every listing of the previous one."""
         self.listings.clear()
         self.finished.clear()
-        self.queue.clear()
         self.marked.clear()
         self.checking.clear()
         self.check_progress.clear()
@@ -143,23 +127,7 @@ class ListingState:
             return True
         return not workspace.is_complete(index) and not (cut_short(progress) and index in self.finished)
 
-    # -- the feed queue --
-
-    def push(self, layer: int | None, batch: EntryBatch | None = None) -> None:
-        self.queue.append((layer, batch))
-
-    def next_step(self) -> FeedStep | None:
-        """Take the next step off the queue; a batch larger than FEED_SLICE
-        is fed in slices, each carrying the batch's own progress (never an
-        edited copy: the status would contradict itself)."""
-        if not self.queue:
-            return None
-        index, batch = self.queue[0]
-        if batch is not None and len(batch.entries) > FEED_SLICE:
-            self.queue[0] = (index, EntryBatch(batch.entries[FEED_SLICE:], batch.progress))
-            return FeedStep(index, EntryBatch(batch.entries[:FEED_SLICE], batch.progress), more=True)
-        self.queue.popleft()
-        return FeedStep(index, batch)
+    # -- feeding --
 
     def held_for_check(self, index: int, batch: EntryBatch) -> str | None:
         """A check in progress keeps the index listing (complete) in the tree

@@ -19,6 +19,8 @@ class TreeViewState:
     markers: set[Change] = field(default_factory=lambda: set(MARKERS))  # the kinds 1-4 leave on
     stale: bool = False  # entries arrived that a rebuild of the view would show
     built_at: float = 0.0  # time.monotonic() of the last rebuild
+    build_seconds: float = 0.0  # what the last view built off the UI thread took
+    shown_upto: int | None = None  # the merged view on screen: up to this layer (None: all, or not merged)
 
     def shows_merged(self, layer: int | None) -> bool:
         """The merged view (up to `layer`; the whole image when no layer is selected)."""

@@ -2,15 +2,18 @@
 
 Only the children of expanded directories exist as widgets' nodes, so a
 125k-entry layer costs what is on screen. While a listing streams in,
-`extend(paths)` adds just the new entries under directories already shown,
-at their sorted place, and refreshes the labels of the directories above
-them (their sizes grew).
+`extend_dirs(dirs)` adds just the new entries of the directories that grew,
+when they are shown, at their sorted place, and refreshes the labels of the
+directories above them (their sizes grew).
+
+Another thread may be adding to the view's tree: every read of it here holds
+`guard` (the Workspace's lock; the app sets it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from rich.text import Text
@@ -116,6 +119,7 @@ class FileTree(Tree[Any]):
         self._bulk_dirty = False
         self.order = settings.get("sort", ORDERS, "name")
         self._cursor_path: str | None = None  # the row showing its share in percent
+        self.guard: AbstractContextManager[Any] = nullcontext()  # held while the view is read
 
     # Tree invalidates its line cache and schedules a layout on every add; adding
     # 10k children one by one would do that 10k times, so adds are batched.
@@ -129,7 +133,8 @@ class FileTree(Tree[Any]):
     def _batch(self) -> Iterator[None]:
         self._bulk += 1
         try:
-            yield
+            with self.guard:
+                yield
         finally:
             self._bulk -= 1
             if not self._bulk and self._bulk_dirty:
@@ -192,31 +197,40 @@ class FileTree(Tree[Any]):
     def extend(self, paths: Iterable[str]) -> None:
         """New entries arrived in the view: show those under loaded
         directories and refresh the labels of their shown ancestors."""
+        self.extend_dirs({p.strip("/").rpartition("/")[0] for p in paths})
+
+    def extend_dirs(self, dirs: Iterable[str]) -> None:
+        """New entries arrived in these directories ("" the root): show them
+        where their directory is loaded, and relabel the shown directories
+        above them. Costs what is shown, not what arrived."""
         if self.view is None:
             return
         with self._batch():
-            self._extend(paths)
+            self._extend(dirs)
 
-    def _extend(self, paths: Iterable[str]) -> None:
+    def _extend(self, dirs: Iterable[str]) -> None:
         grow: dict[str, None] = {}  # loaded directories that gained children (ordered set)
         touched: set[str] = set()
         loaded, shown = self._loaded, self._shown
-        for path in paths:
+        for directory in dirs:
+            # Walk down from the root: the deepest loaded directory on the way
+            # gained a child (the directory itself, or a new one on its way).
             parent = ""
-            for i, ch in enumerate(path):
-                if ch != "/":
-                    continue
-                prefix = path[:i]
-                if parent not in loaded:
-                    break
-                if prefix not in shown:
-                    grow[parent] = None
-                    break
-                touched.add(prefix)
-                parent = prefix
-            else:
-                if parent in loaded and path not in shown:
-                    grow[parent] = None
+            if directory:
+                for part_end in [i for i, ch in enumerate(directory) if ch == "/"] + [len(directory)]:
+                    prefix = directory[:part_end]
+                    if parent not in loaded:
+                        break
+                    if prefix not in shown:
+                        grow[parent] = None
+                        break
+                    touched.add(prefix)
+                    parent = prefix
+                else:
+                    if parent in loaded:
+                        grow[parent] = None
+            elif "" in loaded:
+                grow[""] = None
         for parent in grow:
             self._add_missing(parent)
         for path in touched | self._growing:
@@ -226,9 +240,10 @@ class FileTree(Tree[Any]):
 
     def refresh_labels(self) -> None:
         """Relabel every shown node (sizes, change markers, 'may grow' marks)."""
-        for widget in self._shown.values():
-            if isinstance(widget.data, Node):
-                widget.set_label(self._label(widget.data))
+        with self.guard:
+            for widget in self._shown.values():
+                if isinstance(widget.data, Node):
+                    widget.set_label(self._label(widget.data))
 
     @property
     def selected_node(self) -> Node | None:
@@ -272,10 +287,11 @@ class FileTree(Tree[Any]):
         # The percentage follows the cursor: relabel the row it left and the one it reached.
         data = event.node.data
         previous, self._cursor_path = self._cursor_path, data.path if isinstance(data, Node) and not data.is_removal else None
-        for path in (previous, self._cursor_path):
-            widget = self._shown.get(path) if path is not None else None
-            if widget is not None and isinstance(widget.data, Node):
-                widget.set_label(self._label(widget.data))
+        with self.guard:
+            for path in (previous, self._cursor_path):
+                widget = self._shown.get(path) if path is not None else None
+                if widget is not None and isinstance(widget.data, Node):
+                    widget.set_label(self._label(widget.data))
 
     def on_focus(self) -> None:
         # Focus arriving with no cursor would leave l / Enter doing nothing.
