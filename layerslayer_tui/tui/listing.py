@@ -22,6 +22,7 @@ from textual.worker import Worker, get_current_worker
 
 from layerslayer_tui.entry import EntryBatch
 from layerslayer_tui.errors import AuthError
+from layerslayer_tui.gcpause import quiet
 from layerslayer_tui.image import ImageInfo
 from layerslayer_tui.session import LayerListing
 
@@ -30,7 +31,7 @@ from .messages import AllListed, Failed, LayerDone
 from .listing_state import ListingState
 from .progress_text import checking_line, cut_short, from_index, progress_line
 from .text import size
-from .tree_builder import Growth, JobFailed, MarksReady, Relayed, TreeBuilder, ViewReady, quiet_gc
+from .tree_builder import Growth, JobFailed, MarksReady, Relayed, TreeBuilder, ViewReady
 from .widgets.file_tree import FileTree
 
 __all__ = ["ListingMixin", "MARKS_DELAY", "TreeWork"]
@@ -151,7 +152,7 @@ class ListingMixin:
                 more = (lambda: listing.continue_full()) if full else (lambda: iter(()))
                 batches: Iterator[EntryBatch] = itertools.chain(held, rest, _later(more))
             else:
-                with quiet_gc():  # a cached listing is decoded here: a million entries at once
+                with quiet():  # a cached listing is decoded here: a million entries at once
                     listing, batches = self.listing_state.open_batches(self.session, image, index, full, resume)
             in_hand: list[EntryBatch] = []
             if not self._pump(worker, image, index, batches, in_hand) and index in self._pause_wanted:
@@ -191,7 +192,7 @@ class ListingMixin:
                 return
             listing = None
             try:
-                with quiet_gc():
+                with quiet():
                     listing, batches = self.listing_state.open_batches(self.session, image, index, True, resume)
                 if not self._pump(worker, image, index, batches):
                     return

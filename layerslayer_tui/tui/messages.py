@@ -6,7 +6,6 @@ from dataclasses import InitVar, dataclass, field
 
 from textual.message import Message
 
-from layerslayer_tui.entry import EntryBatch
 from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.image import ImageInfo, Platform
 
@@ -20,15 +19,6 @@ class PlatformsFound(Message):
 @dataclass
 class ImageLoaded(Message):
     image: ImageInfo
-
-
-@dataclass
-class LayerBatch(Message):
-    """Entries for one layer (several session batches coalesced)."""
-
-    image: ImageInfo
-    layer: int
-    batch: EntryBatch
 
 
 @dataclass

@@ -19,15 +19,15 @@ lock: it is the only writer.
 from __future__ import annotations
 
 import collections
-import gc
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from layerslayer_tui.entry import EntryBatch, ListingProgress
+from layerslayer_tui.gcpause import quiet
 from layerslayer_tui.fs import Filter, LayerTree
 from layerslayer_tui.fs.filter import Cancelled, FilterResult, Reveal
 from layerslayer_tui.image import ImageInfo
@@ -41,33 +41,6 @@ POST_INTERVAL = 0.1  # seconds between two reports of growth to the UI
 IDLE_EXIT = 5.0  # seconds without work before the thread ends (started again on demand)
 
 
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def quiet_gc() -> Iterator[None]:
-    """No garbage collection while a listing is decoded or a tree is built,
-    and what was made frozen after. A collection holds the GIL, so the UI
-    thread too: with a million young objects about, one took 300-900 ms
-    (measured on the 1M layer). Entries and nodes live as long as the image
-    is open and make no cycles; the app unfreezes them on the next image.
-    Nests across threads: the collector comes back when the last one leaves."""
-    global _gc_depth, _gc_was_enabled
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        gc.freeze()
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 class _Lister:
@@ -287,17 +260,17 @@ class TreeBuilder:
 
     def _do(self, job: Any) -> None:
         if isinstance(job, Feed):
-            with quiet_gc():
+            with quiet():
                 self._feed(job)
         elif isinstance(job, Relay):
             self._post(Relayed(job.image, job.payload))
         elif isinstance(job, ViewJob):
-            with quiet_gc() if job.merged else nullcontext():  # a merged view is as big as its layers
+            with quiet() if job.merged else nullcontext():  # a merged view is as big as its layers
                 self._view(job)
         else:
             ws = self._current(job.image)
             if ws is not None:
-                with quiet_gc():  # the merged view below the layer is built to compare with
+                with quiet():  # the merged view below the layer is built to compare with
                     ws.changes(job.layer)
             self._post(MarksReady(job.image, job.layer))
 
