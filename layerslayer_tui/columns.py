@@ -135,6 +135,23 @@ class Entries(Sequence[TarEntry]):
                 mine.update((base + i, v) for i, v in theirs.items())
 
     @classmethod
+    def sharing_owners(cls, other: Entries) -> Entries:
+        """An empty Entries whose owner table is other's (the same objects):
+        a writer that makes many batches keeps one table, so an owner's row
+        value stays the same from batch to batch. The table only grows."""
+        out = cls()
+        out._owners, out._owner_ix = other._owners, other._owner_ix
+        return out
+
+    def appenders(self) -> tuple[Any, ...]:
+        """The append methods of (path, type code, size, mode, uid, gid, owner,
+        mtime, offset), for a writer that adds rows in a hot loop; it must add
+        to every one per row (and set `sparse("link")[row]` first when the row
+        has a link) with numbers that fit 64 bits."""
+        return (self._path.append, self._type.append, self._size.append, self._mode.append, self._uid.append,
+                self._gid.append, self._owner.append, self._mtime.append, self._offset.append)
+
+    @classmethod
     def from_columns(cls, paths: list[str], types: bytearray, size: array, mode: array, uid: array, gid: array,
                      mtime: array, offset: array, owners: list[tuple[str, str]], owner: array,
                      sparse: dict[str, dict[int, Any]]) -> Entries:
