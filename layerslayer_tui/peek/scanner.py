@@ -205,9 +205,13 @@ class TarScanner:
                     block = memoryview(bytes(hbuf))
                     hbuf.clear()
                     self._block(block, 0, base + i - tf.BLOCKSIZE, out)
-                elif n - i >= tf.BLOCKSIZE:
+                elif n - i >= _BLOCK:
                     self._block(mv, i, base + i, out)
-                    i += tf.BLOCKSIZE
+                    i += _BLOCK
+                    skip = self._skip
+                    if skip and skip <= n - i and not self._sink_left:
+                        i += skip  # the member's contents, passed over in the same turn
+                        self._skip = 0
                 else:
                     hbuf += mv[i:]
                     i = n
