@@ -43,6 +43,8 @@ _HEADER_ONLY = frozenset(
 _CODES = {flag: TYPE_CODE[etype] for flag, etype in tf.ENTRY_TYPES.items() if flag != tf.GNUTYPE_SPARSE}
 _DEVICE_FLAGS = frozenset((tf.CHRTYPE, tf.BLKTYPE))
 _MAX_OWNERS = 4096
+# The type flags of `_run`'s loop: plain members with no device numbers.
+_FAST_CODES = {flag: code for flag, code in _CODES.items() if flag not in (tf.CHRTYPE, tf.BLKTYPE)}
 _OCTAL5 = (8, 8, 8, 8, 8)
 _ENTRY_PAX_TYPES = frozenset((tf.XHDTYPE, tf.SOLARIS_XHDTYPE))
 _RECORD_TYPES = frozenset(
@@ -206,6 +208,10 @@ class TarScanner:
                     hbuf.clear()
                     self._block(block, 0, base + i - tf.BLOCKSIZE, out)
                 elif n - i >= _BLOCK:
+                    j = self._run(mv, i, n, base, out)
+                    if j != i:
+                        i = j
+                        continue
                     self._block(mv, i, base + i, out)
                     i += _BLOCK
                     skip = self._skip
@@ -218,6 +224,75 @@ class TarScanner:
         finally:
             self.offset = base + n
         return out
+
+    def _run(self, mv: memoryview, i: int, n: int, base: int, out: Entries) -> int:
+        """A run of plain headers (ustar/GNU, octal numbers, a good checksum, a
+        file, directory, link or fifo) read in one loop, straight into the
+        columns; returns where it stopped: at the first header that needs the
+        full rules (`_block`), which reads it again. No state carried from a
+        record (PAX, long name, sparse, a capture) may apply: then it reads none."""
+        if (self._pax or self._gplain or self._longname is not None or self._longlink is not None
+                or self._gxattrs is not None or self.capture is not None or self._sparse is not None
+                or self._first_offset >= 0 or self.finished):
+            return i
+        unpack, checksum_ok, codes, header_only, nulsp = _HEADER_UNPACK, _CHECKSUM_OK, _FAST_CODES, _HEADER_ONLY, _NULSP
+        add_path, add_type, add_size, add_mode, add_uid, add_gid, add_owner, add_mtime, add_offset = self._add
+        owners, links, paths = self._owners, self._links, out.paths
+        posix, areg, max_size = tf.POSIX_MAGIC, tf.AREGTYPE, tf.MAX_SIZE
+        while n - i >= _BLOCK:
+            (name, mode, uid, gid, size, mtime, chksum, typeflag, linkname, magic, _version, uname, gname,
+             _devmajor, _devminor, prefix) = unpack(mv, i)
+            code = codes.get(typeflag)
+            digits = chksum.strip(nulsp)
+            if code is None or not digits:
+                break
+            tokens = b" ".join((mode, uid, gid, size, mtime)).replace(b"\x00", b" ").split()
+            if len(tokens) != 5:
+                break
+            try:
+                n_chk = int(digits, 8)
+                n_mode, n_uid, n_gid, n_size, n_mtime = map(int, tokens, _OCTAL5)
+            except ValueError:
+                break
+            if n_size > max_size or not checksum_ok(mv, i, n_chk):
+                break
+            path = name.partition(b"\x00")[0].decode("utf-8", "surrogateescape")
+            if prefix[0] and magic == posix:
+                path = _text(prefix) + "/" + path
+            link = None
+            if linkname[0]:
+                link = _text(linkname)
+                if code == _HARDLINK_CODE:
+                    link = normalise(link)
+            if path[-1:] == "/" or path[:1] == ".":  # only these need tar_name's rules
+                if typeflag == areg and path[-1:] == "/":
+                    code = _DIR_CODE
+                path = normalise(path)
+            if path:
+                owner = owners.get((uname, gname))
+                if owner is None:
+                    owner = self._table.owner_index(_text(uname) if uname[0] else "", _text(gname) if gname[0] else "")
+                    if len(owners) < _MAX_OWNERS:  # a hostile layer may name a new owner in every header
+                        owners[(uname, gname)] = owner
+                if link is not None:
+                    links[len(paths)] = link
+                add_path(path)
+                add_type(code)
+                add_size(n_size)
+                add_mode(n_mode & 0o7777)
+                add_uid(n_uid)
+                add_gid(n_gid)
+                add_owner(owner)
+                add_mtime(float(n_mtime))
+                add_offset(base + i)
+            i += _BLOCK
+            if typeflag not in header_only and n_size:
+                skip = (n_size + 511) & ~511
+                if skip > n - i:  # the contents go on into the next chunk
+                    self._skip = skip - (n - i)
+                    return n
+                i += skip
+        return i
 
     def end_of_stream(self) -> bool:
         """The decompressed stream has ended: an archive that stops exactly
