@@ -311,6 +311,12 @@ class Entries(Sequence[TarEntry]):
         return (self._size[i], self._mode[i], self._uid[i], self._gid[i], uname, gname, self._mtime[i],
                 self._link.get(i))
 
+    def row_columns(self) -> tuple[Any, ...]:
+        """(size, mode, uid, gid, owner, owners table, mtime, links by row): the
+        columns an export reads, for hot loops that index them by row
+        themselves (do not change them)."""
+        return (self._size, self._mode, self._uid, self._gid, self._owner, self._owners, self._mtime, self._link)
+
     def link_of(self, i: int) -> str | None:
         return self._link.get(i)
 

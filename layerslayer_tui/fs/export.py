@@ -259,16 +259,28 @@ def _write_json(
     sep = "\n"
     rows = 0
     pending: list[str] = []  # written a few thousand rows at a time: one write per row costs as much as the row
-    for node in _entries(shown, with_removals, implied):
+    columns: dict[int, tuple] = {}  # id(Entries) -> its row_columns(), for the rows read below
+    mtimes: dict[float, str] = {}
+    for node in shown.walk(removals=with_removals):
         kind = node.kind
-        f = node.fields() if not node.unsafe and kind != WHITEOUT and kind != OPAQUE else None
-        if f is None:  # implied directories, removals, flagged entries: the general form
+        row = node._row
+        src = node._src
+        if src is None:
+            if not (implied and kind == DIR):
+                continue  # an implied directory, left out of a layer's view
+        if row < 0 or node.unsafe or kind == WHITEOUT or kind == OPAQUE:
+            # implied directories, removals, flagged entries, entries from a TarEntry: the general form
             pending.append(sep + _json_row(_row(node, by_index, only), enc, memo))
         else:
-            size, mode, uid, gid, uname, gname, mtime, link = f
-            okey = (uid, gid, uname, gname)
+            cols = columns.get(id(src))
+            if cols is None:
+                cols = columns[id(src)] = src.row_columns()
+            sizes, modes, uids, gids, owner_rows, owner_table, mtime_col, links = cols
+            uid, gid, o = uids[row], gids[row], owner_rows[row]
+            okey = (uid, gid, o, id(owner_table))
             owner = owners.get(okey)
             if owner is None:
+                uname, gname = owner_table[o]
                 owner = f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}'
                 if len(owners) < 4096:
                     owners[okey] = owner
@@ -281,9 +293,16 @@ def _write_json(
                     f'"layer_digest": {"null" if digest is None else memo[digest]}, '
                     f'"change": {"null" if change is None else memo[change.value]}}}'
                 )
+            mtime = mtime_col[row]
+            mtext = mtimes.get(mtime)
+            if mtext is None:
+                mtext = repr(_mtime(mtime))
+                if len(mtimes) < 4096:
+                    mtimes[mtime] = mtext
+            link = links.get(row) if links else None
             pending.append(
-                f'{sep}{{"path": {enc(node.path)}, "type": "{kind}", "size": {0 if kind == DIR else size}, '
-                f'"mode": {mode}, {owner}, "mtime": {repr(_mtime(mtime))}, '
+                f'{sep}{{"path": {enc(node.path)}, "type": "{kind}", "size": {0 if kind == DIR else sizes[row]}, '
+                f'"mode": {modes[row]}, {owner}, "mtime": {mtext}, '
                 f'"link": {"null" if link is None else enc(link)}, {tail}'
             )
         sep = ",\n"
