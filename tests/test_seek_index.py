@@ -247,3 +247,20 @@ def test_digest_mismatch_stores_no_index(registry, small_spacing, tmp_path) -> N
         wait_for_indexes(session)
         assert len(names) == 100 and not listing.progress.verified and not listing.complete
         assert session.cache.get_seek_index(digest, scope) is None  # the earlier, scoped one went too
+
+
+def test_a_read_with_no_cache_records_no_access_points(seek_bed, small_spacing, tmp_path) -> None:
+    # Nothing could keep the index: the full read neither records one nor holds raw chunks for a recorder.
+    with Session(cache=False) as session:
+        image = session.open_image(seek_bed.image.ref)
+        listing = session.listing(image, 0, full=True)
+        for _ in listing:
+            pass
+        assert listing.complete and listing.progress.verified
+        assert not listing._peek.recording
+    with Session(cache_path=tmp_path / "c.db") as session:  # the same read with a cache records them
+        image = session.open_image(seek_bed.image.ref)
+        listing = session.listing(image, 0, full=True)
+        for _ in listing:
+            pass
+        assert listing._peek.recording

@@ -105,7 +105,8 @@ class LayerTree(TreeView):
                     continue
                 # A leaf, attached here rather than by _attach: this loop runs once
                 # per entry, and a leaf's totals are known without asking it.
-                node = Leaf(path, kind, batch, row, index) if kind != HARDLINK else LinkLeaf(path, kind, batch, row, index)
+                node = Leaf(path, kind, batch, row, index) if kind != HARDLINK else \
+                    LinkLeaf(path, kind, batch, row, index)
                 node.parent = parent
                 kids[name] = node  # type: ignore[index]
                 parent._sorted = None

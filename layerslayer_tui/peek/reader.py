@@ -181,6 +181,7 @@ class Peek:
         use_index: bool | None = None,
         interval: float = BATCH_INTERVAL,
         use_isal: bool = True,
+        access_points: bool = True,
     ) -> None:
         check_media_type(media_type)
         if budget is not None and budget <= 0:
@@ -195,6 +196,10 @@ class Peek:
         parts = _digest_parts(digest)
         self._expected = parts[1] if parts else None
         self._pipe = Pipeline(use_isal=use_isal, algorithm=parts[0] if parts else "sha256")
+        if not access_points:
+            # Nobody can keep a seek index (no cache): neither record one nor hold
+            # the first raw chunks for a recorder (peek/seekhook.py).
+            self._pipe.seek.off()
         self._size = size if size is not None else source.size
         self.progress = ListingProgress(layer_size=self._size, source=STREAM)
         self.requests: list[tuple[int, int | None]] = []  # (start, end) of every open, for status and tests
@@ -449,6 +454,7 @@ def partial(
     media_type: str | None = None,
     use_index: bool | None = None,
     interval: float = BATCH_INTERVAL,
+    access_points: bool = True,
 ) -> Peek:
     """The first `budget` bytes of a layer as batches (one closed Range
     request); `Peek.continue_full()` lists the rest without re-reading."""
@@ -461,6 +467,7 @@ def partial(
         media_type=media_type,
         use_index=use_index,
         interval=interval,
+        access_points=access_points,
     )
 
 
@@ -473,11 +480,14 @@ def complete(
     media_type: str | None = None,
     interval: float = BATCH_INTERVAL,
     use_isal: bool = True,
+    access_points: bool = True,
 ) -> Peek:
     """The whole layer, streamed; the last batch says whether the listing is
-    complete and verified."""
+    complete and verified. `access_points`: record the gzip seek index (only
+    worth it when something can keep it)."""
     del annotations  # a complete listing streams the layer itself, index or not
-    return Peek(source, budget=None, size=size, digest=digest, media_type=media_type, interval=interval, use_isal=use_isal)
+    return Peek(source, budget=None, size=size, digest=digest, media_type=media_type, interval=interval,
+                use_isal=use_isal, access_points=access_points)
 
 
 def listing(batches: Iterator[EntryBatch]) -> tuple[list[TarEntry], ListingProgress]:

@@ -182,13 +182,14 @@ class LayerListing:
                 if idx is not None and idx.ok:
                     self._index = (idx.source, idx.entries, frozenset(idx.hidden_paths))
             self._peek = peek.complete(source, size=desc.size, digest=desc.digest, annotations=desc.annotations,
-                                       media_type=desc.media_type)
+                                       media_type=desc.media_type, access_points=self._keeps_index)
             if self._index is not None:
                 yield from self._check_index(iter(self._peek), show=True)
                 return
         else:
             self._peek = peek.partial(source, budget=self._budget, size=desc.size, digest=desc.digest,
-                                      annotations=desc.annotations, media_type=desc.media_type)
+                                      annotations=desc.annotations, media_type=desc.media_type,
+                                      access_points=self._keeps_index)
         batches = iter(self._peek)
         for batch in batches:
             yield self._take(batch)
@@ -214,7 +215,7 @@ class LayerListing:
         self._index = (self.progress.source, self.entries, frozenset())
         desc = self.layer.descriptor
         self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest, annotations=desc.annotations,
-                                   media_type=desc.media_type)
+                                   media_type=desc.media_type, access_points=self._keeps_index)
         yield from self._check_index(iter(self._peek), show=False)
 
     def _check_index(self, batches: Iterator[EntryBatch], *, show: bool) -> Iterator[EntryBatch]:
@@ -287,7 +288,8 @@ class LayerListing:
         before = self.entries
         shown = len(before)  # before[:shown] is what the caller holds already
         self._peek = peek.complete(self._source(), size=desc.size, digest=desc.digest,
-                                   annotations=desc.annotations, media_type=desc.media_type)
+                                   annotations=desc.annotations, media_type=desc.media_type,
+                                   access_points=self._keeps_index)
         streamed = Entries()
         for batch in self._peek:
             start = len(streamed)
@@ -371,6 +373,11 @@ class LayerListing:
 
         store_index_later(self._host, self.image, self.layer, peek_obj, verified=self.progress.verified,
                           mismatch=getattr(peek_obj, "digest_mismatch", False))
+
+    @property
+    def _keeps_index(self) -> bool:
+        """A seek index is recorded only when the cache can keep it."""
+        return self._host.cache is not None
 
     @property
     def _scope(self) -> str:
