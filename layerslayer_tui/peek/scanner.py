@@ -26,6 +26,9 @@ from ..fs.paths import tar_name as normalise  # the one name rule; keeps "/" and
 from . import tarformat as tf
 
 _HEADER_UNPACK = tf.HEADER.unpack_from
+_PLAIN_UNPACK = tf.PLAIN_HEADER.unpack_from
+_LINKNAME = tf.LINKNAME_OFFSET
+_PREFIX = tf.PREFIX_OFFSET
 _CHECKSUM_OK = tf.checksum_ok
 _BLOCK = tf.BLOCKSIZE
 _NULSP = b"\x00 "
@@ -164,6 +167,7 @@ class TarScanner:
         # The owner table every batch shares, and the raw uname/gname fields' row values in it.
         self._table = Entries()
         self._owners: dict[tuple[bytes, bytes], int] = {}
+        self._owners_raw: dict[bytes, int] = {}  # the same, keyed by both fields as one (`_run`)
         self._add: tuple = ()
         self._links: dict[int, str] = {}
 
@@ -235,13 +239,12 @@ class TarScanner:
                 or self._gxattrs is not None or self.capture is not None or self._sparse is not None
                 or self._first_offset >= 0 or self.finished):
             return i
-        unpack, checksum_ok, codes, header_only, nulsp = _HEADER_UNPACK, _CHECKSUM_OK, _FAST_CODES, _HEADER_ONLY, _NULSP
+        unpack, checksum_ok, codes, header_only, nulsp = _PLAIN_UNPACK, _CHECKSUM_OK, _FAST_CODES, _HEADER_ONLY, _NULSP
         add_path, add_type, add_size, add_mode, add_uid, add_gid, add_owner, add_mtime, add_offset = self._add
-        owners, links, paths = self._owners, self._links, out.paths
+        owners, links, paths = self._owners_raw, self._links, out.paths
         posix, areg, max_size = tf.POSIX_MAGIC, tf.AREGTYPE, tf.MAX_SIZE
         while n - i >= _BLOCK:
-            (name, mode, uid, gid, size, mtime, chksum, typeflag, linkname, magic, _version, uname, gname,
-             _devmajor, _devminor, prefix) = unpack(mv, i)
+            name, mode, uid, gid, size, mtime, chksum, typeflag, link0, magic, owner_raw, prefix0 = unpack(mv, i)
             code = codes.get(typeflag)
             digits = chksum.strip(nulsp)
             if code is None or not digits:
@@ -257,11 +260,11 @@ class TarScanner:
             if n_size > max_size or not checksum_ok(mv, i, n_chk):
                 break
             path = name.partition(b"\x00")[0].decode("utf-8", "surrogateescape")
-            if prefix[0] and magic == posix:
-                path = _text(prefix) + "/" + path
+            if prefix0 and magic == posix:
+                path = _text(bytes(mv[i + _PREFIX : i + _BLOCK - 12])) + "/" + path
             link = None
-            if linkname[0]:
-                link = _text(linkname)
+            if link0:
+                link = _text(bytes(mv[i + _LINKNAME : i + _LINKNAME + 100]))
                 if code == _HARDLINK_CODE:
                     link = normalise(link)
             if path[-1:] == "/" or path[:1] == ".":  # only these need tar_name's rules
@@ -269,11 +272,12 @@ class TarScanner:
                     code = _DIR_CODE
                 path = normalise(path)
             if path:
-                owner = owners.get((uname, gname))
+                owner = owners.get(owner_raw)
                 if owner is None:
+                    uname, gname = owner_raw[:32], owner_raw[32:]
                     owner = self._table.owner_index(_text(uname) if uname[0] else "", _text(gname) if gname[0] else "")
                     if len(owners) < _MAX_OWNERS:  # a hostile layer may name a new owner in every header
-                        owners[(uname, gname)] = owner
+                        owners[owner_raw] = owner
                 if link is not None:
                     links[len(paths)] = link
                 add_path(path)

@@ -13,6 +13,12 @@ ZERO_BLOCK = bytes(BLOCKSIZE)
 # Header layout: name mode uid gid size mtime chksum typeflag linkname magic
 # version uname gname devmajor devminor prefix.
 HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s")
+# The same block as the scanner's loop over plain headers reads it: the first
+# byte of linkname and of prefix (each read whole only when not NUL), uname
+# and gname as one 64-byte field (one lookup key), devices skipped.
+PLAIN_HEADER = struct.Struct("100s8s8s8s12s12s8scB99x6s2x64s16xB154x")
+LINKNAME_OFFSET = 157
+PREFIX_OFFSET = 345
 CHKSUM_OFFSET = 148
 CHKSUM_LEN = 8
 CHKSUM_END = CHKSUM_OFFSET + CHKSUM_LEN
