@@ -34,10 +34,19 @@ def mark_changes(tree: LayerTree, lower: MergedTree | None) -> Counter[Change]:
     matched, because that is what the layer says.
     """
     counts: Counter[Change] = Counter()
-    lower_get = lower.get if lower is not None else (lambda _p: None)
-    for node in tree.nodes():
-        node.change = compare(node, lower_get(node.path))
-        counts[node.change] += 1
+    if lower is None:
+        # The bottom layer adds everything it holds (a million nodes is common).
+        added = Change.ADDED
+        n = 0
+        for node in tree.nodes():
+            node.change = added
+            n += 1
+        counts[added] = n
+    else:
+        lower_get = lower.get
+        for node in tree.nodes():
+            node.change = compare(node, lower_get(node.path))
+            counts[node.change] += 1
     for node in tree.unsafe:
         # Compared where a runtime puts it (see merged.py).
         place = classify(node.path)[0]
