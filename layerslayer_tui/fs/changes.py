@@ -34,6 +34,7 @@ def mark_changes(tree: LayerTree, lower: MergedTree | None) -> Counter[Change]:
     matched, because that is what the layer says.
     """
     counts: Counter[Change] = Counter()
+    lower_get = lower.get if lower is not None else (lambda _p: None)
     if lower is None:
         # The bottom layer adds everything it holds (a million nodes is common).
         added = Change.ADDED
@@ -43,7 +44,6 @@ def mark_changes(tree: LayerTree, lower: MergedTree | None) -> Counter[Change]:
             n += 1
         counts[added] = n
     else:
-        lower_get = lower.get
         for node in tree.nodes():
             node.change = compare(node, lower_get(node.path))
             counts[node.change] += 1
