@@ -272,9 +272,11 @@ def _write_json(
             # implied directories, removals, flagged entries, entries from a TarEntry: the general form
             pending.append(sep + _json_row(_row(node, by_index, only), enc, memo))
         else:
-            cols = columns.get(id(src))
+            whole = src.whole  # an Entries, or the Entries of the node's RowSpan
+            row += src.base
+            cols = columns.get(id(whole))
             if cols is None:
-                cols = columns[id(src)] = src.row_columns()
+                cols = columns[id(whole)] = whole.row_columns()
             sizes, modes, uids, gids, owner_rows, owner_table, mtime_col, links = cols
             uid, gid, o = uids[row], gids[row], owner_rows[row]
             okey = (uid, gid, o, id(owner_table))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..columns import KIND_OF, Entries, as_entries
+from ..columns import KIND_OF, SPAN, SPAN_BITS, Entries, as_entries, spans
 from ..entry import TarEntry
 from ..gcpause import paused
 from .node import DIR, FILE, HARDLINK, OPAQUE, WHITEOUT, FlaggedNode, Leaf, LinkLeaf, Node, TreeView, carry
@@ -57,6 +57,7 @@ class LayerTree(TreeView):
         types = batch.column("type")
         sizes = batch.column("size")
         names = self._names
+        span_of = spans(batch)  # nodes keep (span, row in span): small ints, shared (columns.RowSpan)
         # A tar lists a directory's files together: their totals are summed
         # here and carried up the parent chain once per run of siblings.
         run_parent: Node | None = None
@@ -94,19 +95,20 @@ class LayerTree(TreeView):
                     if kind == DIR and old.kids is not None:
                         # A directory listed twice (or after its children): keep the
                         # children, take the declared attributes.
-                        old._src, old._row = batch, row
+                        old._src, old._row = span_of[row >> SPAN_BITS], row & (SPAN - 1)
                         continue
                     self._detach(old)
                 # One str per distinct name: real trees repeat names a lot
                 # (index.js, package.json, __init__.py), and each kids key is kept.
                 name = names.setdefault(name, name) if len(names) < _MAX_NAMES else name
+                span, r = span_of[row >> SPAN_BITS], row & (SPAN - 1)
                 if kind == DIR:
-                    self._attach(parent, Node(path, DIR, None, index, name, src=batch, row=row), name)
+                    node_dir = Node(path, DIR, None, index, name, src=span, row=r)  # type: ignore[arg-type]
+                    self._attach(parent, node_dir, name)
                     continue
                 # A leaf, attached here rather than by _attach: this loop runs once
                 # per entry, and a leaf's totals are known without asking it.
-                node = Leaf(path, kind, batch, row, index) if kind != HARDLINK else \
-                    LinkLeaf(path, kind, batch, row, index)
+                node = Leaf(path, kind, span, r, index) if kind != HARDLINK else LinkLeaf(path, kind, span, r, index)
                 node.parent = parent
                 kids[name] = node  # type: ignore[index]
                 parent._sorted = None
