@@ -406,8 +406,36 @@ class TreeView:
         return list(self._flagged.values())
 
     def walk(self, path: str = "", *, removals: bool = False) -> Iterator[Node]:
-        """Depth-first, parents before children, in children() order; excludes the start node."""
-        return walk(self, path, removals=removals)
+        """Depth-first, parents before children, in children() order; excludes the start node.
+        A directory's order is not kept for later (children() keeps it): a
+        walk sees each directory once, and an export of a million entries
+        would otherwise leave a sorted list behind in every directory."""
+        start = self.get(path)
+        if start is None:
+            return
+        stack = [iter(self._in_order(start, removals))]
+        while stack:
+            node = next(stack[-1], None)
+            if node is None:
+                stack.pop()
+                continue
+            yield node
+            if node.kids is not None:
+                stack.append(iter(self._in_order(node, removals)))
+
+    def _in_order(self, node: Node, removals: bool) -> list[Node]:
+        """children(node.path) for a node in hand."""
+        if node.kids is None:
+            return []
+        out = node._sorted
+        if out is None:
+            out = [n for _, n in sorted(node.kids.items(), key=_item_key)]
+        if node is self.root and self._flagged:
+            out = out + sorted(self._flagged.values(), key=lambda n: n.name)
+        extra = self._removals_under(node.path) if removals else None
+        if extra:
+            out = out + sorted(extra, key=lambda n: n.name)
+        return out
 
     def __len__(self) -> int:
         return self._count
