@@ -219,8 +219,9 @@ class Entries(Sequence[TarEntry]):
     def __len__(self) -> int:
         return len(self._path)
 
-    # Read like a RowSpan that starts at row 0 (see RowSpan).
+    # Read like a RowSpan that starts at row 0 and names no layer (see RowSpan).
     base = 0
+    layer = None
 
     @property
     def whole(self) -> Entries:
@@ -354,11 +355,12 @@ class RowSpan:
     larger one is a 28-byte object, one per node (28 MB on a 1M-entry layer);
     a span costs 56 bytes per SPAN rows."""
 
-    __slots__ = ("whole", "base")
+    __slots__ = ("whole", "base", "layer")
 
-    def __init__(self, whole: Entries, base: int) -> None:
+    def __init__(self, whole: Entries, base: int, layer: int | None = None) -> None:
         self.whole = whole
         self.base = base
+        self.layer = layer  # the layer index of the tree the span's nodes are in (fs.Leaf.layer_index)
 
     def entry(self, r: int) -> TarEntry:
         return self.whole.entry(self.base + r)
@@ -380,9 +382,9 @@ SPAN_BITS = 8
 SPAN = 1 << SPAN_BITS  # rows per RowSpan: every row number within one is a shared small int
 
 
-def spans(entries: Entries) -> list[RowSpan]:
+def spans(entries: Entries, layer: int | None = None) -> list[RowSpan]:
     """The RowSpans covering every row: row i is (spans[i // SPAN], i % SPAN)."""
-    return [RowSpan(entries, base) for base in range(0, len(entries), SPAN)]
+    return [RowSpan(entries, base, layer) for base in range(0, len(entries), SPAN)]
 
 
 def as_entries(entries: Iterable[TarEntry]) -> Entries:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from layerslayer_tui.columns import Entries
 from layerslayer_tui.entry import EntryType, TarEntry
-from layerslayer_tui.fs.merged import merge
+from layerslayer_tui.fs.merged import MergedTree, merge
 from layerslayer_tui.fs.node import Leaf, Node
 from layerslayer_tui.fs.tree import LayerTree
 from layerslayer_tui.listing_codec import decode_entries, encode_entries
@@ -153,7 +153,8 @@ def test_a_tree_keeps_rows_in_slim_leaves_and_a_million_entries_fit() -> None:
     assert len(tree) == n
     assert tree.total_files == 999_000 and tree.total_bytes == 1000 * sum(range(999))
     leaf = tree.get("m0500/f998.js")
-    assert isinstance(leaf, Leaf) and not hasattr(leaf, "__dict__")
+    assert type(leaf) is Leaf and not hasattr(leaf, "__dict__") and len(Leaf.__slots__) == 6
+    assert leaf.layer_index == 0  # from its rows' span, not a slot of its own
     assert leaf.entry == TarEntry("m0500/f998.js", EntryType.FILE, 998, 0o644, 0, 0, "root", "root", 1.0, None,
                                   500 * 1024 + 998)
     assert isinstance(tree.get("m0500"), Node) and tree.get("m0500").total_files == 999
@@ -162,6 +163,10 @@ def test_a_tree_keeps_rows_in_slim_leaves_and_a_million_entries_fit() -> None:
     merged = merge([tree])
     same = merged.get("m0500/f998.js")
     assert same is not leaf and same.path is leaf.path and same.entry == leaf.entry
+    assert same.layer_index == 0
+    moved = MergedTree()
+    moved.apply(tree, 3)  # the same rows placed as layer 3 keep that layer themselves
+    assert moved.get("m0500/f998.js").layer_index == 3 and moved.get("m0500").layer_index == 3
 
 
 def test_the_collector_is_back_on_after_a_big_build_even_one_that_fails() -> None:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from ..entry import EntryType
 from ..gcpause import paused
-from .node import FILE, FlaggedNode, Leaf, LinkLeaf, Node, TreeView, carry, make_node
+from .node import FILE, FlaggedNode, Node, TreeView, carry, make_node, new_leaf
 from .paths import WHITEOUT_PREFIX, classify, split
 from .tree import LayerTree
 
@@ -141,8 +141,7 @@ class MergedTree(TreeView):
         if unsafe is None and src.kids is None:
             # A leaf, attached here: this runs once per entry of every layer, and
             # the totals of a run of siblings are carried up once (node.carry).
-            leaf = Leaf(path, kind, src._src, src._row, index) if kind != HARDLINK else \
-                LinkLeaf(path, kind, src._src, src._row, index)
+            leaf = new_leaf(path, kind, src._src, src._row, index)
             leaf.parent = parent
             parent.kids[name] = leaf  # type: ignore[index]
             parent._sorted = None

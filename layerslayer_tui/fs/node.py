@@ -21,7 +21,7 @@ from ..entry import EntryType, TarEntry
 from .paths import split
 
 if TYPE_CHECKING:
-    from ..columns import Entries
+    from ..columns import Entries, RowSpan
 
 
 class Change(str, enum.Enum):
@@ -186,10 +186,11 @@ class Node(metaclass=ABCMeta):
 
 class Leaf:
     """A plain file, symlink, hardlink, device or fifo in a tree: the same
-    reading API as Node with seven slots instead of thirteen (its name is the
-    last part of its path, its totals follow from its kind and size)."""
+    reading API as Node with six slots instead of thirteen (its name is the
+    last part of its path, its totals follow from its kind and size, its
+    layer is its RowSpan's; `PlacedLeaf` keeps its own layer)."""
 
-    __slots__ = ("path", "kind", "_src", "_row", "parent", "change", "layer_index")
+    __slots__ = ("path", "kind", "_src", "_row", "parent", "change")
 
     kids = None
     _sorted = None
@@ -199,14 +200,13 @@ class Leaf:
     implied = False
     is_removal = False
 
-    def __init__(self, path: str, kind: str, src: Entries | TarEntry | None, row: int, layer_index: int | None) -> None:
+    def __init__(self, path: str, kind: str, src: RowSpan | Entries, row: int) -> None:
         self.path = path
         self.kind = kind
         self._src = src
         self._row = row
         self.parent: Node | None = None
         self.change: Change | None = None
-        self.layer_index = layer_index
 
     entry = Node.entry
     take_entry = Node.take_entry
@@ -215,6 +215,10 @@ class Leaf:
     link = Node.link
     attrs = Node.attrs
     fields = Node.fields
+
+    @property
+    def layer_index(self) -> int | None:
+        return self._src.layer  # type: ignore[union-attr]
 
     @property
     def name(self) -> str:
@@ -232,14 +236,40 @@ class Leaf:
         return f"Leaf({self.path!r}, {self.kind})"
 
 
-class LinkLeaf(Leaf):
+class PlacedLeaf(Leaf):
+    """A leaf whose layer is not its rows' (or whose rows have none)."""
+
+    __slots__ = ("layer_index",)
+
+    def __init__(self, path: str, kind: str, src: RowSpan | Entries | TarEntry | None, row: int,
+                 layer_index: int | None) -> None:
+        super().__init__(path, kind, src, row)  # type: ignore[arg-type]
+        self.layer_index = layer_index  # type: ignore[misc]
+
+
+class LinkLeaf(PlacedLeaf):
     """A merged hardlink: remembers the entry its target had when it was applied."""
 
     __slots__ = ("target",)
 
-    def __init__(self, path: str, kind: str, src: Entries | TarEntry | None, row: int, layer_index: int | None) -> None:
+    def __init__(self, path: str, kind: str, src: RowSpan | Entries | TarEntry | None, row: int,
+                 layer_index: int | None) -> None:
         super().__init__(path, kind, src, row, layer_index)
         self.target = None
+
+
+def new_leaf(path: str, kind: str, src: RowSpan | Entries | TarEntry | None, row: int,
+             layer_index: int | None) -> Leaf:
+    """The leaf for an entry placed in layer `layer_index`: a plain Leaf when
+    its rows say that layer, else one that keeps it."""
+    if kind == HARDLINK:
+        return LinkLeaf(path, kind, src, row, layer_index)
+    if row >= 0 and getattr(src, "layer", _NOT_A_LAYER) == layer_index:
+        return Leaf(path, kind, src, row)  # type: ignore[arg-type]
+    return PlacedLeaf(path, kind, src, row, layer_index)
+
+
+_NOT_A_LAYER = object()
 
 
 # A Leaf reads like a Node (isinstance(leaf, Node) holds), without Node's slots.
@@ -253,9 +283,7 @@ def make_node(path: str, kind: str, src: Entries | TarEntry | None, row: int, la
         if row >= 0:
             return Node(path, kind, None, layer_index, name, src=src, row=row)  # type: ignore[arg-type]
         return Node(path, kind, src, layer_index, name)  # type: ignore[arg-type]
-    if kind == HARDLINK:
-        return LinkLeaf(path, kind, src, row, layer_index)
-    return Leaf(path, kind, src, row, layer_index)
+    return new_leaf(path, kind, src, row, layer_index)
 
 
 class FlaggedNode(Node):

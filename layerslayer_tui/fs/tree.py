@@ -57,7 +57,7 @@ class LayerTree(TreeView):
         types = batch.column("type")
         sizes = batch.column("size")
         names = self._names
-        span_of = spans(batch)  # nodes keep (span, row in span): small ints, shared (columns.RowSpan)
+        span_of = spans(batch, index)  # nodes keep (span, row in span): small ints, shared (columns.RowSpan)
         # A tar lists a directory's files together: their totals are summed
         # here and carried up the parent chain once per run of siblings.
         run_parent: Node | None = None
@@ -108,7 +108,7 @@ class LayerTree(TreeView):
                     continue
                 # A leaf, attached here rather than by _attach: this loop runs once
                 # per entry, and a leaf's totals are known without asking it.
-                node = Leaf(path, kind, span, r, index) if kind != HARDLINK else LinkLeaf(path, kind, span, r, index)
+                node = Leaf(path, kind, span, r) if kind != HARDLINK else LinkLeaf(path, kind, span, r, index)
                 node.parent = parent
                 kids[name] = node  # type: ignore[index]
                 parent._sorted = None
