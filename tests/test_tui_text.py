@@ -135,6 +135,8 @@ def test_listing_states_in_words() -> None:
                             note="Partial listing from the first 256 KiB of 2.0 GiB.")
     assert progress_line(0, going, streaming=True) == "Peeking layer 0: 848 MiB of 2.0 GiB, 17,829 entries, partial"
     assert progress_line(0, going, streaming=False).endswith("read). Partial listing from the first 256 KiB of 2.0 GiB.")
+    # every byte read, the last entries still going into the tree: not "Peeking ... complete"
+    assert progress_line(1, checked, streaming=True) == "Read layer 1: 500 B of 500 B, 3 entries, complete, verified"
 
 
 def test_notifications_are_literal_with_controls_escaped(tmp_path, monkeypatch) -> None:

@@ -57,7 +57,9 @@ def progress_line(index: int, progress: ListingProgress | None, *, streaming: bo
         # nothing is being read: a stored listing is being put on screen
         verb, where = ("Loading" if streaming else "Listed"), " from the cache"
     else:
-        verb, where = ("Peeking" if streaming else "Listed"), ""
+        # Streaming but complete: every byte is read and the last entries are
+        # being put in the tree ("Peeking" beside "complete, verified" read oddly).
+        verb, where = ("Listed" if not streaming else "Read" if progress.complete else "Peeking"), ""
     total = f" of {size(progress.layer_size)}" if progress.layer_size else ""
     state = listing_state(progress) if not streaming or progress.complete or progress.cached else "partial"
     if from_index(progress):
