@@ -28,7 +28,6 @@ listings of private images); looser modes found on them are tightened.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sqlite3
@@ -48,6 +47,7 @@ from layerslayer_tui.columns import Entries
 from layerslayer_tui.entry import ListingProgress, TarEntry
 from layerslayer_tui.image_codec import image_from_json, image_to_json
 from layerslayer_tui.listing_codec import DecodeError, decode_entries, encode_entries
+from layerslayer_tui.units import parse_size  # re-exported: the CLI and older callers import it from here
 from layerslayer_tui.image import ImageInfo
 
 __all__ = ["SHARED", "Cache", "CachedListing", "SeenImage", "decode_entries", "encode_entries", "image_from_json",
@@ -726,22 +726,3 @@ def _private_files(db: Path) -> None:
             continue
         if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o077:
             os.chmod(name, stat.S_IMODE(st.st_mode) & 0o600)
-
-
-def parse_size(text: str) -> int:
-    """'500M', '2G', '1024', '1.5GiB' -> bytes. ValueError with a sentence otherwise."""
-    t = text.strip().upper().replace("IB", "").rstrip("B")
-    mult = 1
-    for suffix, m in (("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("T", 1 << 40)):
-        if t.endswith(suffix):
-            t, mult = t[:-1], m
-            break
-    try:
-        value = float(t)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a size (try 500M or 2G).") from None
-    # float() also takes "inf", "nan" and "1e400" (= inf), which no byte count is.
-    if not math.isfinite(value * mult) or value < 0:
-        raise ValueError(f"{text!r} is not a size (try 500M or 2G).")
-    return int(value * mult)
-

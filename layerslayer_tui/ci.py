@@ -23,12 +23,12 @@ deletes).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from layerslayer_tui.errors import LayerslayerError
 from layerslayer_tui.fs import WastedReport
+from layerslayer_tui.units import GO_FLOAT, parse_bytes  # parse_bytes re-exported: dive's byte sizes
 
 RULES = ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent")
 DEFAULTS = {"lowestEfficiency": "0.9", "highestWastedBytes": "disabled", "highestUserWastedPercent": "0.1"}
@@ -45,33 +45,10 @@ class CiConfigError(LayerslayerError):
 
 # -- values --------------------------------------------------------------------
 
-# go-humanize's bytesSizeTable: SI without "i", IEC with it; "" and "b" are bytes.
-_UNITS = {"": 1, "b": 1}
-for _n, _u in enumerate("kmgtpe", start=1):
-    _UNITS[_u] = _UNITS[_u + "b"] = 1000**_n
-    _UNITS[_u + "i"] = _UNITS[_u + "ib"] = 1024**_n
-_NUMBER = re.compile(r"[0-9.,]*")
-# What Go's strconv.ParseFloat takes in decimal form (no NaN/Inf: no limit is either).
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-
-
-def parse_bytes(text: str) -> int:
-    """A size as go-humanize's ParseBytes reads it ("20MB", "1.5 GiB", "1,000"). ValueError when it cannot."""
-    digits = _NUMBER.match(text).group()  # type: ignore[union-attr]
-    number = digits.replace(",", "")
-    if not _FLOAT.fullmatch(number):
-        raise ValueError(f"{text!r} is not a byte size (e.g. 20MB, 512KiB, 1000)")
-    unit = text[len(digits):].strip().lower()
-    if unit not in _UNITS:
-        raise ValueError(f"{text!r} has an unknown unit {unit!r} (use B, KB, MB, GB, KiB, MiB, GiB...)")
-    value = float(number) * _UNITS[unit]
-    if value >= 2**64:
-        raise ValueError(f"{text!r} is too large")
-    return int(value)
 
 
 def parse_ratio(text: str, rule: str) -> float:
-    if not _FLOAT.fullmatch(text):
+    if not GO_FLOAT.fullmatch(text):
         raise ValueError(f"{rule} takes a ratio between 0 and 1, not {text!r}")
     value = float(text)
     if not 0 <= value <= 1:
