@@ -100,3 +100,68 @@ def test_filter_keeps_parents_and_subtrees(image: list[LayerTree]) -> None:
     glob = FilteredView(image[0], Filter.of("[x]"))  # a matching dir shows its whole subtree
     assert [n.path for n in glob.walk()] == ["x", "x/y", "x/y/z"]
     assert not Filter().active and Filter.of("", None) == Filter()
+
+
+def _wasted_reference(trees: list[LayerTree | None]) -> tuple:
+    """The plain form of the computation (one record per path, the view below
+    built for every layer), which wasted() must agree with."""
+    from layerslayer_tui.fs.merged import MergedTree
+    from layerslayer_tui.fs.paths import OPAQUE_MARKER
+
+    stats: dict[str, list] = {}
+    below = MergedTree()
+
+    def visit(path: str, size: int, layer: int) -> None:
+        d = stats.setdefault(path, [0, size, []])
+        d[0] += size
+        d[1] = min(d[1], size)
+        d[2].append(layer)
+
+    for index, tree in enumerate(trees):
+        if tree is not None:
+            for node in tree.nodes():
+                if not node.kids:
+                    visit(node.path, node.size, index)
+            for path in tree.whiteouts:
+                gone = below.get(path)
+                visit(path, gone.total_bytes if gone is not None else 0, index)
+            for path in tree.opaque_dirs:
+                gone = below.get(path)
+                visit(f"{path}/{OPAQUE_MARKER}" if path else OPAQUE_MARKER,
+                      gone.total_bytes if gone is not None and gone.is_dir else 0, index)
+        below.apply(tree, index)
+    small = sum(d[1] for d in stats.values())
+    total = sum(d[0] for d in stats.values())
+    offenders = sorted(((p, d[0], d[1], d[2]) for p, d in stats.items() if len(d[2]) >= 2), key=lambda o: (-o[1], o[0]))
+    return (1.0 if total == 0 else small / total, offenders, below.partial_layers)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_wasted_agrees_with_the_plain_computation(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    names = [f"d{d}/f{f}" for d in range(4) for f in range(5)] + ["top", "d1", "d2/sub/x"]
+    trees: list[LayerTree | None] = []
+    for index in range(rng.randint(1, 5)):
+        if rng.random() < 0.15:
+            trees.append(None)  # a layer not listed
+            continue
+        entries = []
+        for name in rng.sample(names, rng.randint(1, len(names))):
+            kind = rng.random()
+            if kind < 0.15:
+                head, _, tail = name.rpartition("/")
+                entries.append(TarEntry(f"{head}/.wh.{tail}" if head else f".wh.{tail}", EntryType.FILE))
+            elif kind < 0.2 and "/" in name:
+                entries.append(TarEntry(f"{name.rpartition('/')[0]}/.wh..wh..opq", EntryType.FILE))
+            else:
+                entries.append(TarEntry(name, EntryType.FILE, rng.randint(0, 5000)))
+        tree = LayerTree(index, complete=rng.random() < 0.8)
+        tree.add(entries)
+        trees.append(tree)
+    report = wasted(trees)
+    efficiency, offenders, partial = _wasted_reference(trees)
+    assert report.efficiency == pytest.approx(efficiency)
+    assert [(o.path, o.cumulative, o.smallest, o.layers) for o in report.offenders] == offenders
+    assert report.partial_layers == partial

@@ -51,19 +51,27 @@ class WastedReport:
 
 
 def wasted(trees: Sequence[LayerTree | None]) -> WastedReport:
-    stats: dict[str, list] = {}  # path -> [cumulative, smallest, layers]
+    # A path seen once (most of them: a million in a big node_modules layer)
+    # costs one (size, layer) pair; only a path seen again gets the full record.
+    once: dict[str, tuple[int, int]] = {}
+    again: dict[str, list] = {}  # path -> [cumulative, smallest, layers]
     below = MergedTree()
 
     def visit(path: str, size: int, layer: int) -> None:
-        data = stats.get(path)
-        if data is None:
-            stats[path] = [size, size, [layer]]
-        else:
+        data = again.get(path)
+        if data is not None:
             data[0] += size
             if size < data[1]:
                 data[1] = size
             data[2].append(layer)
+            return
+        first = once.pop(path, None)
+        if first is None:
+            once[path] = (size, layer)
+        else:
+            again[path] = [first[0] + size, min(first[0], size), [first[1], layer]]
 
+    last = max((i for i, t in enumerate(trees) if t is not None), default=-1)
     for index, tree in enumerate(trees):
         if tree is not None:
             for node in tree.nodes():
@@ -76,12 +84,16 @@ def wasted(trees: Sequence[LayerTree | None]) -> WastedReport:
                 gone = below.get(path)
                 size = gone.total_bytes if gone is not None and gone.is_dir else 0
                 visit(f"{path}/{OPAQUE_MARKER}" if path else OPAQUE_MARKER, size, index)
-        below.apply(tree, index)
+        if index < last:  # the view below the top layer is never asked for: not built
+            below.apply(tree, index)
+        elif tree is None or not tree.complete:
+            below.partial_layers.append(index)
 
-    smallest_sum = sum(d[1] for d in stats.values())
-    cumulative_sum = sum(d[0] for d in stats.values())
+    single = sum(size for size, _layer in once.values())
+    smallest_sum = single + sum(d[1] for d in again.values())
+    cumulative_sum = single + sum(d[0] for d in again.values())
     efficiency = 1.0 if cumulative_sum == 0 else smallest_sum / cumulative_sum
-    offenders = [Offender(p, d[0], d[1], d[2]) for p, d in stats.items() if len(d[2]) >= 2]
+    offenders = [Offender(p, d[0], d[1], d[2]) for p, d in again.items()]
     offenders.sort(key=lambda o: (-o.cumulative, o.path))
     return WastedReport(
         efficiency=efficiency,
