@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from textual import work
 
@@ -20,6 +21,7 @@ from .screens.dialogs import ConfirmScreen, PromptScreen
 from .text import short_digest, size
 
 PROGRESS_INTERVAL = 0.1  # seconds between download progress lines
+BIG_EXPORT = 20_000  # entries in the view: an export this big is written by a worker thread
 
 
 def _safe_part(text: str) -> str:
@@ -54,7 +56,16 @@ class ExportActionsMixin:
         self.push_screen(PromptScreen("Export the tree", default, "Format from the extension: .txt .json .csv .tar.txt", "path"), chosen)
 
     def export_to(self, dest: Path, overwrite: bool) -> Path | None:
+        """Write the view on screen to dest; the path written, or None when it
+        failed or, for a big view, goes on in a worker (the status line says
+        when it is done)."""
         view = "merged" if (self.layer is None or self.merged) else "layer"
+        if self.workspace is not None and self._view_entries() >= BIG_EXPORT:  # tree_view.TreeViewMixin
+            # Walking and writing a million entries takes seconds: not on the UI
+            # thread. The workspace's lock keeps the builder out meanwhile.
+            self.set_status(f"Exporting to {dest} …")
+            self._export_worker(self.workspace, dest, overwrite, view, self.layer, self.current_filter())
+            return None
         try:
             written = self.workspace.export(dest, view=view, layer_index=self.layer, filter=self.current_filter(), overwrite=overwrite)
         except LayerslayerError as err:
@@ -66,6 +77,19 @@ class ExportActionsMixin:
         self.set_status(f"Exported to {written}.")
         self.notify(f"Exported to {written}.", markup=False)
         return written
+
+    @work(thread=True, group="export")
+    def _export_worker(self, ws: Any, dest: Path, overwrite: bool, view: str, layer: int | None, flt: Any) -> None:
+        try:
+            written = ws.export(dest, view=view, layer_index=layer, filter=flt, overwrite=overwrite)
+        except LayerslayerError as err:
+            self.post_message(Failed("exporting", err))
+            return
+        except OSError as err:
+            self.post_message(Failed("exporting", ExportError(f"Cannot write {dest}: {err.strerror or err}.")))
+            return
+        self.post_message(Progress(f"Exported to {written}."))
+        self.call_from_thread(self.notify, f"Exported to {written}.", markup=False)
 
     def action_download(self) -> None:
         layer = self.layer_info(self.layer)
