@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABCMeta
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from typing import TYPE_CHECKING
@@ -320,13 +320,18 @@ class View(Protocol):
     def walk(self, path: str = "", *, removals: bool = False) -> Iterator[Node]: ...
 
 
-def walk(view: View, path: str = "", *, removals: bool = False) -> Iterator[Node]:
+def walk(view: View, path: str = "", *, removals: bool = False,
+         order: Callable[[Node], list[Node]] | None = None) -> Iterator[Node]:
     """Depth-first over any view's get()/children(), so a filtered view walks
-    only what it shows (its children() leave the rest out)."""
+    only what it shows (its children() leave the rest out). `order`: a node's
+    children in hand, for a view that has them cheaper than by path."""
     start = view.get(path)
     if start is None:
         return
-    stack = [iter(view.children(start.path, removals=removals))]
+    if order is None:
+        def order(node: Node) -> list[Node]:
+            return view.children(node.path, removals=removals)
+    stack = [iter(order(start))]
     while stack:
         node = next(stack[-1], None)
         if node is None:
@@ -334,11 +339,17 @@ def walk(view: View, path: str = "", *, removals: bool = False) -> Iterator[Node
             continue
         yield node
         if node.kids is not None:
-            stack.append(iter(view.children(node.path, removals=removals)))
+            stack.append(iter(order(node)))
 
 
 def _item_key(item: tuple[str, Node | Leaf]) -> tuple[bool, str]:
     return (item[1].kids is None, item[0])
+
+
+def _sorted_kids(node: Node) -> list[Node]:
+    """A directory's children, directories first, then by name (the kids'
+    keys are their names: no name is made to sort them)."""
+    return [n for _, n in sorted(node.kids.items(), key=_item_key)]  # type: ignore[union-attr]
 
 
 def carry(node: Node, files: int, size: int) -> None:
@@ -404,15 +415,8 @@ class TreeView:
         if node is None or node.kids is None:
             return []
         if node._sorted is None:
-            # The kids' keys are their names: no name is made to sort them.
-            node._sorted = [n for _, n in sorted(node.kids.items(), key=_item_key)]
-        out = list(node._sorted)
-        if node is self.root and self._flagged:
-            out.extend(sorted(self._flagged.values(), key=lambda n: n.name))
-        extra = self._removals_under(node.path) if removals else None
-        if extra:
-            out.extend(sorted(extra, key=lambda n: n.name))
-        return out
+            node._sorted = _sorted_kids(node)  # kept: the screen asks for a directory again and again
+        return list(self._in_order(node, removals))
 
     def nodes(self) -> Iterator[Node]:
         """Every node of the tree, each directory before what it holds (a
@@ -438,26 +442,13 @@ class TreeView:
         A directory's order is not kept for later (children() keeps it): a
         walk sees each directory once, and an export of a million entries
         would otherwise leave a sorted list behind in every directory."""
-        start = self.get(path)
-        if start is None:
-            return
-        stack = [iter(self._in_order(start, removals))]
-        while stack:
-            node = next(stack[-1], None)
-            if node is None:
-                stack.pop()
-                continue
-            yield node
-            if node.kids is not None:
-                stack.append(iter(self._in_order(node, removals)))
+        return walk(self, path, removals=removals, order=lambda node: self._in_order(node, removals))
 
     def _in_order(self, node: Node, removals: bool) -> list[Node]:
-        """children(node.path) for a node in hand."""
+        """children(node.path) for a node in hand (not to be changed: it may be the kept list)."""
         if node.kids is None:
             return []
-        out = node._sorted
-        if out is None:
-            out = [n for _, n in sorted(node.kids.items(), key=_item_key)]
+        out = node._sorted if node._sorted is not None else _sorted_kids(node)
         if node is self.root and self._flagged:
             out = out + sorted(self._flagged.values(), key=lambda n: n.name)
         extra = self._removals_under(node.path) if removals else None
