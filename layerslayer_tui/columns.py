@@ -190,30 +190,6 @@ class Entries(Sequence[TarEntry]):
         self.extend(other)
         return self
 
-    def __add__(self, other: Iterable[TarEntry]) -> Entries:
-        out = self[:]
-        out.extend(other)
-        return out
-
-    def copy(self) -> Entries:
-        return self[:]
-
-    def set_extra(self, i: int, extra: dict[str, object] | None) -> None:
-        if extra:
-            self._extra[i] = extra
-        else:
-            self._extra.pop(i, None)
-
-    def set_xattrs(self, i: int, xattrs: dict[str, str] | None) -> None:
-        if xattrs:
-            self._xattrs[i] = xattrs
-        else:
-            self._xattrs.pop(i, None)
-
-    def set_device(self, i: int, major: int, minor: int) -> None:
-        if major or minor:
-            self._dev[i] = (major, minor)
-
     # -- reading rows ------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -296,16 +272,6 @@ class Entries(Sequence[TarEntry]):
         """The path column (do not change it)."""
         return self._path
 
-    def path(self, i: int) -> str:
-        return self._path[i]
-
-    def type_code(self, i: int) -> int:
-        return self._type[i]
-
-    def kind(self, i: int) -> str:
-        """The type's value string ("file", "dir", ...)."""
-        return KIND_OF[self._type[i]]
-
     def size_of(self, i: int) -> int:
         return self._size[i]
 
@@ -333,19 +299,9 @@ class Entries(Sequence[TarEntry]):
         return {"size": self._size, "mode": self._mode, "uid": self._uid, "gid": self._gid, "mtime": self._mtime,
                 "offset": self._offset, "type": self._type}[name]
 
-    def owners(self) -> Iterator[tuple[str, str]]:
-        """(uname, gname) of each row."""
-        table = self._owners
-        return (table[o] for o in self._owner)
-
     def sparse(self, name: str) -> dict[int, Any]:
         """The rows that have a link, dev, xattrs or extra: {row: value} (do not change it)."""
         return {"link": self._link, "dev": self._dev, "xattrs": self._xattrs, "extra": self._extra}[name]
-
-    def nbytes(self) -> int:
-        """Approximate memory held by the columns (paths counted by their length)."""
-        cols = (self._type, self._size, self._mode, self._uid, self._gid, self._owner, self._mtime, self._offset)
-        return sum(len(c) * getattr(c, "itemsize", 1) for c in cols) + sum(49 + len(p) for p in self._path)
 
 
 class RowSpan:

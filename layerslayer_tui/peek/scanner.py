@@ -41,13 +41,11 @@ _DEVICES = (EntryType.CHAR, EntryType.BLOCK)
 _HEADER_ONLY = frozenset(
     (tf.LNKTYPE, tf.SYMTYPE, tf.CHRTYPE, tf.BLKTYPE, tf.DIRTYPE, tf.FIFOTYPE)
 )
-# Type flags whose entries take the fast path, with their column codes (sparse
-# files, devices and unknown flags take the full rules).
-_CODES = {flag: TYPE_CODE[etype] for flag, etype in tf.ENTRY_TYPES.items() if flag != tf.GNUTYPE_SPARSE}
-_DEVICE_FLAGS = frozenset((tf.CHRTYPE, tf.BLKTYPE))
 _MAX_OWNERS = 4096
-# The type flags of `_run`'s loop: plain members with no device numbers.
-_FAST_CODES = {flag: code for flag, code in _CODES.items() if flag not in (tf.CHRTYPE, tf.BLKTYPE)}
+# The type flags `_run` reads, with their column codes: plain members (sparse
+# files, devices and unknown flags take the full rules in `_block`).
+_FAST_CODES = {flag: TYPE_CODE[etype] for flag, etype in tf.ENTRY_TYPES.items()
+               if flag not in (tf.GNUTYPE_SPARSE, tf.CHRTYPE, tf.BLKTYPE)}
 _OCTAL5 = (8, 8, 8, 8, 8)
 _ENTRY_PAX_TYPES = frozenset((tf.XHDTYPE, tf.SOLARIS_XHDTYPE))
 _RECORD_TYPES = frozenset(
@@ -166,8 +164,7 @@ class TarScanner:
         self._sparse: tuple[TarEntry, int, list[tuple[int, int]]] | None = None
         # The owner table every batch shares, and the raw uname/gname fields' row values in it.
         self._table = Entries()
-        self._owners: dict[tuple[bytes, bytes], int] = {}
-        self._owners_raw: dict[bytes, int] = {}  # the same, keyed by both fields as one (`_run`)
+        self._owners_raw: dict[bytes, int] = {}  # uname+gname's 64 raw bytes -> the owner's row value
         self._add: tuple = ()
         self._links: dict[int, str] = {}
 
@@ -436,47 +433,9 @@ class TarScanner:
 
         first = self._first_offset
         self._first_offset = -1
-        code = _CODES.get(typeflag)
-        if (code is not None and not pax and not gpax and self._longname is None and self._longlink is None
-                and self._gxattrs is None and self.capture is None and typeflag not in _DEVICE_FLAGS):
-            # The fast path, most headers of most layers: plain ustar/GNU fields
-            # straight into the columns, no entry object made.
-            path = name.partition(b"\x00")[0].decode("utf-8", "surrogateescape")
-            if prefix[0] and magic == tf.POSIX_MAGIC:
-                path = _text(prefix) + "/" + path
-            link = None
-            if linkname[0]:
-                link = _text(linkname)
-                if code == _HARDLINK_CODE:
-                    link = normalise(link)
-            if path[-1:] == "/" or path[:1] == ".":  # only these need tar_name's rules
-                if typeflag == tf.AREGTYPE and path[-1:] == "/":
-                    code = _DIR_CODE
-                path = normalise(path)
-            self._skip = 0 if typeflag in _HEADER_ONLY else (stored + 511) & ~511
-            if path:
-                owners = self._owners
-                owner = owners.get((uname, gname))
-                if owner is None:
-                    owner = self._table.owner_index(_text(uname) if uname[0] else "", _text(gname) if gname[0] else "")
-                    if len(owners) < _MAX_OWNERS:  # a hostile layer may name a new owner in every header
-                        owners[(uname, gname)] = owner
-                # Straight into the columns (Entries.appenders): one Python call
-                # fewer per entry than Entries.add; octal fields always fit 64 bits.
-                add_path, add_type, add_size, add_mode, add_uid, add_gid, add_owner, add_mtime, add_offset = self._add
-                if link is not None:
-                    self._links[len(out)] = link
-                add_path(path)
-                add_type(code)
-                add_size(stored)
-                add_mode(n_mode & 0o7777)
-                add_uid(n_uid)
-                add_gid(n_gid)
-                add_owner(owner)
-                add_mtime(float(n_mtime))
-                add_offset(first if first >= 0 else boff)
-            return
-
+        # Plain headers are read by _run straight into the columns; what comes
+        # here takes the full rules (a PAX or long-name record before it, a
+        # capture, a device, base-256 numbers, a header split across chunks).
         etype = tf.ENTRY_TYPES.get(typeflag)
         extra: dict[str, object] | None = None
         if etype is None:
