@@ -22,7 +22,7 @@ from ..errors import ExportError
 from ..units import human_size
 from .filter import Filter, FilteredView
 from .merged import MergedTree
-from .node import DIR, OPAQUE, WHITEOUT, Node, TreeView
+from .node import DIR, OPAQUE, WHITEOUT, Change, Node, TreeView
 from .paths import normalize, quote
 from .tree import LayerTree
 
@@ -230,15 +230,16 @@ def _row(node: Node, by_index: dict[int, str], only: str | None) -> tuple:
 
 
 class _Memo(dict):
-    """A JSON-escaped string per distinct value, for the fields that repeat
-    (owners, digests, markers); bounded, so hostile variety costs no memory."""
+    """`make(key)` kept per distinct key, for the JSON text of fields that
+    repeat from row to row (owners, mtimes, digests, markers); bounded, so a
+    hostile variety of values costs time, not memory."""
 
-    def __init__(self, enc: Any) -> None:
+    def __init__(self, make: Any) -> None:
         super().__init__()
-        self.enc = enc
+        self.make = make
 
-    def __missing__(self, key: str) -> str:
-        value = self.enc(key)
+    def __missing__(self, key: Any) -> str:
+        value = self.make(key)
         if len(self) < 4096:
             self[key] = value
         return value
@@ -250,63 +251,57 @@ def _write_json(
     header = json.dumps(meta.header(flt), ensure_ascii=True)
     out.write(header[:-1] + ', "entries": [')
     enc = json.encoder.encode_basestring_ascii  # the C escaper json.dumps uses; one call per string
-    memo = _Memo(enc)
+    text = _Memo(enc)
     by_index, only = _digests(meta)
-    # The fields that repeat from row to row, each written once as JSON text
-    # and reused: owners, and layer + digest + marker (the row's tail).
-    owners: dict[tuple, str] = {}
-    tails: dict[tuple, str] = {}
+
+    # The pieces of a row that repeat, each made once as JSON text.
+    def owner(key: tuple[int, int, tuple[str, str]]) -> str:
+        uid, gid, (uname, gname) = key
+        return f'"uid": {uid}, "gid": {gid}, "uname": {text[uname]}, "gname": {text[gname]}'
+
+    def tail(key: tuple[int | None, Change | None]) -> str:
+        index, change = key
+        digest = by_index.get(index, only) if index is not None else only
+        return (f'"layer": {"null" if index is None else index}, '
+                f'"layer_digest": {"null" if digest is None else text[digest]}, '
+                f'"change": {"null" if change is None else text[change.value]}')
+
+    owners, tails = _Memo(owner), _Memo(tail)
+    mtimes = _Memo(lambda m: "null" if m is None else repr(_mtime(m)))
+    # Hit first through dict.get (a memo's own [] is the slower path of a dict subclass): this runs per row.
+    owner_of, tail_of, mtime_of = owners.get, tails.get, mtimes.get
+    columns: dict[int, tuple] = {}  # id(Entries) -> its row_columns(), for the rows read below
     sep = "\n"
     rows = 0
     pending: list[str] = []  # written a few thousand rows at a time: one write per row costs as much as the row
-    columns: dict[int, tuple] = {}  # id(Entries) -> its row_columns(), for the rows read below
-    mtimes: dict[float, str] = {}
     for node in shown.walk(removals=with_removals):
         kind = node.kind
-        row = node._row
-        src = node._src
-        if src is None:
-            if not (implied and kind == DIR):
+        at = node.source_row
+        if at is None or node.unsafe or kind == WHITEOUT or kind == OPAQUE:
+            if not node.has_entry and not (implied and kind == DIR):
                 continue  # an implied directory, left out of a layer's view
-        if row < 0 or node.unsafe or kind == WHITEOUT or kind == OPAQUE:
             # implied directories, removals, flagged entries, entries from a TarEntry: the general form
-            pending.append(sep + _json_row(_row(node, by_index, only), enc, memo))
+            (path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, _digest, _change, unsafe,
+             dir_implied) = _row(node, by_index, only)
+            # "unsafe" and "implied" are written only when set (docs/EXPORT-FORMATS.md).
+            flags = (f', "unsafe": {enc(unsafe)}' if unsafe else "") + (', "implied": true' if dir_implied else "")
+            okey = (uid, gid, (uname, gname))
         else:
-            whole = src.whole  # an Entries, or the Entries of the node's RowSpan
-            row += src.base
+            # A row of the listing's columns, read in place: no entry object made.
+            whole, row = at
             cols = columns.get(id(whole))
             if cols is None:
                 cols = columns[id(whole)] = whole.row_columns()
             sizes, modes, uids, gids, owner_rows, owner_table, mtime_col, links = cols
-            uid, gid, o = uids[row], gids[row], owner_rows[row]
-            okey = (uid, gid, o, id(owner_table))
-            owner = owners.get(okey)
-            if owner is None:
-                uname, gname = owner_table[o]
-                owner = f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}'
-                if len(owners) < 4096:
-                    owners[okey] = owner
-            index, change = node.layer_index, node.change
-            tail = tails.get((index, change))
-            if tail is None:
-                digest = by_index.get(index, only) if index is not None else only
-                tail = tails[(index, change)] = (
-                    f'"layer": {"null" if index is None else index}, '
-                    f'"layer_digest": {"null" if digest is None else memo[digest]}, '
-                    f'"change": {"null" if change is None else memo[change.value]}}}'
-                )
-            mtime = mtime_col[row]
-            mtext = mtimes.get(mtime)
-            if mtext is None:
-                mtext = repr(_mtime(mtime))
-                if len(mtimes) < 4096:
-                    mtimes[mtime] = mtext
-            link = links.get(row) if links else None
-            pending.append(
-                f'{sep}{{"path": {enc(node.path)}, "type": "{kind}", "size": {0 if kind == DIR else sizes[row]}, '
-                f'"mode": {modes[row]}, {owner}, "mtime": {mtext}, '
-                f'"link": {"null" if link is None else enc(link)}, {tail}'
-            )
+            path, size, mode = node.path, 0 if kind == DIR else sizes[row], modes[row]
+            okey = (uids[row], gids[row], owner_table[owner_rows[row]])
+            mtime, link, index, flags = mtime_col[row], links.get(row) if links else None, node.layer_index, ""
+        tkey = (index, node.change)
+        pending.append(
+            f'{sep}{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
+            f'{owner_of(okey) or owners[okey]}, "mtime": {mtime_of(mtime) or mtimes[mtime]}, '
+            f'"link": {"null" if link is None else enc(link)}, {tail_of(tkey) or tails[tkey]}{flags}}}'
+        )
         sep = ",\n"
         rows += 1
         if len(pending) >= 4096:
@@ -315,20 +310,6 @@ def _write_json(
     out.write("".join(pending))
     out.write("\n]}\n")
     return rows
-
-
-def _json_row(row: tuple, enc: Any, memo: _Memo) -> str:
-    path, kind, size, mode, uid, gid, uname, gname, mtime, link, index, digest, change, unsafe, dir_implied = row
-    # "unsafe" and "implied" are written only when set (docs/EXPORT-FORMATS.md).
-    flags = (f', "unsafe": {enc(unsafe)}' if unsafe else "") + (', "implied": true' if dir_implied else "")
-    return (
-        f'{{"path": {enc(path)}, "type": "{kind}", "size": {size}, "mode": {mode}, '
-        f'"uid": {uid}, "gid": {gid}, "uname": {memo[uname]}, "gname": {memo[gname]}, '
-        f'"mtime": {"null" if mtime is None else repr(mtime)}, "link": {"null" if link is None else enc(link)}, '
-        f'"layer": {"null" if index is None else index}, '
-        f'"layer_digest": {"null" if digest is None else memo[digest]}, '
-        f'"change": {"null" if change is None else memo[change]}{flags}}}'
-    )
 
 
 def _write_csv(

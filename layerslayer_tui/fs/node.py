@@ -141,6 +141,15 @@ class Node(metaclass=ABCMeta):
         return self._src is not None
 
     @property
+    def source_row(self) -> tuple[Entries, int] | None:
+        """(the listing's Entries, row) behind the node, for readers of many
+        rows that index the columns themselves; None without a listing row."""
+        if self._row < 0:
+            return None
+        src = self._src
+        return src.whole, src.base + self._row  # type: ignore[union-attr]
+
+    @property
     def size(self) -> int:
         """The entry's size field (0 without an entry)."""
         src, row = self._src, self._row
@@ -211,6 +220,7 @@ class Leaf:
     entry = Node.entry
     take_entry = Node.take_entry
     has_entry = Node.has_entry
+    source_row = Node.source_row
     size = Node.size
     link = Node.link
     attrs = Node.attrs
