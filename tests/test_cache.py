@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from entry_strategies import tar_entries
 from layerslayer_tui import cache as cache_mod
 from layerslayer_tui.cache import Cache, decode_entries, encode_entries, image_from_json, image_to_json, parse_size
 from layerslayer_tui.entry import EntryType, ListingProgress, TarEntry
@@ -37,22 +38,7 @@ def sample_entries(n: int = 300) -> list[TarEntry]:
     return out
 
 
-_entry = st.builds(
-    TarEntry,
-    path=st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=30),
-    type=st.sampled_from(list(EntryType)),
-    size=st.integers(0, 2**62),
-    mode=st.integers(0, 0o7777),
-    uid=st.integers(0, 2**31),
-    gid=st.integers(0, 2**31),
-    uname=st.text(max_size=8),
-    gname=st.text(max_size=8),
-    mtime=st.floats(-1e10, 1e10, allow_nan=False),
-    link=st.none() | st.text(max_size=20),
-    offset=st.integers(-1, 2**40),
-    devmajor=st.integers(0, 255),
-    devminor=st.integers(0, 255),
-)
+_entry = tar_entries()
 
 
 @settings(max_examples=60, deadline=None)

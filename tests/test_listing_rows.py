@@ -10,25 +10,13 @@ from hypothesis import strategies as st
 
 import pytest
 
+from entry_strategies import tar_entries
 from layerslayer_tui.entry import EntryType, TarEntry
 from layerslayer_tui.listing_codec import decode_entries, encode_entries
 from layerslayer_tui.listing_rows import ListingRows
 
-_entry = st.builds(
-    TarEntry,
-    path=st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=12),
-    type=st.sampled_from(list(EntryType)),
-    size=st.integers(0, 2**62),
-    mode=st.integers(0, 0o7777),
-    uid=st.integers(0, 2**31),
-    gid=st.integers(0, 2**31),
-    uname=st.text(max_size=8),
-    gname=st.text(max_size=8),
-    mtime=st.floats(-1e10, 1e10, allow_nan=False),
-    link=st.none() | st.text(max_size=20),
-    offset=st.integers(-1, 2**40),
-    devmajor=st.integers(0, 255),
-    devminor=st.integers(0, 255),
+_entry = tar_entries(
+    max_path=12,
     xattrs=st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=5), min_size=1, max_size=2),
     extra=st.none() | st.dictionaries(st.text(max_size=5), st.integers(), min_size=1, max_size=2),
 )
