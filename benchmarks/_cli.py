@@ -26,6 +26,34 @@ def vm_hwm_kb():
 """
 
 
+# Child code defining drain(batches) -> (entries, last progress): the entries
+# kept the way a caller keeps them (columns.Entries; a list of TarEntry in an
+# older checkout, for --also).
+DRAIN = r"""
+def drain(batches):
+    try:
+        from layerslayer_tui.columns import Entries
+        entries = Entries()
+    except ImportError:
+        entries = []
+    progress = None
+    for batch in batches:
+        entries.extend(batch.entries)
+        progress = batch.progress
+    return entries, progress
+"""
+
+
+def curl_tar(url: str) -> float:
+    """Wall seconds of `curl -s URL | tar -tzf - > /dev/null`, the baseline."""
+    import subprocess
+    import time
+
+    t0 = time.perf_counter()
+    subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
+    return time.perf_counter() - t0
+
+
 def spread(values: list[float], unit: str) -> str:
     """best (lowest), median and worst of repeated runs."""
     v = sorted(values)

@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from _cli import VM_HWM, run_child, spread
+from _cli import DRAIN, VM_HWM, curl_tar, run_child, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / ".work"
@@ -92,14 +92,7 @@ client = RegistryClient(url.split("//", 1)[1], insecure=True)
 source = client.blob_source(repo, Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size))
 import layerslayer_tui
 via = layerslayer_tui.__file__.rsplit("/", 2)[0]
-try:
-    from layerslayer_tui.columns import Entries  # the columnar listing a caller keeps
-    entries = Entries()
-except ImportError:  # an older checkout (--also): a list of TarEntry
-    entries = []
-for batch in complete(source, size=size, digest=digest):
-    entries.extend(batch.entries)
-    progress = batch.progress
+entries, progress = drain(complete(source, size=size, digest=digest))
 wall = time.perf_counter() - t0
 print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complete, verified=progress.verified,
     uncompressed=progress.uncompressed_read, maxrss_kb=vm_hwm_kb(), via=via,
@@ -108,7 +101,7 @@ print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complet
 
 
 def run_complete(reg, digest: str, size: int, checkout: Path | None = None) -> dict:
-    code = VM_HWM + CHILD.format(tests=str(ROOT / "benchmarks"), url=reg.url, repo=REPO, digest=digest, size=size)
+    code = VM_HWM + DRAIN + CHILD.format(tests=str(ROOT / "benchmarks"), url=reg.url, repo=REPO, digest=digest, size=size)
     return run_child(code, pythonpath=str(checkout) if checkout else None)
 
 
@@ -157,9 +150,7 @@ def main() -> None:
             runs[str(other)] = []
         base: list[float] = []
         for i in range(args.repeat):
-            t0 = time.perf_counter()
-            subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
-            a = time.perf_counter() - t0
+            a = curl_tar(url)
             base.append(a)
             print(f"[{i + 1}] (a) curl | tar -tzf:          {a:7.2f} s", flush=True)
             for name in runs:

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _cli import VM_HWM, run_child, spread
+from _cli import DRAIN, VM_HWM, curl_tar, run_child, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -61,14 +60,7 @@ else:
         opened.append(stream)
         return stream
     source.open_rest = open_rest
-try:
-    from layerslayer_tui.columns import Entries  # the columnar listing a caller keeps
-    entries = Entries()
-except ImportError:  # an older checkout (--also): a list of TarEntry
-    entries = []
-for batch in complete(source, size=size, digest=digest):
-    entries.extend(batch.entries)
-    progress = batch.progress
+entries, progress = drain(complete(source, size=size, digest=digest))
 wall = time.perf_counter() - t0
 s = opened[0] if opened else None
 print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complete, verified=progress.verified,
@@ -80,7 +72,7 @@ print(json.dumps(dict(wall=wall, entries=len(entries), complete=progress.complet
 
 
 def run_ours(host: str, digest: str, size: int, single: bool, path: str = "") -> dict:
-    code = VM_HWM + CHILD.format(host=host, repo=REPO, digest=digest, size=size, single=single, path=path)
+    code = VM_HWM + DRAIN + CHILD.format(host=host, repo=REPO, digest=digest, size=size, single=single, path=path)
     return run_child(code)
 
 
@@ -113,9 +105,7 @@ def main() -> None:
             base: list[float] = []
             ours: list[dict] = []
             for i in range(args.repeat):
-                t0 = time.perf_counter()
-                subprocess.run(f"curl -s {url} | tar -tzf - > /dev/null", shell=True, check=True)
-                a = time.perf_counter() - t0
+                a = curl_tar(url)
                 base.append(a)
                 print(f"[{i + 1}] (a) curl | tar -tzf, one connection: {a:7.2f} s ({size / a / 1e6:.1f} MB/s)", flush=True)
                 b = run_ours(proxy.host, digest, size, single=False)
