@@ -60,14 +60,6 @@ class Feed:
 
 
 @dataclass(slots=True)
-class Relay:
-    """Something to hand to the UI after the feeds ahead of it (a stream's end)."""
-
-    image: ImageInfo | None
-    payload: Any
-
-
-@dataclass(slots=True)
 class ViewJob:
     """The view to show: the merged view up to `layer` (None: all layers) or a
     layer's own tree, through `flt` when given."""
@@ -121,6 +113,9 @@ class MarksReady:
 
 @dataclass(slots=True)
 class Relayed:
+    """Something handed to the UI after the feeds queued ahead of it (a
+    stream's end): queued as a job, passed on as it is."""
+
     image: ImageInfo | None
     payload: Any
 
@@ -154,7 +149,7 @@ class TreeBuilder:
         self._post = post
         self._cond = threading.Condition()
         self._urgent: collections.deque[ViewJob | MarkJob] = collections.deque()
-        self._feeds: collections.deque[Feed | Relay] = collections.deque()
+        self._feeds: collections.deque[Feed | Relayed] = collections.deque()
         self._thread: threading.Thread | None = None
         self._submitted = 0
         self._handled = 0
@@ -170,7 +165,7 @@ class TreeBuilder:
 
     def relay(self, image: ImageInfo | None, payload: Any) -> None:
         """Hand `payload` to the UI once every feed submitted before it is done."""
-        self._submit(Relay(image, payload), urgent=False)
+        self._submit(Relayed(image, payload), urgent=False)
 
     def view(self, job: ViewJob) -> None:
         """Build a view; cancels the view job before it (a filter being typed)."""
@@ -262,8 +257,8 @@ class TreeBuilder:
         if isinstance(job, Feed):
             with quiet():
                 self._feed(job)
-        elif isinstance(job, Relay):
-            self._post(Relayed(job.image, job.payload))
+        elif isinstance(job, Relayed):
+            self._post(job)
         elif isinstance(job, ViewJob):
             with quiet() if job.merged else nullcontext():  # a merged view is as big as its layers
                 self._view(job)
