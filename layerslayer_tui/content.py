@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -552,7 +552,7 @@ class ImageFiles:
         self.budget = budget
         self.note = note
         self.ws = Workspace(image)
-        self._entries: dict[int, list[TarEntry]] = {}
+        self._entries: dict[int, Sequence[TarEntry]] = {}
         self._streamed: dict[int, bool] = {}
         self._listed: set[int] = set()
         self._full: set[int] = set()
@@ -584,7 +584,7 @@ class ImageFiles:
         if not listing.cached:
             how = "whole" if listing.complete else "partially"
             self.note(f"listed layer {index} {how} ({human(listing.progress.compressed_read)} read)")
-        self._entries[index] = list(listing.entries)
+        self._entries[index] = listing.entries  # the columns as listed: no entry object per row
         self._progress[index] = listing.progress
         self._streamed[index] = listing.progress.kind is SourceKind.STREAM
         self._listed.add(index)
@@ -623,7 +623,7 @@ class ImageFiles:
         self._lookup = None
         return True
 
-    def _entries_of(self, index: int) -> list[TarEntry]:
+    def _entries_of(self, index: int) -> Sequence[TarEntry]:
         """Every entry of a listed layer (decoded now when it was read row by row)."""
         got = self._entries.get(index)
         if got is None and index in self._blobs:
